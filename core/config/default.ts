@@ -1,0 +1,25 @@
+/**
+ * The embedded default config: what `deno run -A mod.ts` serves with no
+ * `--config`: mock models and the console and JSONL sinks, no keys, no network.
+ * @module
+ */
+import type { GatewayConfigInput } from "./schema.ts";
+
+/** The config used when no `--config` is given. */
+export const EMBEDDED_DEFAULT_CONFIG: GatewayConfigInput = {
+  models: [
+    {
+      name: "mock-gpt",
+      provider: "mock",
+      model: "mock-gpt",
+      // Priced like a small hosted model so the console shows what cost tracking looks like.
+      input_cost_per_token: 1.5e-7,
+      output_cost_per_token: 6e-7,
+    },
+    { name: "mock-embed", provider: "mock", model: "mock-embed", input_cost_per_token: 2e-8 },
+  ],
+  sinks: [
+    { use: "console", queue: { flush_interval_ms: 50 } },
+    { use: "jsonl", queue: { flush_interval_ms: 200 } },
+  ],
+};

@@ -1,0 +1,306 @@
+/**
+ * Reads, resolves and validates a gateway config. Errors name the key path,
+ * the bad value and what was expected; unknown keys get a "did you mean".
+ * @module
+ */
+import { LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { configJsonSchema, configSchema, type GatewayConfig } from "./schema.ts";
+import { type ConfigProblem, formatPath, resolveEnv } from "./env.ts";
+import { didYouMean } from "./did_you_mean.ts";
+import { isLiteLLMConfig, translateLiteLLMConfig } from "./litellm.ts";
+import { checkSemantics } from "./semantics.ts";
+
+export type { ConfigProblem } from "./env.ts";
+
+/** Thrown when a config has errors; `problems` lists every one of them. */
+export class ConfigError extends Error {
+  /** Stable error code. */
+  readonly code = "invalid_config";
+  /** Every error and warning found. */
+  readonly problems: ConfigProblem[];
+
+  /** Creates the error from its problems; the message lists the errors. */
+  constructor(source: string, problems: ConfigProblem[]) {
+    const errors = problems.filter((p) => p.severity === "error");
+    super(
+      `invalid config ${source}:\n` + errors.map((p) => "  " + formatProblem(p)).join("\n"),
+    );
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** One problem as a line: `models[0].provider (line 4): expected …`. */
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.path}${p.line ? ` (line ${p.line})` : ""}: ${p.message}`;
+}
+
+/** The result of checking a config: the config (when valid) and every problem. */
+export interface ConfigCheck {
+  /** The validated config, or undefined when there are errors. */
+  config?: GatewayConfig;
+  /** Errors and warnings, in file order where known. */
+  problems: ConfigProblem[];
+}
+
+const secretsByConfig = new WeakMap<GatewayConfig, ReadonlySet<string>>();
+
+/** Secret values of a config (from the environment or under secret-like keys). */
+export function configSecrets(config: GatewayConfig): ReadonlySet<string> {
+  return secretsByConfig.get(config) ?? new Set();
+}
+
+/** Options for parsing a config. */
+export interface ParseConfigOptions {
+  /** Where the config came from, for messages. */
+  source?: string;
+  /** Environment lookup (default: `Deno.env.get`). */
+  env?: (name: string) => string | undefined;
+  /** Maps a key path to a line of the source file. */
+  lineOf?: (path: (string | number)[]) => number | undefined;
+}
+
+/** Validates a config object (already parsed from YAML or built in code). */
+export function checkConfig(input: unknown, options: ParseConfigOptions = {}): ConfigCheck {
+  const problems: ConfigProblem[] = [];
+  let raw = input ?? {};
+  if (isLiteLLMConfig(raw)) {
+    const translated = translateLiteLLMConfig(raw);
+    problems.push(...translated.problems);
+    if (translated.problems.some((p) => p.severity === "error")) return { problems };
+    raw = translated.config ?? {};
+  }
+  const resolved = resolveEnv(raw, options.env);
+  problems.push(...resolved.problems);
+  let value = resolved.value;
+  let result = configSchema.safeParse(value, { reportInput: true });
+  if (!result.success) {
+    // Values from the environment are strings: coerce them where a number or boolean is expected.
+    const coerced = coerceEnvValues(value, resolved.envPaths, result.error.issues);
+    if (coerced !== value) {
+      value = coerced;
+      result = configSchema.safeParse(value, { reportInput: true });
+    }
+  }
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(...describeIssue(issue, value));
+  } else {
+    problems.push(...checkSemantics(result.data));
+  }
+  for (const p of problems) {
+    if (p.line === undefined && options.lineOf) p.line = options.lineOf(pathParts(p.path));
+  }
+  if (!result.success || problems.some((p) => p.severity === "error")) return { problems };
+  secretsByConfig.set(result.data, resolved.secrets);
+  return { config: result.data, problems };
+}
+
+/** Validates a config object and returns it with defaults, or throws {@link ConfigError}. */
+export function parseConfig(input: unknown, options: ParseConfigOptions = {}): GatewayConfig {
+  if (input && typeof input === "object" && secretsByConfig.has(input as GatewayConfig)) {
+    return input as GatewayConfig;
+  }
+  const { config, problems } = checkConfig(input, options);
+  if (!config) throw new ConfigError(options.source ?? "(object)", problems);
+  return config;
+}
+
+/** Reads a YAML file and checks it, keeping line numbers for every problem. */
+export async function checkConfigFile(
+  path: string,
+  options: Omit<ParseConfigOptions, "source" | "lineOf"> = {},
+): Promise<ConfigCheck> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound ? "file not found" : String(error);
+    return {
+      problems: [{ path: "(file)", message: `cannot read ${path}: ${reason}`, severity: "error" }],
+    };
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => ({
+        path: "(yaml)",
+        message: e.message.split("\n")[0],
+        severity: "error" as const,
+        line: e.linePos?.[0]?.line,
+      })),
+    };
+  }
+  const lineOf = (parts: (string | number)[]): number | undefined => {
+    // The deepest node that exists: an unknown key's own node, else its parent's.
+    for (let n = parts.length; n > 0; n--) {
+      const node = doc.getIn(parts.slice(0, n), true) as { range?: number[] } | undefined;
+      if (node && typeof node === "object" && node.range) {
+        return lineCounter.linePos(node.range[0]).line;
+      }
+    }
+    return undefined;
+  };
+  return checkConfig(doc.toJS(), { ...options, source: path, lineOf });
+}
+
+/** Loads and validates a YAML config file (Sluice's native shape or a LiteLLM `config.yaml`). */
+export async function loadConfig(
+  path: string,
+  options: Omit<ParseConfigOptions, "source" | "lineOf"> = {},
+): Promise<GatewayConfig> {
+  const { config, problems } = await checkConfigFile(path, options);
+  if (!config) throw new ConfigError(path, problems);
+  for (const p of problems) console.warn(`sluice: config warning: ${formatProblem(p)}`);
+  return config;
+}
+
+function pathParts(path: string): (string | number)[] {
+  const parts: (string | number)[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    parts.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  }
+  return parts;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") {
+    return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 37) + "..." : value)}`;
+  }
+  return `${typeof value} ${String(value)}`;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const part of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<PropertyKey, unknown>)[part];
+  }
+  return node;
+}
+
+type JsonSchema = {
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  additionalProperties?: unknown;
+};
+let jsonSchema: JsonSchema | undefined;
+
+/** The keys an object at `path` may have, from the config's JSON Schema. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  jsonSchema ??= configJsonSchema() as JsonSchema;
+  let nodes: JsonSchema[] = [jsonSchema];
+  for (const part of path) {
+    const next: JsonSchema[] = [];
+    for (const node of nodes.flatMap((n) => [n, ...(n.anyOf ?? [])])) {
+      if (typeof part === "number" && node.items) next.push(node.items);
+      else if (typeof part === "string" && node.properties?.[part]) {
+        next.push(node.properties[part]);
+      }
+    }
+    nodes = next;
+  }
+  return nodes.flatMap((n) => [n, ...(n.anyOf ?? [])]).flatMap((n) =>
+    Object.keys(n.properties ?? {})
+  );
+}
+
+function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigProblem[] {
+  const path = formatPath(issue.path);
+  const value = valueAt(root, issue.path);
+  const error = (message: string, at = path): ConfigProblem => ({
+    path: at,
+    message,
+    severity: "error",
+  });
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const known = knownKeysAt(issue.path);
+      return issue.keys.map((key) => {
+        const guess = didYouMean(key, known);
+        const at = formatPath([...issue.path, key]);
+        return error(
+          `unknown key "${key}"` + (guess ? `; did you mean "${guess}"?` : "") +
+            (known.length ? ` (expected one of: ${known.join(", ")})` : ""),
+          at,
+        );
+      });
+    }
+    case "invalid_type":
+      return [
+        error(
+          value === undefined
+            ? `is required (expected ${issue.expected})`
+            : `expected ${issue.expected}, got ${describeValue(value)}`,
+        ),
+      ];
+    case "invalid_value": {
+      const options = issue.values.map((v) => JSON.stringify(v));
+      const guess = typeof value === "string"
+        ? didYouMean(value, issue.values.map(String))
+        : undefined;
+      return [
+        error(
+          `expected one of ${options.join(" | ")}, got ${describeValue(value)}` +
+            (guess ? `; did you mean "${guess}"?` : ""),
+        ),
+      ];
+    }
+    case "invalid_union": {
+      // A branch whose type matched but whose contents did not: report the inner problem.
+      const inner = issue.errors.find((branch) =>
+        branch.length > 0 && branch.every((i) => i.path.length > 0)
+      );
+      if (inner) {
+        return inner.flatMap((i) =>
+          describeIssue({ ...i, path: [...issue.path, ...i.path] }, root)
+        );
+      }
+      const nested = issue.errors.flat();
+      const expected = nested.map((i) =>
+        i.code === "invalid_value"
+          ? i.values.map((v) => JSON.stringify(v)).join(" | ")
+          : i.code === "invalid_type"
+          ? i.expected
+          : i.message
+      );
+      return [
+        error(`expected ${[...new Set(expected)].join(" or ")}, got ${describeValue(value)}`),
+      ];
+    }
+    default:
+      return [
+        error(`${issue.message.replace(/^Invalid input: /, "")}, got ${describeValue(value)}`),
+      ];
+  }
+}
+
+function coerceEnvValues(
+  value: unknown,
+  envPaths: (string | number)[][],
+  issues: readonly z.core.$ZodIssue[],
+): unknown {
+  const envKeys = new Set(envPaths.map((p) => JSON.stringify(p)));
+  let out = value;
+  for (const issue of issues) {
+    if (issue.code !== "invalid_type" || !envKeys.has(JSON.stringify(issue.path))) continue;
+    const text = valueAt(out, issue.path);
+    if (typeof text !== "string") continue;
+    let coerced: unknown;
+    if ((issue.expected === "number" || issue.expected === "int") && /^-?\d+(\.\d+)?$/.test(text)) {
+      coerced = Number(text);
+    } else if (issue.expected === "boolean" && /^(true|false)$/i.test(text)) {
+      coerced = text.toLowerCase() === "true";
+    } else continue;
+    out = structuredClone(out);
+    const parent = valueAt(out, issue.path.slice(0, -1)) as Record<PropertyKey, unknown>;
+    parent[issue.path[issue.path.length - 1]] = coerced;
+  }
+  return out;
+}

@@ -1,0 +1,171 @@
+/**
+ * The native config shape (`gateway.yaml`), as one zod schema. Every object
+ * is strict: unknown keys are errors. Defaults live here and nowhere else.
+ * @module
+ */
+import { z } from "zod";
+import type {
+  DetectorName,
+  GatewayConfig,
+  GatewayConfigInput,
+  ProviderKind,
+  SinkEventKind,
+} from "./types.ts";
+
+export type {
+  ControlsConfig,
+  DetectorName,
+  GatewayConfig,
+  GatewayConfigInput,
+  KeyConfig,
+  MessagesPolicy,
+  ModelConfig,
+  ProviderKind,
+  QueueConfig,
+  RedactionConfig,
+  RedactionOverride,
+  ServerConfig,
+  SinkConfig,
+  SinkEventKind,
+  TeamConfig,
+} from "./types.ts";
+
+/** Names of the PII and secret detectors of the redaction core. */
+export const DETECTORS: readonly DetectorName[] = [
+  "EMAIL",
+  "PHONE",
+  "CREDIT_CARD",
+  "IBAN",
+  "US_SSN",
+  "IPV4",
+  "IPV6",
+  "SECRET",
+];
+
+/** Upstream provider kinds. */
+export const PROVIDERS: readonly ProviderKind[] = ["openai", "azure", "anthropic", "mock"];
+
+/** Events a sink can subscribe to. */
+export const SINK_EVENTS: readonly SinkEventKind[] = ["success", "failure", "gateway_error"];
+
+const messagesPolicy = z.enum(["keep", "mask", "remove"]).describe(
+  "keep: log as sent; mask: log with PII and secrets masked; remove: replace content with a placeholder",
+);
+
+/** A redaction policy; every field optional so it can override or tighten another. */
+const redactionOverride = z.strictObject({
+  messages: messagesPolicy.optional(),
+  detectors: z.union([z.enum(["all", "none"]), z.array(z.enum(DETECTORS))]).optional()
+    .describe("which detectors mask string values: all, none, or a list"),
+  strip_base64: z.boolean().optional().describe("replace base64 payloads with a size placeholder"),
+  base64_min_length: z.int().positive().optional()
+    .describe("bare base64 runs at least this long are stripped"),
+  drop_non_text_parts: z.boolean().optional()
+    .describe("remove image_url, input_audio and file content parts"),
+  redact_user_api_key_info: z.boolean().optional()
+    .describe("remove metadata.user_api_key_* from events"),
+  pseudonym_secret: z.string().optional()
+    .describe("with a secret, masks become keyed pseudonyms like [EMAIL:9f2c41d0]"),
+  locked: z.boolean().optional().describe("ignore the client's disable-redaction header"),
+});
+
+const globalRedaction = z.strictObject({
+  messages: messagesPolicy.default("mask"),
+  detectors: z.union([z.enum(["all", "none"]), z.array(z.enum(DETECTORS))]).default("all"),
+  strip_base64: z.boolean().default(true),
+  base64_min_length: z.int().positive().default(256),
+  drop_non_text_parts: z.boolean().default(false),
+  redact_user_api_key_info: z.boolean().default(false),
+  pseudonym_secret: z.string().optional(),
+  locked: z.boolean().default(false),
+});
+
+const server = z.strictObject({
+  host: z.string().default("127.0.0.1"),
+  port: z.int().min(0).max(65535).default(4000),
+  master_key: z.string().min(1).optional().describe("clients must send it as a Bearer token"),
+  max_body_bytes: z.int().positive().default(33_554_432),
+  data_dir: z.string().default("./.sluice").describe("logs, spool and plugin cache"),
+  shutdown_timeout_ms: z.int().positive().default(10_000),
+});
+
+const model = z.strictObject({
+  name: z.string().min(1).describe("the public model name clients send"),
+  id: z.string().min(1).optional()
+    .describe("deployment id; default: short hash of provider + model + api_base"),
+  provider: z.enum(PROVIDERS),
+  model: z.string().min(1).optional().describe("upstream model id (default: name)"),
+  api_base: z.url().optional(),
+  api_key: z.string().optional(),
+  api_version: z.string().optional().describe("Azure api-version"),
+  headers: z.record(z.string(), z.string()).optional().describe("extra headers to the upstream"),
+  timeout_s: z.number().positive().default(600),
+  max_retries: z.int().min(0).default(2),
+  input_cost_per_token: z.number().min(0).optional(),
+  output_cost_per_token: z.number().min(0).optional(),
+  forward_metadata: z.boolean().default(false),
+});
+
+const team = z.strictObject({
+  name: z.string().min(1),
+  sinks: z.array(z.string()).optional(),
+  redaction: redactionOverride.optional(),
+});
+
+const virtualKey = z.strictObject({
+  key: z.string().min(1),
+  alias: z.string().optional(),
+  team: z.string().optional(),
+  user: z.string().optional(),
+  models: z.array(z.string()).optional().describe("allowed public model names (default: all)"),
+  sinks: z.array(z.string()).optional(),
+  redaction: redactionOverride.optional(),
+  allow_redaction_opt_out: z.boolean().default(false),
+});
+
+const queue = z.strictObject({
+  batch_size: z.int().positive().default(100),
+  flush_interval_ms: z.int().positive().default(1000),
+  max_queue: z.int().positive().default(10_000),
+  spool_max_bytes: z.int().min(0).default(1_073_741_824),
+});
+
+const sink = z.strictObject({
+  name: z.string().min(1).optional().describe("instance name (default: the plugin's name)"),
+  use: z.string().min(1)
+    .describe("short name | path | jsr:/npm: specifier | https:// URL | s3:// | gs://"),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/i, "64 hex characters").optional(),
+  allow_unpinned: z.boolean().default(false),
+  sandbox: z.boolean().optional(),
+  optional: z.boolean().default(false),
+  on: z.array(z.enum(SINK_EVENTS)).optional(),
+  required: z.boolean().default(false),
+  redaction: redactionOverride.optional(),
+  queue: queue.prefault({}),
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+const controls = z.strictObject({
+  global_disable_no_log_param: z.boolean().default(false),
+  allow_dynamic_callback_disabling: z.boolean().default(true),
+  forward_traceparent_to_llm_provider: z.boolean().default(false),
+});
+
+/** The whole `gateway.yaml` schema. */
+export const configSchema: z.ZodType<GatewayConfig, GatewayConfigInput> = z.strictObject({
+  server: server.prefault({}),
+  models: z.array(model).default([]),
+  teams: z.array(team).default([]),
+  keys: z.array(virtualKey).default([]),
+  redaction: globalRedaction.prefault({}),
+  sinks: z.array(sink).default([]),
+  controls: controls.prefault({}),
+});
+
+/** The config's JSON Schema, for editors (`--print-schema`). */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }),
+    title: "Sluice gateway config",
+  };
+}

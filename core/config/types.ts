@@ -1,0 +1,228 @@
+/**
+ * The config's types, written out (not inferred from the schema) so the
+ * public API has explicit types. `schema.ts` is checked against them.
+ * @module
+ */
+
+/** Detector names of the redaction core. */
+export type DetectorName =
+  | "EMAIL"
+  | "PHONE"
+  | "CREDIT_CARD"
+  | "IBAN"
+  | "US_SSN"
+  | "IPV4"
+  | "IPV6"
+  | "SECRET";
+/** Upstream provider kinds. */
+export type ProviderKind = "openai" | "azure" | "anthropic" | "mock";
+/** Events a sink can subscribe to. */
+export type SinkEventKind = "success" | "failure" | "gateway_error";
+/** What happens to message content: logged as sent, masked, or removed. */
+export type MessagesPolicy = "keep" | "mask" | "remove";
+
+/** A redaction override (sink, key, team): every field optional. */
+export interface RedactionOverride {
+  /** keep, mask or remove message content. */
+  messages?: MessagesPolicy;
+  /** Which detectors mask string values. */
+  detectors?: "all" | "none" | DetectorName[];
+  /** Replace base64 payloads with a size placeholder. */
+  strip_base64?: boolean;
+  /** Bare base64 runs at least this long are stripped. */
+  base64_min_length?: number;
+  /** Remove image_url, input_audio and file content parts. */
+  drop_non_text_parts?: boolean;
+  /** Remove `metadata.user_api_key_*` from events. */
+  redact_user_api_key_info?: boolean;
+  /** With a secret, masks become keyed pseudonyms. */
+  pseudonym_secret?: string;
+  /** Ignore the client's disable-redaction header. */
+  locked?: boolean;
+}
+
+/** The global redaction policy, with defaults filled in. */
+export interface RedactionConfig {
+  /** Default `mask`. */
+  messages: MessagesPolicy;
+  /** Default `all`. */
+  detectors: "all" | "none" | DetectorName[];
+  /** Default true. */
+  strip_base64: boolean;
+  /** Default 256. */
+  base64_min_length: number;
+  /** Default false. */
+  drop_non_text_parts: boolean;
+  /** Default false. */
+  redact_user_api_key_info: boolean;
+  /** Optional pseudonym key. */
+  pseudonym_secret?: string;
+  /** Default false. */
+  locked: boolean;
+}
+
+/** `server:`. */
+export interface ServerConfig {
+  /** Listen address (default 127.0.0.1). */
+  host: string;
+  /** Listen port (default 4000). */
+  port: number;
+  /** Clients must send it as a Bearer token. */
+  master_key?: string;
+  /** Request body limit (default 32 MiB). */
+  max_body_bytes: number;
+  /** Logs, spool and plugin cache (default ./.sluice). */
+  data_dir: string;
+  /** Drain deadline at shutdown (default 10 s). */
+  shutdown_timeout_ms: number;
+}
+
+/** One `models:` entry. */
+export interface ModelConfig {
+  /** The public model name clients send. */
+  name: string;
+  /** Deployment id (default: short hash of provider + model + api_base). */
+  id?: string;
+  /** Upstream kind. */
+  provider: ProviderKind;
+  /** Upstream model id (default: name). */
+  model?: string;
+  /** Upstream base URL. */
+  api_base?: string;
+  /** Upstream credential. */
+  api_key?: string;
+  /** Azure api-version (`v1` for the v1 API). */
+  api_version?: string;
+  /** Extra headers to the upstream. */
+  headers?: Record<string, string>;
+  /** Per-attempt deadline in seconds (default 600). */
+  timeout_s: number;
+  /** Retries on connection errors and 5xx (default 2). */
+  max_retries: number;
+  /** USD per input token (overrides the built-in table). */
+  input_cost_per_token?: number;
+  /** USD per output token (overrides the built-in table). */
+  output_cost_per_token?: number;
+  /** Send gateway-only request fields upstream (default false). */
+  forward_metadata: boolean;
+}
+
+/** One `teams:` entry. */
+export interface TeamConfig {
+  /** Team name. */
+  name: string;
+  /** Replaces the global sink list for this team's keys. */
+  sinks?: string[];
+  /** Can only tighten. */
+  redaction?: RedactionOverride;
+}
+
+/** One `keys:` entry (a static virtual key). */
+export interface KeyConfig {
+  /** The key clients send. */
+  key: string;
+  /** Alias shown in logs. */
+  alias?: string;
+  /** Team name. */
+  team?: string;
+  /** User id. */
+  user?: string;
+  /** Allowed public model names (default: all). */
+  models?: string[];
+  /** Replaces the team's or global sink list. */
+  sinks?: string[];
+  /** Can only tighten. */
+  redaction?: RedactionOverride;
+  /** May send the disable-redaction header (default false). */
+  allow_redaction_opt_out: boolean;
+}
+
+/** A sink entry's queue settings. */
+export interface QueueConfig {
+  /** Events per batch (default 100). */
+  batch_size: number;
+  /** Maximum age of a batch (default 1000 ms). */
+  flush_interval_ms: number;
+  /** In-memory queue bound (default 10,000). */
+  max_queue: number;
+  /** Disk spool bound (default 1 GiB). */
+  spool_max_bytes: number;
+}
+
+/** One `sinks:` entry. */
+export interface SinkConfig {
+  /** Instance name (default: the plugin's name). */
+  name?: string;
+  /** Plugin source: short name, path, jsr:/npm:, https://, s3://, gs://. */
+  use: string;
+  /** Pin for URL and bucket sources. */
+  sha256?: string;
+  /** Load an unpinned URL or bucket source (default false). */
+  allow_unpinned: boolean;
+  /** Run the plugin in a restricted Worker. */
+  sandbox?: boolean;
+  /** Skip with a warning when it fails to load (default false). */
+  optional: boolean;
+  /** Events to receive (default: success, failure). */
+  on?: SinkEventKind[];
+  /** Every call goes here whatever the request says (default false). */
+  required: boolean;
+  /** Replaces the global redaction for this sink. */
+  redaction?: RedactionOverride;
+  /** Queue settings. */
+  queue: QueueConfig;
+  /** The plugin's own config. */
+  config: Record<string, unknown>;
+}
+
+/** `controls:`. */
+export interface ControlsConfig {
+  /** Ignore `"no-log": true` (default false). */
+  global_disable_no_log_param: boolean;
+  /** Honour the disable-sinks header (default true). */
+  allow_dynamic_callback_disabling: boolean;
+  /** Send `traceparent` upstream (default false). */
+  forward_traceparent_to_llm_provider: boolean;
+}
+
+/** A validated config with every default filled in. */
+export interface GatewayConfig {
+  /** Listener and limits. */
+  server: ServerConfig;
+  /** Upstream deployments. */
+  models: ModelConfig[];
+  /** Teams. */
+  teams: TeamConfig[];
+  /** Static virtual keys. */
+  keys: KeyConfig[];
+  /** Global redaction policy. */
+  redaction: RedactionConfig;
+  /** Log sinks. */
+  sinks: SinkConfig[];
+  /** Request controls. */
+  controls: ControlsConfig;
+}
+
+/** Makes the listed keys optional. */
+type Loose<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+/** A config as a user writes it: everything with a default may be left out. */
+export interface GatewayConfigInput {
+  /** Listener and limits. */
+  server?: Partial<ServerConfig>;
+  /** Upstream deployments. */
+  models?: Loose<ModelConfig, "timeout_s" | "max_retries" | "forward_metadata">[];
+  /** Teams. */
+  teams?: TeamConfig[];
+  /** Static virtual keys. */
+  keys?: Loose<KeyConfig, "allow_redaction_opt_out">[];
+  /** Global redaction policy. */
+  redaction?: RedactionOverride;
+  /** Log sinks. */
+  sinks?:
+    (Omit<Loose<SinkConfig, "allow_unpinned" | "optional" | "required" | "config">, "queue"> & {
+      queue?: Partial<QueueConfig>;
+    })[];
+  /** Request controls. */
+  controls?: Partial<ControlsConfig>;
+}

@@ -1,0 +1,69 @@
+/**
+ * OpenAI-compatible upstreams (OpenAI, vLLM, Ollama, Groq, …) and Azure
+ * OpenAI, which differs only in URL shape, `api-version` and `api-key`.
+ * @module
+ */
+import { joinUrl, postJson } from "./http.ts";
+import type {
+  Deployment,
+  Provider,
+  ProxyCallType,
+  UpstreamRequest,
+  UpstreamResponse,
+} from "./types.ts";
+
+const PATHS: Record<ProxyCallType, string> = {
+  chat: "chat/completions",
+  completion: "completions",
+  embedding: "embeddings",
+};
+
+/** Default base URL of the OpenAI API. */
+export const OPENAI_API_BASE = "https://api.openai.com/v1";
+/** Azure `api-version` used when a model sets none. */
+export const AZURE_DEFAULT_API_VERSION = "2024-10-21";
+
+function withUsage(
+  request: UpstreamRequest,
+  body: Record<string, unknown>,
+): Record<string, unknown> {
+  if (!request.stream || request.callType === "embedding") return body;
+  const options = (body.stream_options ?? {}) as Record<string, unknown>;
+  if (options.include_usage !== undefined) return body;
+  return { ...body, stream_options: { ...options, include_usage: true } };
+}
+
+/** OpenAI-compatible adapter: `{api_base}/chat/completions`, Bearer auth. */
+export const openaiProvider: Provider = {
+  send(deployment: Deployment, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const { config } = deployment;
+    const url = joinUrl(config.api_base ?? OPENAI_API_BASE, PATHS[request.callType]);
+    const headers: Record<string, string> = { ...config.headers, ...request.headers };
+    if (config.api_key) headers.authorization = `Bearer ${config.api_key}`;
+    const body = withUsage(request, { ...request.body, model: deployment.upstreamModel });
+    return postJson(url, headers, body, request.stream, request.signal);
+  },
+};
+
+/**
+ * Azure OpenAI: `{api_base}/openai/deployments/{model}/{path}?api-version=…`
+ * with an `api-key` header; `api_version: v1` selects the newer
+ * `{api_base}/openai/v1/{path}` form with the model in the body.
+ */
+export const azureProvider: Provider = {
+  send(deployment: Deployment, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const { config } = deployment;
+    const base = (config.api_base ?? "").replace(/\/+$/, "");
+    const version = config.api_version ?? AZURE_DEFAULT_API_VERSION;
+    const url = version === "v1" ? joinUrl(base, `openai/v1/${PATHS[request.callType]}`) : joinUrl(
+      base,
+      `openai/deployments/${encodeURIComponent(deployment.upstreamModel)}/${
+        PATHS[request.callType]
+      }`,
+    ) + `?api-version=${encodeURIComponent(version)}`;
+    const headers: Record<string, string> = { ...config.headers, ...request.headers };
+    if (config.api_key) headers["api-key"] = config.api_key;
+    const body = withUsage(request, { ...request.body, model: deployment.upstreamModel });
+    return postJson(url, headers, body, request.stream, request.signal);
+  },
+};

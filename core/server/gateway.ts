@@ -1,0 +1,539 @@
+/**
+ * The gateway: one `fetch` handler for OpenAI-compatible routes. The request
+ * path parses, routes and relays; the log event is built when the call ends
+ * and handed to the dispatcher without awaiting anything.
+ * @module
+ */
+import { parseConfig } from "../config/load.ts";
+import type { GatewayConfig, GatewayConfigInput } from "../config/schema.ts";
+import { computeCost, type ModelPrice, priceOf } from "../cost/cost.ts";
+import { errorTypeForStatus, GatewayError } from "../errors.ts";
+import {
+  buildLogEvent,
+  type CallRecord,
+  embeddingsSummary,
+  GATEWAY_FIELDS,
+} from "../event/build.ts";
+import type { LogEventError } from "../event/log_event.ts";
+import { ClientClosedError, ModelRouter, type UpstreamFailure } from "../providers/router.ts";
+import type { Deployment, ProxyCallType } from "../providers/types.ts";
+import { LogDispatcher } from "../sinks/dispatcher.ts";
+import type { CallControls } from "../sinks/types.ts";
+import type { Usage } from "../stream/accumulator.ts";
+import { relayStream } from "../stream/relay.ts";
+import { VERSION } from "../version.ts";
+import { KeyStore, type Principal } from "./auth.ts";
+import { readJsonBody } from "./body.ts";
+import { validateCallBody } from "./validate.ts";
+import { CALL_ID_PATTERN, formatTraceparent, traceContextOf } from "./trace.ts";
+
+/** A running gateway: mount `fetch` anywhere, `close()` to drain. */
+export interface Gateway {
+  /** Handles one HTTP request (bound: pass it around freely). */
+  fetch: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+  /** Stops accepting calls, waits for in-flight ones, flushes the sinks. */
+  close: () => Promise<void>;
+  /** The validated config in use. */
+  readonly config: GatewayConfig;
+}
+
+const ROUTES: Record<string, ProxyCallType> = {
+  "/v1/chat/completions": "chat",
+  "/chat/completions": "chat",
+  "/v1/completions": "completion",
+  "/completions": "completion",
+  "/v1/embeddings": "embedding",
+  "/embeddings": "embedding",
+};
+
+/** The path of a request URL without parsing the whole URL. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  const path = query < 0 ? url.slice(start) : url.slice(start, query);
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+const TRUE_HEADER = /^(1|true|yes)$/i;
+
+/**
+ * Creates a gateway from a config (a validated one from `loadConfig`, or a
+ * plain object in the config's shape, validated here).
+ *
+ * @example
+ * ```ts
+ * import { createGateway } from "@sluice/core";
+ * const gw = await createGateway({ models: [{ name: "m", provider: "mock" }] });
+ * const res = await gw.fetch(new Request("http://x/v1/models"));
+ * await res.body?.cancel();
+ * await gw.close();
+ * ```
+ */
+export async function createGateway(input: GatewayConfig | GatewayConfigInput): Promise<Gateway> {
+  const config = parseConfig(input);
+  const router = new ModelRouter(config.models);
+  const keys = new KeyStore(config);
+  const dispatcher = await LogDispatcher.create(config);
+  const prices = new Map<Deployment, ModelPrice | undefined>();
+  const controlsConfig = config.controls;
+  const teams = new Map(config.teams.map((t) => [t.name, t]));
+  let inflight = 0;
+  let closing: Promise<void> | undefined;
+  let idle: (() => void) | undefined;
+
+  const priceFor = (d: Deployment) => {
+    if (!prices.has(d)) prices.set(d, priceOf(d.config, d.upstreamModel));
+    return prices.get(d);
+  };
+
+  function controlsOf(
+    req: Request,
+    body: Record<string, unknown>,
+    principal: Principal,
+  ): CallControls {
+    const metadata = (body.metadata ?? {}) as Record<string, unknown>;
+    const key = principal.key;
+    const team = key?.team ? teams.get(key.team) : undefined;
+    const disabled = controlsConfig.allow_dynamic_callback_disabling
+      ? (req.headers.get("x-sluice-disable-sinks") ??
+        req.headers.get("x-litellm-disable-callbacks") ?? "")
+        .split(",").map((s) => s.trim()).filter(Boolean)
+      : [];
+    const optOutHeader = req.headers.get("x-sluice-disable-redaction") ??
+      req.headers.get("litellm-disable-message-redaction");
+    return {
+      noLog: !controlsConfig.global_disable_no_log_param && body["no-log"] === true,
+      disabledSinks: disabled,
+      sinks: key?.sinks ?? team?.sinks,
+      maskInput: metadata.mask_input === true || body.mask_input === true,
+      maskOutput: metadata.mask_output === true || body.mask_output === true,
+      disableRedaction: key?.allow_redaction_opt_out === true &&
+        TRUE_HEADER.test(optOutHeader ?? ""),
+      redaction: [key?.redaction, team?.redaction].filter((r) => r !== undefined),
+    };
+  }
+
+  function baseHeaders(record: CallRecord): Record<string, string> {
+    const headers: Record<string, string> = {
+      "x-sluice-call-id": record.callId,
+      "x-sluice-trace-id": record.trace.traceId,
+      "x-sluice-version": VERSION,
+    };
+    if (record.deployment) {
+      headers["x-sluice-model-id"] = record.deployment.id;
+      headers["x-sluice-api-base"] = record.deployment.apiBase;
+    }
+    return headers;
+  }
+
+  function usageCost(d: Deployment, usage: Usage | undefined) {
+    const price = priceFor(d);
+    if (!price || !usage) return undefined;
+    return computeCost(price, {
+      prompt: usage.prompt_tokens ?? 0,
+      completion: usage.completion_tokens ?? 0,
+      cacheRead: usage.prompt_tokens_details?.cached_tokens,
+      cacheCreation: usage.cache_creation_input_tokens,
+    });
+  }
+
+  function finish(record: CallRecord, controls: CallControls | undefined): void {
+    record.endTime = Date.now();
+    try {
+      dispatcher.emit(buildLogEvent(record), controls ?? NO_CONTROLS);
+    } catch (error) {
+      console.error(`sluice: could not build the log event of call ${record.callId}: ${error}`);
+    }
+  }
+
+  function errorOf(error: GatewayError, record: CallRecord): LogEventError {
+    return {
+      status: error.status,
+      code: error.code,
+      class: errorClass(error),
+      message: error.message,
+      provider: record.deployment?.config.provider,
+    };
+  }
+
+  async function handleCall(
+    req: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+    callType: ProxyCallType,
+  ): Promise<Response> {
+    const t0 = performance.now();
+    const requestId = crypto.randomUUID();
+    const clientCallId = req.headers.get("x-sluice-call-id") ??
+      req.headers.get("x-litellm-call-id");
+    const record: CallRecord = {
+      requestId,
+      callId: clientCallId && CALL_ID_PATTERN.test(clientCallId) ? clientCallId : requestId,
+      callType,
+      trace: traceContextOf(req.headers, undefined),
+      startTime: Date.now(),
+      endTime: 0,
+      headers: req.headers,
+      requesterIp: (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname,
+      stream: false,
+    };
+    let controls: CallControls | undefined;
+    let upstreamMs = 0;
+    try {
+      record.principal = keys.authenticate(req.headers);
+      const body = await readJsonBody(req, config.server.max_body_bytes);
+      record.body = body;
+      record.stream = body.stream === true;
+      const model = validateCallBody(callType, body);
+      const metadata = body.metadata as Record<string, unknown> | undefined;
+      if (metadata?.trace_id !== undefined && !req.headers.has("traceparent")) {
+        record.trace = traceContextOf(req.headers, metadata.trace_id);
+      }
+      controls = controlsOf(req, body, record.principal);
+      const group = router.deployments(model);
+      if (group.length === 0) throw unknownModel(model, allowedModels(record.principal));
+      const allowed = record.principal.key?.models;
+      if (allowed && !allowed.includes(model)) {
+        throw new GatewayError(
+          403,
+          "permission_error",
+          "model_not_allowed",
+          `This key may not use model "${model}". Allowed: ${allowed.join(", ")}.`,
+          { param: "model" },
+        );
+      }
+      let upstreamBody = body;
+      if (!group[0].config.forward_metadata) {
+        upstreamBody = { ...body };
+        for (const field of GATEWAY_FIELDS) delete upstreamBody[field];
+      }
+      const upstreamHeaders: Record<string, string> = {};
+      if (controlsConfig.forward_traceparent_to_llm_provider) {
+        upstreamHeaders.traceparent = formatTraceparent(record.trace);
+        if (record.trace.traceState) upstreamHeaders.tracestate = record.trace.traceState;
+      }
+      const routed = await router.send(
+        model,
+        { callType, body: upstreamBody, stream: record.stream, headers: upstreamHeaders },
+        req.signal,
+        (d) => (record.deployment = d),
+      );
+      upstreamMs = routed.upstreamMs;
+      const { response } = routed;
+      record.sent = response.sent;
+      if (response.status >= 400) {
+        throw passThroughError(response.status, response.json, response.retryAfter);
+      }
+
+      if (response.stream) {
+        const clientAskedUsage =
+          (body.stream_options as Record<string, unknown> | undefined)?.include_usage === true;
+        const headers = baseHeaders(record);
+        headers["content-type"] = "text/event-stream; charset=utf-8";
+        headers["cache-control"] = "no-cache";
+        headers["x-sluice-overhead-ms"] = (performance.now() - t0 - upstreamMs).toFixed(3);
+        const relayed = relayStream(response.stream, {
+          forwardUsage: clientAskedUsage,
+          clientSignal: req.signal,
+          describeError: (error) => streamErrorBody(error, record),
+          onEnd: ({ accumulator, aborted, error }) => {
+            routed.done();
+            record.responseId = accumulator.id;
+            record.responseModel = accumulator.model;
+            record.usage = accumulator.usage;
+            record.completionStartTime = accumulator.firstTokenAt;
+            record.response = callType === "completion"
+              ? accumulator.texts()
+              : accumulator.messages()[0];
+            record.cost = usageCost(routed.deployment, accumulator.usage);
+            if (aborted === "client") {
+              record.error = {
+                status: 499,
+                code: "client_closed_request",
+                class: "ClientClosed",
+                message: "client disconnected before the stream ended",
+                provider: routed.deployment.config.provider,
+              };
+            } else if (aborted === "upstream") {
+              const body = streamErrorBody(error, record);
+              record.error = {
+                status: body.status as number,
+                code: String(body.code),
+                class: body.status === 504 ? "UpstreamTimeout" : "UpstreamStreamError",
+                message: String(body.message),
+                provider: routed.deployment.config.provider,
+              };
+            }
+            finish(record, controls);
+            release();
+          },
+        });
+        inflight++; // the stream stays in flight until it ends
+        return new Response(relayed, { status: 200, headers });
+      }
+
+      routed.done();
+      const result = response.json as Record<string, unknown>;
+      record.completionStartTime = Date.now();
+      record.responseId = typeof result.id === "string" ? result.id : undefined;
+      record.responseModel = typeof result.model === "string" ? result.model : undefined;
+      record.usage = result.usage as Usage | undefined;
+      record.response = responseOf(callType, result);
+      record.cost = usageCost(routed.deployment, record.usage);
+      const headers = baseHeaders(record);
+      headers["content-type"] = "application/json";
+      if (record.cost) headers["x-sluice-response-cost"] = String(record.cost.total);
+      headers["x-sluice-overhead-ms"] = (performance.now() - t0 - upstreamMs).toFixed(3);
+      const out = new Response(response.text ?? JSON.stringify(result), {
+        status: response.status,
+        headers,
+      });
+      finish(record, controls);
+      return out;
+    } catch (error) {
+      if (error instanceof ClientClosedError) {
+        record.error = {
+          status: 499,
+          code: error.code,
+          class: "ClientClosed",
+          message: error.message,
+          provider: record.deployment?.config.provider,
+        };
+        finish(record, controls);
+        return json(499, {
+          error: { message: error.message, type: "api_error", code: error.code },
+        });
+      }
+      const gatewayError = error instanceof GatewayError ? error : internalError(error);
+      if (
+        gatewayError.cause && typeof gatewayError.cause === "object" &&
+        "upstreamMs" in gatewayError.cause
+      ) {
+        upstreamMs = (gatewayError.cause as UpstreamFailure).upstreamMs;
+      }
+      record.error = errorOf(gatewayError, record);
+      const headers = baseHeaders(record);
+      headers["x-sluice-overhead-ms"] = (performance.now() - t0 - upstreamMs).toFixed(3);
+      const retryAfter = (gatewayError.cause as { retryAfter?: string } | undefined)?.retryAfter;
+      if (retryAfter) headers["retry-after"] = retryAfter;
+      finish(record, controls);
+      return json(gatewayError.status, errorBody(gatewayError), headers);
+    }
+  }
+
+  function allowedModels(principal: Principal): string[] {
+    const names = router.names();
+    const allowed = principal.key?.models;
+    return allowed ? names.filter((n) => allowed.includes(n)) : names;
+  }
+
+  function listModels(req: Request): Response {
+    let principal: Principal;
+    try {
+      principal = keys.authenticate(req.headers);
+    } catch (error) {
+      const e = error as GatewayError;
+      return json(e.status, e.toJSON());
+    }
+    const created = Math.floor(Date.now() / 1000);
+    return json(200, {
+      object: "list",
+      data: allowedModels(principal).map((id) => ({
+        id,
+        object: "model",
+        created,
+        owned_by: router.deployments(id)[0].config.provider,
+      })),
+    });
+  }
+
+  function release(): void {
+    inflight--;
+    if (inflight === 0) idle?.();
+  }
+
+  async function handle(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+    const path = pathOf(req.url);
+    const callType = ROUTES[path];
+    if (callType) {
+      if (req.method !== "POST") return methodNotAllowed(req.method, path, "POST");
+      if (closing) return shuttingDown();
+      inflight++;
+      try {
+        return await handleCall(req, info, callType);
+      } finally {
+        release();
+      }
+    }
+    switch (path) {
+      case "/v1/models":
+      case "/models":
+        return req.method === "GET" ? listModels(req) : methodNotAllowed(req.method, path, "GET");
+      case "/health/liveness":
+        return json(200, { status: "ok" });
+      case "/health/readiness":
+        return closing
+          ? json(503, { status: "shutting_down", version: VERSION })
+          : json(200, { status: "ready", version: VERSION, sinks: dispatcher.sinkNames });
+    }
+    return json(404, {
+      error: {
+        message: `Unknown route ${req.method} ${path}.`,
+        type: "invalid_request_error",
+        param: null,
+        code: "unknown_route",
+      },
+    });
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      const deadline = config.server.shutdown_timeout_ms;
+      if (inflight > 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (idle = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline))),
+        ]);
+        clearTimeout(timer);
+      }
+      await dispatcher.close(deadline);
+    })();
+    return closing;
+  }
+
+  return { fetch: handle, close, config };
+}
+
+const NO_CONTROLS: CallControls = {
+  noLog: false,
+  disabledSinks: [],
+  maskInput: false,
+  maskOutput: false,
+  disableRedaction: false,
+  redaction: [],
+};
+
+function responseOf(callType: ProxyCallType, result: Record<string, unknown>): unknown {
+  if (callType === "embedding") return embeddingsSummary(result);
+  const choices = result.choices as Record<string, unknown>[] | undefined;
+  if (!Array.isArray(choices)) return undefined;
+  if (callType === "completion") return choices.map((c) => c.text);
+  return choices.length === 1 ? choices[0].message : choices.map((c) => c.message);
+}
+
+function unknownModel(model: string, known: string[]): GatewayError {
+  return new GatewayError(
+    404,
+    "invalid_request_error",
+    "model_not_found",
+    `The model "${model}" does not exist on this gateway. Available models: ${
+      known.join(", ") || "none"
+    }.`,
+    { param: "model" },
+  );
+}
+
+function methodNotAllowed(method: string, path: string, allowed: string): Response {
+  return json(405, {
+    error: {
+      message: `${method} is not allowed on ${path}; use ${allowed}.`,
+      type: "invalid_request_error",
+      param: null,
+      code: "method_not_allowed",
+    },
+  }, { allow: allowed });
+}
+
+function shuttingDown(): Response {
+  return json(503, {
+    error: {
+      message: "The gateway is shutting down.",
+      type: "api_error",
+      param: null,
+      code: "shutting_down",
+    },
+  });
+}
+
+function internalError(error: unknown): GatewayError {
+  console.error("sluice: internal error:", error);
+  return new GatewayError(500, "api_error", "internal_error", "Internal gateway error.", {
+    cause: error,
+  });
+}
+
+/** An upstream 4xx (or 429) passed through with the upstream's own error body when it has one. */
+function passThroughError(status: number, body: unknown, retryAfter?: string | null): GatewayError {
+  const inner = (body as { error?: unknown } | undefined)?.error;
+  const message = typeof inner === "object" && inner &&
+      typeof (inner as { message?: unknown }).message === "string"
+    ? (inner as { message: string }).message
+    : typeof inner === "string"
+    ? inner
+    : `upstream returned ${status}`;
+  const code = typeof inner === "object" && inner && (inner as { code?: unknown }).code;
+  return new GatewayError(
+    status,
+    errorTypeForStatus(status),
+    typeof code === "string" ? code : status === 429 ? "rate_limit_exceeded" : "upstream_error",
+    message,
+    { upstreamBody: typeof inner === "object" && inner ? body : undefined, cause: { retryAfter } },
+  );
+}
+
+function errorBody(error: GatewayError): unknown {
+  return error.upstreamBody !== undefined && error.status < 500
+    ? error.upstreamBody
+    : error.toJSON();
+}
+
+function errorClass(error: GatewayError): string {
+  switch (error.code) {
+    case "upstream_timeout":
+      return "UpstreamTimeout";
+    case "upstream_unreachable":
+      return "UpstreamConnectionError";
+    case "upstream_error":
+      return error.status >= 500 ? "UpstreamServerError" : "UpstreamBadRequest";
+  }
+  switch (error.status) {
+    case 400:
+      return "BadRequestError";
+    case 401:
+      return "AuthenticationError";
+    case 403:
+      return "PermissionDeniedError";
+    case 404:
+      return "NotFoundError";
+    case 413:
+      return "RequestTooLargeError";
+    case 429:
+      return "RateLimitError";
+  }
+  return error.status >= 500 ? "InternalServerError" : "BadRequestError";
+}
+
+function streamErrorBody(error: unknown, record: CallRecord): Record<string, unknown> {
+  const timeout = error instanceof DOMException && error.name === "TimeoutError";
+  const upstreamError = error && typeof error === "object" && !(error instanceof Error)
+    ? error as Record<string, unknown>
+    : undefined;
+  return {
+    message: timeout
+      ? `upstream did not finish within ${record.deployment?.config.timeout_s} s`
+      : typeof upstreamError?.message === "string"
+      ? upstreamError.message
+      : `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`,
+    type: timeout ? "timeout_error" : "api_error",
+    code: timeout ? "upstream_timeout" : "upstream_stream_error",
+    status: timeout ? 504 : 502,
+  };
+}

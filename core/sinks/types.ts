@@ -1,0 +1,45 @@
+/**
+ * The sink seam between the gateway and its log destinations. Its shape is
+ * that of plugin contract v1's sink: `log(events)`, `flush()`, `close()`.
+ * @module
+ */
+import type { LogEvent } from "../event/log_event.ts";
+import type { RedactionOverride } from "../config/schema.ts";
+
+/** A log destination. */
+export interface Sink {
+  /** Delivers a batch; resolves once the destination confirmed it. */
+  log(events: LogEvent[]): Promise<void> | void;
+  /** Pushes out anything the sink buffers itself. */
+  flush?(): Promise<void> | void;
+  /** Releases resources; called once at shutdown. */
+  close?(): Promise<void> | void;
+}
+
+/** What the request said about logging, already gated by config. */
+export interface CallControls {
+  /** `"no-log": true` (when not disabled by `global_disable_no_log_param`). */
+  noLog: boolean;
+  /** Sink names or plugin names disabled for this call (when dynamic disabling is allowed). */
+  disabledSinks: readonly string[];
+  /** The key's (else its team's) sink list, replacing the global list. */
+  sinks?: readonly string[];
+  /** `metadata.mask_input`. */
+  maskInput: boolean;
+  /** `metadata.mask_output`. */
+  maskOutput: boolean;
+  /** Disable-redaction header from a key allowed to opt out. */
+  disableRedaction: boolean;
+  /** The key's and its team's redaction, which can only tighten. */
+  redaction: readonly RedactionOverride[];
+}
+
+/** Controls for a call with no key and no request controls. */
+export const DEFAULT_CONTROLS: CallControls = {
+  noLog: false,
+  disabledSinks: [],
+  maskInput: false,
+  maskOutput: false,
+  disableRedaction: false,
+  redaction: [],
+};

@@ -1,0 +1,166 @@
+/**
+ * Sluice: the CLI (`deno run -A mod.ts [--config gateway.yaml]`) and a
+ * re-export of the core's public API for library use.
+ *
+ * @example
+ * ```ts
+ * import { createGateway, loadConfig } from "./mod.ts";
+ * const gw = await createGateway(await loadConfig("examples/minimal.yaml"));
+ * Deno.serve({ port: 4000 }, gw.fetch);
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  checkConfig,
+  checkConfigFile,
+  type ConfigCheck,
+  configJsonSchema,
+  createGateway,
+  EMBEDDED_DEFAULT_CONFIG,
+  formatProblem,
+  type GatewayConfig,
+  VERSION,
+} from "./core/mod.ts";
+
+export * from "./core/mod.ts";
+
+const HELP = `sluice ${VERSION}: an OpenAI-compatible LLM gateway
+
+Usage:
+  deno run -A mod.ts [options]
+
+With no --config, serves the embedded default: mock models mock-gpt and
+mock-embed, a console sink and a JSONL sink under ./.sluice/logs/.
+
+Options:
+  --config FILE     gateway.yaml (Sluice's native shape)
+  --host HOST       listen address (default: server.host, 127.0.0.1)
+  --port PORT       listen port (default: server.port, 4000)
+  --data-dir DIR    logs, spool and plugin cache (default: server.data_dir, ./.sluice)
+  --check           validate the config, list every problem; exit 1 on errors, 0 on warnings only
+  --print-schema    print the config's JSON Schema (for editor autocompletion)
+  --version         print the version
+  --help            print this help
+`;
+
+/** Parses the command line; throws on unknown flags. */
+function parseCli(args: string[]) {
+  return parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      "data-dir": { type: "string" },
+      check: { type: "boolean" },
+      "print-schema": { type: "boolean" },
+      version: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  }).values;
+}
+
+function fail(message: string): never {
+  console.error(`sluice: ${message}`);
+  Deno.exit(2);
+}
+
+/** Runs the CLI; returns the exit code (or never returns while serving). */
+async function main(args: string[]): Promise<number> {
+  let flags: ReturnType<typeof parseCli>;
+  try {
+    flags = parseCli(args);
+  } catch (error) {
+    fail(`${(error as Error).message}\n\n${HELP}`);
+  }
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (flags.version) {
+    console.log(`sluice ${VERSION}`);
+    return 0;
+  }
+  if (flags["print-schema"]) {
+    console.log(JSON.stringify(configJsonSchema(), null, 2));
+    return 0;
+  }
+
+  const source = flags.config ?? "(embedded default)";
+  const check: ConfigCheck = flags.config
+    ? await checkConfigFile(flags.config)
+    : checkConfig(EMBEDDED_DEFAULT_CONFIG);
+  const errors = check.problems.filter((p) => p.severity === "error");
+  const warnings = check.problems.filter((p) => p.severity === "warning");
+  if (flags.check) {
+    for (const p of check.problems) console.log(`${p.severity}: ${formatProblem(p)}`);
+    console.log(
+      `${source}: ${errors.length} error(s), ${warnings.length} warning(s)` +
+        (errors.length ? "" : " — config is valid"),
+    );
+    return errors.length ? 1 : 0;
+  }
+  if (!check.config) {
+    console.error(`sluice: invalid config ${source}:`);
+    for (const p of errors) console.error(`  ${formatProblem(p)}`);
+    return 1;
+  }
+  for (const p of warnings) console.error(`sluice: warning: ${formatProblem(p)}`);
+
+  const config: GatewayConfig = check.config;
+  if (flags.host) config.server.host = flags.host;
+  if (flags.port !== undefined) {
+    const port = Number(flags.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      fail(`--port: expected 0-65535, got "${flags.port}"`);
+    }
+    config.server.port = port;
+  }
+  if (flags["data-dir"]) config.server.data_dir = flags["data-dir"];
+
+  let gateway;
+  try {
+    gateway = await createGateway(config);
+  } catch (error) {
+    console.error(`sluice: cannot start: ${(error as Error).message}`);
+    return 1;
+  }
+  const server = Deno.serve({
+    hostname: config.server.host,
+    port: config.server.port,
+    onListen: ({ hostname, port }) => {
+      const models = [...new Set(config.models.map((m) => m.name))].join(", ");
+      console.error(
+        `sluice ${VERSION} listening on http://${hostname}:${port} (config: ${source})`,
+      );
+      console.error(
+        `  models: ${models || "none"}; sinks: ${
+          config.sinks.map((s) => s.name ?? s.use).join(", ") || "none"
+        }`,
+      );
+      if (!flags.config) {
+        console.error(
+          `  try: curl -s http://${hostname}:${port}/v1/chat/completions -H 'content-type: application/json' ` +
+            `-d '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello"}]}'`,
+        );
+      }
+    },
+  }, gateway.fetch);
+
+  let stopped: Promise<unknown> | undefined;
+  const stop = (signal: string) => {
+    if (stopped) return;
+    console.error(`sluice: ${signal}: finishing in-flight requests and flushing sinks`);
+    stopped = Promise.all([server.shutdown(), gateway.close()]);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  await server.finished;
+  await stopped;
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,40 @@
+/**
+ * Starts a Sluice gateway on a loopback port for tests.
+ * @module
+ */
+import { createGateway, type Gateway, type GatewayConfigInput } from "../../core/mod.ts";
+
+/** A gateway served on 127.0.0.1. */
+export interface TestGateway {
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  /** The gateway itself. */
+  gateway: Gateway;
+  /** Stops the server and closes the gateway (flushing sinks). */
+  close(): Promise<void>;
+}
+
+/** Serves a gateway built from `config` on a random loopback port. */
+export async function startGateway(config: GatewayConfigInput): Promise<TestGateway> {
+  const gateway = await createGateway(config);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, gateway.fetch);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    gateway,
+    async close() {
+      await server.shutdown();
+      await gateway.close();
+    },
+  };
+}
+
+/** Reads every event the JSONL sink wrote under `dir`. */
+export async function readJsonlEvents(dir: string): Promise<Record<string, unknown>[]> {
+  const events: Record<string, unknown>[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.name.endsWith(".jsonl")) continue;
+    const text = await Deno.readTextFile(`${dir}/${entry.name}`);
+    for (const line of text.split("\n")) if (line) events.push(JSON.parse(line));
+  }
+  return events;
+}

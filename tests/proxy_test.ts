@@ -1,0 +1,255 @@
+/**
+ * The real `openai` client against Sluice, with a recording loopback upstream:
+ * model mapping, credentials, stripped gateway fields, headers, Azure.
+ */
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { chatCompletion, startUpstream } from "./fakes/upstream.ts";
+import { startGateway } from "./fakes/gateway.ts";
+
+Deno.test("chat completion: mapping, upstream credentials, stripped fields, headers", async () => {
+  const upstream = startUpstream();
+  const gw = await startGateway({
+    models: [{
+      name: "gpt-public",
+      provider: "openai",
+      model: "gpt-4o-mini-2024-07-18",
+      api_base: upstream.url,
+      api_key: "sk-upstream-secret-1234",
+      headers: { "x-team": "blue" },
+    }],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "client-key", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({
+      model: "gpt-public",
+      messages: [{ role: "user", content: "Hi" }],
+      temperature: 0.2,
+      // deno-lint-ignore no-explicit-any
+      ...({ metadata: { session_id: "s1" }, "no-log": false, mask_input: false } as any),
+    }).withResponse();
+    assert.equal(data.choices[0].message.content, "Hello from the fake upstream.");
+    assert.equal(data.usage?.total_tokens, 18);
+
+    const seen = upstream.requests[0];
+    assert.equal(seen.path, "/v1/chat/completions");
+    assert.equal(seen.body?.model, "gpt-4o-mini-2024-07-18");
+    assert.equal(seen.headers.authorization, "Bearer sk-upstream-secret-1234");
+    assert.equal(seen.headers["x-team"], "blue");
+    assert.equal(seen.body?.temperature, 0.2);
+    for (const field of ["metadata", "no-log", "mask_input"]) {
+      assert.ok(!(field in seen.body!), field);
+    }
+
+    const h = response.headers;
+    assert.match(h.get("x-sluice-call-id")!, /^[0-9a-f-]{36}$/);
+    assert.match(h.get("x-sluice-trace-id")!, /^[0-9a-f]{32}$/);
+    assert.match(h.get("x-sluice-model-id")!, /^[0-9a-f]{12}$/);
+    assert.equal(h.get("x-sluice-api-base"), upstream.url);
+    assert.match(h.get("x-sluice-version")!, /^\d+\.\d+\.\d+/);
+    // gpt-4o-mini's built-in price: 11 * 1.5e-7 + 7 * 6e-7
+    assert.ok(Math.abs(Number(h.get("x-sluice-response-cost")) - (11 * 1.5e-7 + 7 * 6e-7)) < 1e-12);
+    assert.ok(Number(h.get("x-sluice-overhead-ms")) >= 0);
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("forward_metadata keeps gateway fields; client call id and traceparent are used", async () => {
+  const upstream = startUpstream();
+  const gw = await startGateway({
+    models: [{ name: "m", provider: "openai", api_base: upstream.url, forward_metadata: true }],
+    controls: { forward_traceparent_to_llm_provider: true },
+  });
+  try {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-sluice-call-id": "client-call.42",
+        traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      },
+      body: JSON.stringify({
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        metadata: { a: 1 },
+      }),
+    });
+    await res.body?.cancel();
+    assert.equal(res.headers.get("x-sluice-call-id"), "client-call.42");
+    assert.equal(res.headers.get("x-sluice-trace-id"), "0af7651916cd43dd8448eb211c80319c");
+    const seen = upstream.requests[0];
+    assert.deepEqual(seen.body?.metadata, { a: 1 });
+    assert.match(seen.headers.traceparent, /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+    assert.ok(
+      !seen.headers.traceparent.includes("b7ad6b7169203331"),
+      "a new span id, not the client's",
+    );
+
+    const bad = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-litellm-call-id": "not valid!" },
+      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "x" }] }),
+    });
+    await bad.body?.cancel();
+    assert.match(bad.headers.get("x-sluice-call-id")!, /^[0-9a-f-]{36}$/);
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("round-robin across entries sharing a name", async () => {
+  const a = startUpstream(chatCompletion("from a"));
+  const b = startUpstream(chatCompletion("from b"));
+  const gw = await startGateway({
+    models: [
+      { name: "pool", provider: "openai", api_base: a.url },
+      { name: "pool", provider: "openai", api_base: b.url },
+    ],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "k", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await client.chat.completions.create({
+        model: "pool",
+        messages: [{ role: "user", content: "x" }],
+      });
+      answers.push(r.choices[0].message.content);
+    }
+    assert.deepEqual(answers, ["from a", "from b", "from a", "from b"]);
+  } finally {
+    await gw.close();
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("embeddings (float and base64) and completions through the openai client", async () => {
+  const upstream = startUpstream();
+  const gw = await startGateway({
+    models: [
+      {
+        name: "embed",
+        provider: "openai",
+        model: "text-embedding-3-small",
+        api_base: upstream.url,
+      },
+      { name: "mock-embed", provider: "mock" },
+      { name: "mock-gpt", provider: "mock" },
+    ],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "k", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const floats = await client.embeddings.create({
+      model: "embed",
+      input: "hello",
+      encoding_format: "float",
+    });
+    assert.deepEqual(floats.data[0].embedding, [0.1, 0.2, 0.3]);
+    assert.equal(upstream.requests[0].path, "/v1/embeddings");
+    assert.equal(upstream.requests[0].body?.model, "text-embedding-3-small");
+
+    // The client asks for base64 by default and decodes it.
+    const mock = await client.embeddings.create({
+      model: "mock-embed",
+      input: ["a", "b"],
+      dimensions: 16,
+    });
+    assert.equal(mock.data.length, 2);
+    assert.equal(mock.data[0].embedding.length, 16);
+    const norm = Math.hypot(...mock.data[0].embedding);
+    assert.ok(Math.abs(norm - 1) < 1e-5, `unit vector, got norm ${norm}`);
+    const again = await client.embeddings.create({
+      model: "mock-embed",
+      input: "a",
+      dimensions: 16,
+    });
+    assert.deepEqual(again.data[0].embedding, mock.data[0].embedding, "deterministic");
+
+    const completion = await client.completions.create({ model: "mock-gpt", prompt: "Say hi" });
+    assert.match(completion.choices[0].text, /mock model/);
+    assert.ok(completion.usage!.prompt_tokens > 0);
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("models list, filtered by the key's allowed models", async () => {
+  const gw = await startGateway({
+    server: { master_key: "sk-master-000" },
+    models: [{ name: "a", provider: "mock" }, { name: "b", provider: "mock" }, {
+      name: "a",
+      provider: "mock",
+    }],
+    keys: [{ key: "sk-only-a-111", alias: "only-a", models: ["a"] }],
+  });
+  try {
+    const master = new OpenAI({ apiKey: "sk-master-000", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const all = [];
+    for await (const m of master.models.list()) all.push(m.id);
+    assert.deepEqual(all, ["a", "b"]);
+    const limited = new OpenAI({ apiKey: "sk-only-a-111", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const some = [];
+    for await (const m of limited.models.list()) some.push(m.id);
+    assert.deepEqual(some, ["a"]);
+    await assert.rejects(
+      limited.chat.completions.create({ model: "b", messages: [{ role: "user", content: "x" }] }),
+      (e: InstanceType<typeof OpenAI.APIError>) =>
+        e.status === 403 && e.type === "permission_error",
+    );
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("Azure: deployment URL, api-version and api-key header", async () => {
+  const upstream = startUpstream();
+  const base = upstream.url.replace(/\/v1$/, "");
+  const gw = await startGateway({
+    models: [
+      {
+        name: "az",
+        provider: "azure",
+        model: "my-deploy",
+        api_base: base,
+        api_key: "azure-key-123",
+        api_version: "2024-10-21",
+      },
+      {
+        name: "az-v1",
+        provider: "azure",
+        model: "gpt-4o",
+        api_base: base,
+        api_key: "azure-key-123",
+        api_version: "v1",
+      },
+    ],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "k", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    await client.chat.completions.create({
+      model: "az",
+      messages: [{ role: "user", content: "x" }],
+    });
+    await client.chat.completions.create({
+      model: "az-v1",
+      messages: [{ role: "user", content: "x" }],
+    });
+    const [deployments, v1] = upstream.requests;
+    assert.equal(
+      deployments.path,
+      "/openai/deployments/my-deploy/chat/completions?api-version=2024-10-21",
+    );
+    assert.equal(deployments.headers["api-key"], "azure-key-123");
+    assert.equal(deployments.headers.authorization, undefined);
+    assert.equal(v1.path, "/openai/v1/chat/completions");
+    assert.equal(v1.body?.model, "gpt-4o");
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
+});
