@@ -253,3 +253,106 @@ Deno.test("Azure: deployment URL, api-version and api-key header", async () => {
     await upstream.close();
   }
 });
+
+Deno.test("Anthropic through the gateway: the openai client gets OpenAI shapes, streamed and not", async () => {
+  const encoder = new TextEncoder();
+  const upstream = startUpstream((req) => {
+    if (!req.body?.stream) {
+      return Response.json({
+        id: "msg_01",
+        type: "message",
+        role: "assistant",
+        model: "claude-3-5-haiku-20241022",
+        content: [{ type: "text", text: "Bonjour!" }],
+        stop_reason: "end_turn",
+        usage: { input_tokens: 12, output_tokens: 4 },
+      });
+    }
+    const events: [string, unknown][] = [
+      ["message_start", {
+        type: "message_start",
+        message: {
+          id: "msg_02",
+          model: "claude-3-5-haiku-20241022",
+          usage: { input_tokens: 12, output_tokens: 1 },
+        },
+      }],
+      ["content_block_start", {
+        type: "content_block_start",
+        index: 0,
+        content_block: { type: "text", text: "" },
+      }],
+      ["content_block_delta", {
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "text_delta", text: "Bon" },
+      }],
+      ["content_block_delta", {
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "text_delta", text: "jour!" },
+      }],
+      ["content_block_stop", { type: "content_block_stop", index: 0 }],
+      ["message_delta", {
+        type: "message_delta",
+        delta: { stop_reason: "end_turn" },
+        usage: { output_tokens: 4 },
+      }],
+      ["message_stop", { type: "message_stop" }],
+    ];
+    const body = events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
+      .join("");
+    return new Response(encoder.encode(body), { headers: { "content-type": "text/event-stream" } });
+  });
+  const gw = await startGateway({
+    models: [{
+      name: "claude",
+      provider: "anthropic",
+      model: "claude-3-5-haiku-20241022",
+      api_base: upstream.url.replace(/\/v1$/, ""),
+      api_key: "sk-ant-test-key",
+    }],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "k", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({
+      model: "claude",
+      messages: [{ role: "system", content: "Answer in French." }, {
+        role: "user",
+        content: "Hello",
+      }],
+      max_tokens: 50,
+    }).withResponse();
+    assert.equal(data.choices[0].message.content, "Bonjour!");
+    assert.equal(data.choices[0].finish_reason, "stop");
+    assert.equal(data.usage?.prompt_tokens, 12);
+    // claude-3-5-haiku: 12 * 8e-7 + 4 * 4e-6
+    assert.ok(
+      Math.abs(Number(response.headers.get("x-sluice-response-cost")) - (12 * 8e-7 + 4 * 4e-6)) <
+        1e-12,
+    );
+    const sent = upstream.requests[0];
+    assert.equal(sent.path, "/v1/messages");
+    assert.equal(sent.headers["x-api-key"], "sk-ant-test-key");
+    assert.equal(sent.body?.system, "Answer in French.");
+    assert.deepEqual(sent.body?.messages, [{ role: "user", content: "Hello" }]);
+
+    const stream = await client.chat.completions.create({
+      model: "claude",
+      messages: [{ role: "user", content: "Hello" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let usage;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(text, "Bonjour!");
+    assert.equal(usage?.completion_tokens, 4);
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
+});

@@ -20,6 +20,7 @@ export type {
   KeyConfig,
   MessagesPolicy,
   ModelConfig,
+  PluginSourceConfig,
   ProviderKind,
   QueueConfig,
   RedactionConfig,
@@ -135,6 +136,13 @@ const sink = z.strictObject({
   use: z.string().min(1)
     .describe("short name | path | jsr:/npm: specifier | https:// URL | s3:// | gs://"),
   sha256: z.string().regex(/^[0-9a-f]{64}$/i, "64 hex characters").optional(),
+  source: z.strictObject({
+    endpoint_url: z.url().optional(),
+    region: z.string().optional(),
+    access_key_id: z.string().optional(),
+    secret_access_key: z.string().optional(),
+    session_token: z.string().optional(),
+  }).optional().describe("endpoint and credentials for s3:// and gs:// plugin sources"),
   allow_unpinned: z.boolean().default(false),
   sandbox: z.boolean().optional(),
   optional: z.boolean().default(false),

@@ -149,6 +149,20 @@ export interface QueueConfig {
   spool_max_bytes: number;
 }
 
+/** Where and how to fetch a plugin from a bucket (`s3://`, `gs://`). */
+export interface PluginSourceConfig {
+  /** S3-compatible endpoint (default: AWS by region; `https://storage.googleapis.com` for gs://). */
+  endpoint_url?: string;
+  /** Region for SigV4 (default `AWS_REGION`, else us-east-1; `auto` for GCS). */
+  region?: string;
+  /** Access key id (default `AWS_ACCESS_KEY_ID`). */
+  access_key_id?: string;
+  /** Secret access key (default `AWS_SECRET_ACCESS_KEY`). */
+  secret_access_key?: string;
+  /** Session token (default `AWS_SESSION_TOKEN`). */
+  session_token?: string;
+}
+
 /** One `sinks:` entry. */
 export interface SinkConfig {
   /** Instance name (default: the plugin's name). */
@@ -157,6 +171,8 @@ export interface SinkConfig {
   use: string;
   /** Pin for URL and bucket sources. */
   sha256?: string;
+  /** Credentials and endpoint for bucket sources. */
+  source?: PluginSourceConfig;
   /** Load an unpinned URL or bucket source (default false). */
   allow_unpinned: boolean;
   /** Run the plugin in a restricted Worker. */

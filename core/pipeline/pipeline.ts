@@ -1,0 +1,179 @@
+/**
+ * The log path: decides which sinks get an event, prepares it once per
+ * distinct policy, and pushes it to each sink's runner. `emit` is
+ * synchronous and never throws: the request path never waits on logging.
+ * @module
+ */
+import type { SinkConfig } from "../config/types.ts";
+import type { LogEvent } from "../event/log_event.ts";
+import type { Sink, SinkEventKind } from "../plugin.ts";
+import type { CallControls } from "../sinks/types.ts";
+import { randomHex } from "../server/trace.ts";
+import { SinkRunner } from "./sink_runner.ts";
+import type { SinkSnapshot } from "../server/metrics.ts";
+
+/** A sink ready to receive events. */
+export interface PipelineSink {
+  /** Instance name. */
+  name: string;
+  /** The plugin name (header controls may name either). */
+  plugin: string;
+  /** The config entry. */
+  entry: SinkConfig;
+  /** The plugin's sink. */
+  sink: Sink;
+  /** The plugin's default `on:` list. */
+  defaultOn?: SinkEventKind[];
+}
+
+/** Options of the pipeline. */
+export interface PipelineOptions {
+  /** Spools live under `<dataDir>/spool/<sink>/`. */
+  dataDir: string;
+  /** Operator-facing log lines (default: stderr). */
+  log?: (level: "info" | "warn" | "error", message: string) => void;
+  /** Per-call deadline of a plugin's `log()` (default 30 s). */
+  callTimeoutMs?: number;
+}
+
+interface Route {
+  name: string;
+  plugin: string;
+  on: ReadonlySet<string>;
+  required: boolean;
+  runner: SinkRunner;
+}
+
+function defaultLog(level: "info" | "warn" | "error", message: string): void {
+  (level === "info" ? console.error : level === "warn" ? console.warn : console.error)(
+    `sluice: ${message}`,
+  );
+}
+
+/** Routes events to sink runners. */
+export class LogPipeline {
+  readonly #routes: Route[];
+  #closed = false;
+
+  private constructor(routes: Route[]) {
+    this.#routes = routes;
+  }
+
+  /** Starts a runner (and opens its spool) for every sink. */
+  static async start(
+    sinks: readonly PipelineSink[],
+    options: PipelineOptions,
+  ): Promise<LogPipeline> {
+    const log = options.log ?? defaultLog;
+    const routes: Route[] = [];
+    const pipeline = new LogPipeline(routes);
+    for (const s of sinks) {
+      const runner = await SinkRunner.start({
+        name: s.name,
+        sink: s.sink,
+        queue: s.entry.queue,
+        spoolDir: `${options.dataDir}/spool/${encodeURIComponent(s.name)}`,
+        callTimeoutMs: options.callTimeoutMs,
+        hooks: {
+          log: (level, message) => log(level, `sink "${s.name}": ${message}`),
+          gatewayError: (message, code) => pipeline.gatewayError(s.name, message, code),
+        },
+      });
+      routes.push({
+        name: s.name,
+        plugin: s.plugin,
+        on: new Set(s.entry.on ?? s.defaultOn ?? ["success", "failure"]),
+        required: s.entry.required,
+        runner,
+      });
+    }
+    return pipeline;
+  }
+
+  /** Names of the sink instances. */
+  get sinkNames(): string[] {
+    return this.#routes.map((r) => r.name);
+  }
+
+  /** The sinks an event goes to, given the call's controls. */
+  route(event: LogEvent, controls: CallControls): string[] {
+    return this.#select(event, controls).map((r) => r.name);
+  }
+
+  #select(event: LogEvent, controls: CallControls): Route[] {
+    if (event.call_type === "gateway_error") {
+      return this.#routes.filter((r) => r.on.has("gateway_error") && r.name !== event.source);
+    }
+    return this.#routes.filter((r) => {
+      if (!r.on.has(event.status)) return false;
+      if (r.required) return true;
+      if (controls.noLog) return false;
+      if (controls.sinks && !controls.sinks.includes(r.name)) return false;
+      return !controls.disabledSinks.some((d) => d === r.name || d === r.plugin);
+    });
+  }
+
+  /** Hands an event to its sinks. Never blocks, never throws. */
+  emit(event: LogEvent, controls: CallControls): void {
+    if (this.#closed) return;
+    try {
+      for (const route of this.#select(event, controls)) route.runner.push(event);
+    } catch (error) {
+      console.error(`sluice: could not route event ${event.request_id}: ${error}`);
+    }
+  }
+
+  /** Emits a `gateway_error` event about `source` (never routed back to it). */
+  gatewayError(source: string, message: string, code: string): void {
+    const now = Date.now();
+    const id = crypto.randomUUID();
+    this.emit({
+      schema_version: 1,
+      request_id: id,
+      call_id: id,
+      id,
+      trace_id: randomHex(16),
+      span_id: randomHex(8),
+      call_type: "gateway_error",
+      stream: false,
+      status: "failure",
+      start_time: now,
+      end_time: now,
+      response_time_ms: 0,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      total_tokens: 0,
+      metadata: { tags: [], request: {} },
+      error: { status: 500, code, class: "GatewayError", message },
+      source,
+    }, NO_CONTROLS);
+  }
+
+  /** Each sink's numbers, for `/metrics`. */
+  snapshot(): SinkSnapshot[] {
+    return this.#routes.map((r) => ({
+      name: r.name,
+      counters: { ...r.runner.counters },
+      queueDepth: r.runner.queueDepth,
+      spoolSize: r.runner.spoolSize,
+      circuitOpen: r.runner.circuitOpen,
+    }));
+  }
+
+  /** Delivers what it can before the deadline, spools the rest, closes the sinks. */
+  async close(deadlineMs = 10_000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const deadline = Date.now() + deadlineMs;
+    await Promise.all(this.#routes.map((r) => r.runner.stop(deadline)));
+  }
+}
+
+const NO_CONTROLS: CallControls = {
+  noLog: false,
+  disabledSinks: [],
+  maskInput: false,
+  maskOutput: false,
+  disableRedaction: false,
+  redaction: [],
+};

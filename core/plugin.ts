@@ -1,0 +1,147 @@
+/**
+ * Sluice plugin contract, version 1. A plugin module default-exports a
+ * {@link PluginDefinition}; the gateway validates its config against
+ * `configSchema`, calls `create(config, ctx)` once, then hands the returned
+ * {@link Sink} batches of redacted {@link LogEvent}s.
+ *
+ * This file has no runtime dependencies: import it from anywhere.
+ *
+ * @example A complete sink plugin
+ * ```ts
+ * import type { PluginDefinition } from "@sluice/core/plugin";
+ *
+ * const plugin: PluginDefinition<{ url: string }> = {
+ *   name: "my-sink",
+ *   version: "1.0.0",
+ *   apiVersion: 1,
+ *   configSchema: {
+ *     type: "object",
+ *     properties: { url: { type: "string" } },
+ *     required: ["url"],
+ *     additionalProperties: false,
+ *   },
+ *   permissions: { net: ["collector.example.com"] },
+ *   create(config, ctx) {
+ *     return {
+ *       async log(events) {
+ *         const res = await ctx.fetch(config.url, { method: "POST", body: JSON.stringify(events) });
+ *         await res.body?.cancel();
+ *         if (!res.ok) {
+ *           throw Object.assign(new Error(`collector answered ${res.status}`), {
+ *             permanent: res.status === 400 || res.status === 413 || res.status === 422,
+ *           });
+ *         }
+ *       },
+ *     };
+ *   },
+ * };
+ * export default plugin;
+ * ```
+ * @module
+ */
+export type {
+  CallType,
+  LogEvent,
+  LogEventCostBreakdown,
+  LogEventError,
+  LogEventMetadata,
+} from "./event/log_event.ts";
+import type { LogEvent } from "./event/log_event.ts";
+
+/** The contract version this file describes. */
+export const PLUGIN_API_VERSION = 1;
+
+/** A plain JSON Schema object (it must survive `structuredClone`). */
+export type JsonSchema = Record<string, unknown>;
+
+/** Events a sink can subscribe to with `on:`. */
+export type SinkEventKind = "success" | "failure" | "gateway_error";
+
+/** What a plugin may reach: hosts (`host` or `host:port`) and environment variables. */
+export interface PluginPermissions {
+  /** Hosts the plugin connects to; a sandboxed plugin can reach only these. */
+  net?: string[];
+  /** Environment variables `ctx.env()` may read. */
+  env?: string[];
+}
+
+/** A logger that prefixes the plugin's instance name. */
+export interface PluginLogger {
+  /** Debug detail, shown with verbose logging. */
+  debug(message: string, data?: Record<string, unknown>): void;
+  /** Normal operation. */
+  info(message: string, data?: Record<string, unknown>): void;
+  /** Something to look at. */
+  warn(message: string, data?: Record<string, unknown>): void;
+  /** A failure. */
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+/** `fetch` options plus a per-call timeout. */
+export interface PluginFetchInit extends RequestInit {
+  /** Abort the call after this many milliseconds (default 10,000). */
+  timeoutMs?: number;
+}
+
+/** What the gateway gives a plugin at `create`. */
+export interface PluginContext {
+  /** Logs under the plugin's instance name. */
+  logger: PluginLogger;
+  /** Aborts when the gateway shuts down. */
+  signal: AbortSignal;
+  /** `fetch` with a timeout, aborted at shutdown. */
+  fetch(input: string | URL | Request, init?: PluginFetchInit): Promise<Response>;
+  /** Reads an environment variable declared in `permissions.env` (else undefined). */
+  env(name: string): string | undefined;
+  /** The gateway's version. */
+  gatewayVersion: string;
+  /** The sink entry's instance name. */
+  instanceName: string;
+}
+
+/** A log destination created by a plugin. */
+export interface Sink {
+  /**
+   * Delivers a batch. Resolve only once the destination confirmed it: the
+   * gateway removes the batch from its queue when this resolves. Throw to
+   * have the batch retried (see {@link SinkError}).
+   */
+  log(events: readonly LogEvent[]): Promise<void> | void;
+  /** Sends anything the sink buffers itself. */
+  flush?(): Promise<void> | void;
+  /** Releases resources; called once at shutdown, after the last `log`. */
+  close?(): Promise<void> | void;
+}
+
+/**
+ * Properties a thrown error may carry (they are read as properties, not by
+ * class, so they survive module copies and Worker messages).
+ * - default: the batch is retried with backoff;
+ * - `retryAfterMs`: wait at least this long first (429 `Retry-After`);
+ * - `permanent: true`: the events are malformed (400/413/422): dropped,
+ *   counted and reported. Never for 401/403/404: those keep the events.
+ */
+export interface SinkError extends Error {
+  /** The events themselves are malformed; do not retry. */
+  permanent?: boolean;
+  /** Wait at least this long before retrying. */
+  retryAfterMs?: number;
+}
+
+/** What a plugin module default-exports. */
+export interface PluginDefinition<Config = Record<string, unknown>> {
+  /** Plugin name (the default instance name). */
+  name: string;
+  /** The plugin's own semver. */
+  version: string;
+  /** The contract version it implements: 1. */
+  apiVersion: 1;
+  /** JSON Schema of `config:`; the gateway validates config with it. */
+  configSchema?: JsonSchema;
+  /** Hosts and environment variables it needs. */
+  permissions?: PluginPermissions;
+  /** `on:` when the sink entry sets none (default `[success, failure]`). */
+  defaultOn?: SinkEventKind[];
+  /** Creates the sink (sync or async); throw to refuse the config. */
+  create(config: Config, ctx: PluginContext): Sink | Promise<Sink>;
+}

@@ -1,0 +1,144 @@
+/**
+ * Prometheus metrics in the text exposition format (version 0.0.4): request
+ * counts, a latency histogram, tokens and cost per model, and each sink's
+ * delivery counters, queue depth and circuit state. Counters are plain
+ * numbers in maps: recording costs a map lookup on the request path.
+ * @module
+ */
+import type { LogEvent } from "../event/log_event.ts";
+
+/** Histogram bucket bounds in seconds. */
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+const ROUTES: Record<string, string> = {
+  chat: "/v1/chat/completions",
+  completion: "/v1/completions",
+  embedding: "/v1/embeddings",
+};
+
+/** A sink's numbers at scrape time. */
+export interface SinkSnapshot {
+  /** Instance name. */
+  name: string;
+  /** Outcome counters. */
+  counters: { sent: number; retried: number; spooled: number; dropped: number };
+  /** Events in memory. */
+  queueDepth: number;
+  /** Events in the spool. */
+  spoolSize: number;
+  /** Circuit state. */
+  circuitOpen: boolean;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function labels(pairs: Record<string, string>): string {
+  return "{" + Object.entries(pairs).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",") + "}";
+}
+
+/** Collects gateway metrics and renders them for `GET /metrics`. */
+export class Metrics {
+  readonly #requests = new Map<string, number>();
+  readonly #durations = new Map<string, { buckets: number[]; sum: number; count: number }>();
+  readonly #tokens = new Map<string, number>();
+  readonly #cost = new Map<string, number>();
+
+  /** Records a finished call from its log event. */
+  recordCall(event: LogEvent): void {
+    if (event.call_type === "gateway_error") return;
+    const route = ROUTES[event.call_type] ?? event.call_type;
+    const model = event.model_group ?? "";
+    const status = String(event.error?.status ?? 200);
+    const key = labels({ route, model, status });
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+
+    const durationKey = labels({ route, model });
+    let histogram = this.#durations.get(durationKey);
+    if (!histogram) {
+      histogram = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.#durations.set(durationKey, histogram);
+    }
+    const seconds = event.response_time_ms / 1000;
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]) histogram.buckets[i]++;
+    histogram.sum += seconds;
+    histogram.count++;
+
+    if (event.prompt_tokens) {
+      this.#add(this.#tokens, labels({ model, type: "prompt" }), event.prompt_tokens);
+    }
+    if (event.completion_tokens) {
+      this.#add(this.#tokens, labels({ model, type: "completion" }), event.completion_tokens);
+    }
+    if (event.response_cost) this.#add(this.#cost, labels({ model }), event.response_cost);
+  }
+
+  #add(map: Map<string, number>, key: string, value: number): void {
+    map.set(key, (map.get(key) ?? 0) + value);
+  }
+
+  /** The exposition text, with the sinks' current state. */
+  render(sinks: readonly SinkSnapshot[]): string {
+    const out: string[] = [];
+    const family = (name: string, type: string, help: string, rows: Iterable<[string, number]>) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [key, value] of rows) out.push(`${name}${key} ${value}`);
+    };
+    family(
+      "sluice_requests_total",
+      "counter",
+      "Calls by route, model and HTTP status.",
+      this.#requests,
+    );
+    out.push(
+      "# HELP sluice_request_duration_seconds Call duration, arrival to last byte.",
+      "# TYPE sluice_request_duration_seconds histogram",
+    );
+    for (const [key, h] of this.#durations) {
+      const base = key.slice(1, -1);
+      BUCKETS.forEach((bound, i) => {
+        out.push(`sluice_request_duration_seconds_bucket{${base},le="${bound}"} ${h.buckets[i]}`);
+      });
+      out.push(`sluice_request_duration_seconds_bucket{${base},le="+Inf"} ${h.count}`);
+      out.push(`sluice_request_duration_seconds_sum${key} ${h.sum}`);
+      out.push(`sluice_request_duration_seconds_count${key} ${h.count}`);
+    }
+    family(
+      "sluice_tokens_total",
+      "counter",
+      "Tokens by model and type (prompt, completion).",
+      this.#tokens,
+    );
+    family("sluice_cost_usd_total", "counter", "Cost in USD by model.", this.#cost);
+    family(
+      "sluice_sink_events_total",
+      "counter",
+      "Sink events by outcome (sent, retried, spooled, dropped).",
+      sinks.flatMap((s) =>
+        (["sent", "retried", "spooled", "dropped"] as const).map((
+          outcome,
+        ) => [labels({ sink: s.name, outcome }), s.counters[outcome]] as [string, number])
+      ),
+    );
+    family(
+      "sluice_sink_queue_depth",
+      "gauge",
+      "Events waiting in memory per sink.",
+      sinks.map((s) => [labels({ sink: s.name }), s.queueDepth]),
+    );
+    family(
+      "sluice_sink_spool_events",
+      "gauge",
+      "Events waiting in the disk spool per sink.",
+      sinks.map((s) => [labels({ sink: s.name }), s.spoolSize]),
+    );
+    family(
+      "sluice_sink_circuit_open",
+      "gauge",
+      "1 while a sink's circuit is open (failing).",
+      sinks.map((s) => [labels({ sink: s.name }), s.circuitOpen ? 1 : 0]),
+    );
+    return out.join("\n") + "\n";
+  }
+}
