@@ -12,17 +12,29 @@
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import {
+  clockTicks,
+  cpuSeconds,
+  freePort,
+  rssMb,
+  type Server,
+  spawnServer,
+  stopAll,
+  waitReady,
+} from "./procs.ts";
 import { hasWrk, runWrk, wrkArgs, type WrkResult, wrkScript } from "./wrk.ts";
 
-const TARGETS = ["bare", "sluice", "direct"] as const;
-/** A benchmarked server. */
-export type Target = typeof TARGETS[number];
+/** A benchmarked server: the bare proxy, Sluice, or the mock upstream itself. */
+export type Target = "bare" | "sluice" | "direct";
+const TARGETS: readonly Target[] = ["bare", "sluice", "direct"]; // the order of each round
 const CONNECTIONS = [1, 32] as const;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WARMUP_S = 3;
-/** The targets: sluice/bare req/s ratio at 32 connections, sluice−bare p50 at 1 connection. */
+/** Targets: sluice/bare req/s at 32 connections, sluice−bare p50 (ms) at 1 connection. */
 const MIN_RATIO_32 = 0.8;
 const MAX_P50_DIFF_1 = 0.1;
+const USAGE =
+  "usage: deno run -A bench/load.ts [--rounds N=3] [--duration S=5] [--sink jsonl|none] [--json]";
 
 const CHAT_BODY = JSON.stringify({
   model: "bench-model",
@@ -35,7 +47,7 @@ const CHAT_BODY = JSON.stringify({
   user: "bench-user-42",
 });
 
-/** One wrk run with the RSS of the target process right after it. */
+/** One wrk run with the RSS and CPU time of the target's server process. */
 export interface RunResult extends WrkResult {
   /** 1-based round. */
   round: number;
@@ -43,31 +55,20 @@ export interface RunResult extends WrkResult {
   target: Target;
   /** Open connections. */
   connections: number;
-  /** VmRSS of the target's server process after the run, MB. */
+  /** VmRSS right after the run, MB. */
   rssMb: number;
-}
-
-interface Server {
-  name: string;
-  child: Deno.ChildProcess;
-  /** The process actually serving (see {@link serverPid}). */
-  pid: number;
-  exited: boolean;
-  log: () => string;
+  /** CPU time (user + system, all threads) during the run per request, µs. */
+  cpuUsPerReq: number;
 }
 
 const children = new Set<Deno.ChildProcess>();
 let tmpDir: string | undefined;
 
-function usage(): string {
-  return "usage: deno run -A bench/load.ts [--rounds N=3] [--duration S=5] [--sink jsonl|none] [--json]";
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
+/** Stops every child and removes the temp dir. */
+async function cleanup(): Promise<void> {
+  await stopAll(children);
+  if (tmpDir) await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+  tmpDir = undefined;
 }
 
 function median(values: number[]): number {
@@ -76,93 +77,8 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-function childPids(pid: number): number[] {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(
-      Boolean,
-    )
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** The pid in `root`'s process tree whose command line names `script` (`deno run` serves in-process). */
-function serverPid(root: number, script: string): number {
-  const queue = [root];
-  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-    try {
-      if (
-        Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").some((a) => a.endsWith(script))
-      ) return pid;
-    } catch { /* gone */ }
-    queue.push(...childPids(pid));
-  }
-  return root;
-}
-
-function rssMb(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-  return kb ? Number(kb) / 1024 : NaN;
-}
-
-function spawnServer(name: string, script: string, args: string[]): Server {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  children.add(child);
-  let log = "";
-  (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-      log = (log + text).slice(-8000);
-    }
-  })().catch(() => {});
-  const server: Server = { name, child, pid: child.pid, exited: false, log: () => log };
-  child.status.then(() => (server.exited = true));
-  return server;
-}
-
-async function postChat(url: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: CHAT_BODY,
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-/** Polls `probe` until it returns true; fails fast if the server exits. */
-async function waitReady(
-  server: Server,
-  probe: () => Promise<boolean>,
-  script: string,
-): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (server.exited) throw new Error(`${server.name} exited during startup:\n${server.log()}`);
-    if (await probe().catch(() => false)) {
-      server.pid = serverPid(server.child.pid, script);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${server.name} did not answer within 60 s:\n${server.log()}`);
-}
-
-/** A probe that POSTs the bench chat body and wants a 200 chat.completion back. */
-function chatProbe(url: string): () => Promise<boolean> {
-  return async () => {
-    const { status, text } = await postChat(url);
-    if (status !== 200 || !text.includes('"choices"')) {
-      throw new Error(`POST ${url}: ${status} ${text}`);
-    }
-    return true;
-  };
+function fmt(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : "n/a";
 }
 
 function gatewayConfig(upstreamPort: number, dataDir: string, sink: string): string {
@@ -176,84 +92,86 @@ function gatewayConfig(upstreamPort: number, dataDir: string, sink: string): str
   ].join("\n");
 }
 
-/** Stops every child (SIGTERM, then SIGKILL after 5 s) and removes the temp dir. */
-async function cleanup(): Promise<void> {
-  await Promise.all([...children].map(async (child) => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already exited */ }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const killed = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* exited */ }
-        resolve();
-      }, 5000);
+/** A probe that POSTs the bench body and wants a 200 chat.completion back (throws otherwise). */
+function chatProbe(url: string): () => Promise<boolean> {
+  return async () => {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: CHAT_BODY,
     });
-    await Promise.race([child.status, killed]);
-    clearTimeout(timer);
-    children.delete(child);
-  }));
-  if (tmpDir) await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
-  tmpDir = undefined;
+    const text = await res.text();
+    if (res.status !== 200 || !text.includes('"choices"')) {
+      throw new Error(`POST ${url}: ${res.status} ${text}`);
+    }
+    return true;
+  };
 }
 
-function fmt(n: number, digits: number): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : "n/a";
+/** Median over rounds of a per-round sluice-vs-bare comparison. */
+function vsBare(runs: RunResult[], connections: number, f: (s: RunResult, b: RunResult) => number) {
+  const values: number[] = [];
+  for (const s of runs.filter((r) => r.target === "sluice" && r.connections === connections)) {
+    const b = runs.find((r) =>
+      r.target === "bare" && r.round === s.round && r.connections === connections
+    );
+    if (b) values.push(f(s, b));
+  }
+  return median(values);
 }
 
-function report(runs: RunResult[], rounds: number): string[] {
+/** The markdown results table. */
+function report(runs: RunResult[]): string[] {
   const lines = [
-    "| target | conns | req/s | p50 ms | p99 ms | RSS MB (max) | errors | sluice/bare req/s | sluice−bare p50 ms |",
-    "|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    "| target | conns | req/s | p50 ms | p99 ms | RSS MB (max) | CPU µs/req | errors | sluice/bare req/s | sluice−bare p50 ms |",
+    "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
   ];
   for (const connections of CONNECTIONS) {
     for (const target of TARGETS) {
       const rs = runs.filter((r) => r.target === target && r.connections === connections);
       if (!rs.length) continue;
+      const med = (f: (r: RunResult) => number, digits: number) => fmt(median(rs.map(f)), digits);
       const non2xx = rs.reduce((s, r) => s + r.non2xx, 0);
       const socket = rs.reduce((s, r) => s + r.socketErrors, 0);
       const errors = non2xx + socket ? `⚠ ${non2xx} non-2xx, ${socket} socket` : "0";
       let ratio = "", diff = "";
       if (target === "sluice") {
-        const pairs = Array.from({ length: rounds }, (_, i) => i + 1).map((round) => {
-          const find = (t: Target) =>
-            runs.find((r) => r.round === round && r.target === t && r.connections === connections);
-          return [find("sluice"), find("bare")];
-        }).filter(([s, b]) => s && b) as [RunResult, RunResult][];
-        const r = median(pairs.map(([s, b]) => s.rps / b.rps));
-        const d = median(pairs.map(([s, b]) => s.p50Ms - b.p50Ms));
+        const r = vsBare(runs, connections, (s, b) => s.rps / b.rps);
+        const d = vsBare(runs, connections, (s, b) => s.p50Ms - b.p50Ms);
+        const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
         ratio = fmt(r, 2) +
-          (connections === 32 ? ` ${r >= MIN_RATIO_32 ? "PASS" : "MISS"} (≥ ${MIN_RATIO_32})` : "");
+          (connections === 32 ? ` ${verdict(r >= MIN_RATIO_32)} (≥ ${MIN_RATIO_32})` : "");
         diff = fmt(d, 3) +
-          (connections === 1
-            ? ` ${d <= MAX_P50_DIFF_1 ? "PASS" : "MISS"} (≤ ${MAX_P50_DIFF_1})`
-            : "");
+          (connections === 1 ? ` ${verdict(d <= MAX_P50_DIFF_1)} (≤ ${MAX_P50_DIFF_1})` : "");
       }
-      lines.push(
-        `| ${target} | ${connections} | ${fmt(median(rs.map((r) => r.rps)), 0)} | ` +
-          `${fmt(median(rs.map((r) => r.p50Ms)), 3)} | ${
-            fmt(median(rs.map((r) => r.p99Ms)), 3)
-          } | ` +
-          `${fmt(Math.max(...rs.map((r) => r.rssMb)), 1)} | ${errors} | ${ratio} | ${diff} |`,
-      );
+      const cells = [
+        target,
+        String(connections),
+        med((r) => r.rps, 0),
+        med((r) => r.p50Ms, 3),
+        med((r) => r.p99Ms, 3),
+        fmt(Math.max(...rs.map((r) => r.rssMb)), 1),
+        med((r) => r.cpuUsPerReq, 0),
+        errors,
+        ratio,
+        diff,
+      ];
+      lines.push(`| ${cells.join(" | ")} |`);
     }
   }
   return lines;
 }
 
 async function machine(): Promise<string> {
-  const text = async (cmd: string, args: string[]) =>
-    new TextDecoder().decode(
-      (await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output()).stdout,
-    );
-  const cpus = (await text("nproc", [])).trim();
-  const deno = (await text(Deno.execPath(), ["--version"])).split("\n")[0];
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(
-    await Deno.readTextFile("/proc/cpuinfo").catch(() => ""),
-  )?.[1];
-  return `nproc ${cpus}; ${deno}${cpu ? `; ${cpu}` : ""}`;
+  const run = async (cmd: string, args: string[]) => {
+    const { stdout } = await new Deno.Command(cmd, { args, stdout: "piped" }).output();
+    return new TextDecoder().decode(stdout);
+  };
+  const cpus = (await run("nproc", [])).trim();
+  const deno = (await run(Deno.execPath(), ["--version"])).split("\n")[0];
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1];
+  return `nproc ${cpus}; ${deno}${model ? `; ${model}` : ""}`;
 }
 
 async function main(): Promise<number> {
@@ -269,16 +187,16 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(usage());
+    console.log(USAGE);
     return 0;
   }
   const rounds = Number(values.rounds), duration = Number(values.duration);
   if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(duration) || duration < 1) {
-    console.error(`--rounds and --duration must be positive integers\n${usage()}`);
+    console.error(`--rounds and --duration must be positive integers\n${USAGE}`);
     return 1;
   }
   if (values.sink !== "jsonl" && values.sink !== "none") {
-    console.error(`--sink must be jsonl or none\n${usage()}`);
+    console.error(`--sink must be jsonl or none\n${USAGE}`);
     return 1;
   }
   if (!(await hasWrk())) {
@@ -287,113 +205,112 @@ async function main(): Promise<number> {
   }
 
   const tmp = tmpDir = await Deno.makeTempDir({ prefix: "sluice-load-" });
-  try {
-    const script = `${tmp}/chat.lua`;
-    await Deno.writeTextFile(script, wrkScript(CHAT_BODY));
-    const ports = { direct: freePort(), bare: freePort(), sluice: freePort() };
-    const configFile = `${tmp}/gateway.yaml`;
-    await Deno.writeTextFile(configFile, gatewayConfig(ports.direct, `${tmp}/data`, values.sink));
+  const script = `${tmp}/chat.lua`;
+  await Deno.writeTextFile(script, wrkScript(CHAT_BODY));
+  const ports: Record<Target, number> = {
+    direct: freePort(),
+    bare: freePort(),
+    sluice: freePort(),
+  };
+  const config = `${tmp}/gateway.yaml`;
+  await Deno.writeTextFile(config, gatewayConfig(ports.direct, `${tmp}/data`, values.sink));
+  const url = (t: Target) => `http://127.0.0.1:${ports[t]}/v1/chat/completions`;
 
-    const servers: Record<Target, Server> = {
-      direct: spawnServer("mock upstream", "bench/mock_upstream.ts", ["--port", `${ports.direct}`]),
-      bare: spawnServer("bare proxy", "bench/bare_proxy.ts", [
-        "--port",
-        `${ports.bare}`,
-        "--upstream",
-        `http://127.0.0.1:${ports.direct}`,
-      ]),
-      sluice: spawnServer("sluice", "mod.ts", [
-        "--config",
-        configFile,
-        "--port",
-        `${ports.sluice}`,
-      ]),
-    };
-    const url = (t: Target) => `http://127.0.0.1:${ports[t]}/v1/chat/completions`;
-    await waitReady(servers.direct, chatProbe(url("direct")), "bench/mock_upstream.ts");
-    await waitReady(servers.bare, chatProbe(url("bare")), "bench/bare_proxy.ts");
-    await waitReady(servers.sluice, async () => {
-      const res = await fetch(`http://127.0.0.1:${ports.sluice}/health/readiness`);
-      await res.body?.cancel();
-      return res.ok;
-    }, "mod.ts");
-    await chatProbe(url("sluice"))(); // throws with the body if Sluice answers anything but a 200
+  const scripts: Record<Target, [string, string[]]> = {
+    direct: ["bench/mock_upstream.ts", ["--port", `${ports.direct}`]],
+    bare: ["bench/bare_proxy.ts", [
+      "--port",
+      `${ports.bare}`,
+      "--upstream",
+      `http://127.0.0.1:${ports.direct}`,
+    ]],
+    sluice: ["mod.ts", ["--config", config, "--port", `${ports.sluice}`]],
+  };
+  const servers = {} as Record<Target, Server>;
+  for (const t of TARGETS) servers[t] = spawnServer(t, ...scripts[t], ROOT, children);
+  await waitReady(servers.direct, chatProbe(url("direct")), scripts.direct[0]);
+  await waitReady(servers.bare, chatProbe(url("bare")), scripts.bare[0]);
+  await waitReady(servers.sluice, async () => {
+    const res = await fetch(`http://127.0.0.1:${ports.sluice}/health/readiness`);
+    await res.body?.cancel();
+    return res.ok;
+  }, scripts.sluice[0]);
+  await chatProbe(url("sluice"))(); // a Sluice error response here would make the run worthless
 
-    const command = ["deno", "run", "-A", "bench/load.ts", ...Deno.args].join(" ");
-    console.log(`command: ${command}`);
-    console.log(`machine: ${await machine()}`);
-    console.log(
-      `wrk: ${
-        wrkArgs({ url: "<url>", script: "<chat.lua>", connections: 32, threads: 2, duration })
-          .join(" ")
-      } (-t1 -c1 for 1 connection); sink: ${values.sink}`,
-    );
-    console.log(`pids: ${TARGETS.map((t) => `${t}=${servers[t].pid}`).join(" ")}`);
+  const command = ["deno", "run", "-A", "bench/load.ts", ...Deno.args].join(" ");
+  const wrk = wrkArgs({
+    url: "<url>",
+    script: "<chat.lua>",
+    connections: 32,
+    threads: 2,
+    duration,
+  });
+  console.log(`command: ${command}`);
+  console.log(`machine: ${await machine()}`);
+  console.log(`wrk: ${wrk.join(" ")} (-t1 -c1 for 1 connection); sink: ${values.sink}`);
+  console.log(`pids: ${TARGETS.map((t) => `${t}=${servers[t].pid}`).join(" ")}`);
 
-    for (const target of TARGETS) { // warm-up (JIT, connection pools); results discarded
-      for (const connections of CONNECTIONS) {
-        const threads = connections === 1 ? 1 : 2;
-        await runWrk(
-          { url: url(target), script, connections, threads, duration: WARMUP_S },
-          children,
-        );
-      }
-    }
-
-    const runs: RunResult[] = [];
-    for (let round = 1; round <= rounds; round++) {
-      for (const connections of CONNECTIONS) {
-        for (const target of TARGETS) {
-          const threads = connections === 1 ? 1 : 2;
-          const result = await runWrk(
-            { url: url(target), script, connections, threads, duration },
-            children,
-          );
-          if (servers[target].exited) {
-            throw new Error(`${target} exited:\n${servers[target].log()}`);
-          }
-          const run = { round, target, connections, ...result, rssMb: rssMb(servers[target].pid) };
-          runs.push(run);
-          const flag = run.non2xx + run.socketErrors
-            ? `  ⚠ ${run.non2xx} non-2xx, ${run.socketErrors} socket errors`
-            : "";
-          console.error(
-            `round ${round} ${target.padEnd(6)} c=${String(connections).padStart(2)}: ` +
-              `${fmt(run.rps, 0)} req/s p50 ${fmt(run.p50Ms, 3)} ms p99 ${fmt(run.p99Ms, 3)} ms ` +
-              `rss ${fmt(run.rssMb, 1)} MB${flag}`,
-          );
-        }
-      }
-    }
-
-    console.log("");
-    for (const line of report(runs, rounds)) console.log(line);
-    console.log(
-      `\nmedians over ${rounds} round(s) of ${duration} s; ratio and p50 diff are medians of per-round values; ` +
-        `targets: sluice/bare req/s ≥ ${MIN_RATIO_32} at 32 connections, sluice−bare p50 ≤ ${MAX_P50_DIFF_1} ms at 1.`,
-    );
-    const bad = runs.filter((r) => r.non2xx + r.socketErrors > 0);
-    if (bad.length) {
-      console.log(
-        `\n⚠ ${bad.length} run(s) saw non-2xx responses or socket errors; their numbers are worthless:`,
-      );
-      for (const r of bad) {
-        console.log(
-          `  round ${r.round} ${r.target} c=${r.connections}: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors`,
-        );
-      }
-    }
-    if (values.json) {
-      console.log(JSON.stringify({ command, sink: values.sink, rounds, duration, runs }, null, 2));
-    }
-    return bad.length ? 3 : 0;
-  } finally {
-    await cleanup();
+  const wrkRun = (target: Target, connections: number, seconds: number) => {
+    const threads = connections === 1 ? 1 : 2;
+    return runWrk({ url: url(target), script, connections, threads, duration: seconds }, children);
+  };
+  for (const target of TARGETS) { // warm-up: JIT, connection pools; results discarded
+    for (const connections of CONNECTIONS) await wrkRun(target, connections, WARMUP_S);
   }
+
+  const ticks = await clockTicks();
+  const runs: RunResult[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const connections of CONNECTIONS) {
+      for (const target of TARGETS) {
+        const { pid } = servers[target];
+        const cpu0 = cpuSeconds(pid, ticks);
+        const result = await wrkRun(target, connections, duration);
+        if (servers[target].exited) throw new Error(`${target} exited:\n${servers[target].log()}`);
+        const cpuUsPerReq = (cpuSeconds(pid, ticks) - cpu0) * 1e6 / result.requests;
+        const run = { round, target, connections, ...result, rssMb: rssMb(pid), cpuUsPerReq };
+        runs.push(run);
+        const errors = run.non2xx + run.socketErrors
+          ? `  ⚠ ${run.non2xx} non-2xx, ${run.socketErrors} socket errors`
+          : "";
+        console.error(
+          `round ${round} ${target.padEnd(6)} c=${String(connections).padStart(2)}: ` +
+            `${fmt(run.rps, 0)} req/s, p50 ${fmt(run.p50Ms, 3)} ms, p99 ${fmt(run.p99Ms, 3)} ms, ` +
+            `rss ${fmt(run.rssMb, 1)} MB, cpu ${fmt(run.cpuUsPerReq, 0)} µs/req${errors}`,
+        );
+      }
+    }
+  }
+
+  console.log("");
+  for (const line of report(runs)) console.log(line);
+  console.log(
+    `\nMedians over ${rounds} round(s) of ${duration} s; ratio and p50 diff are medians of ` +
+      `per-round values. Targets: sluice/bare req/s ≥ ${MIN_RATIO_32} at 32 connections, ` +
+      `sluice−bare p50 ≤ ${MAX_P50_DIFF_1} ms at 1.`,
+  );
+  const bad = runs.filter((r) => r.non2xx + r.socketErrors > 0);
+  if (bad.length) {
+    console.log(
+      `\n⚠ ${bad.length} run(s) saw non-2xx or socket errors; their numbers are worthless:`,
+    );
+    for (const r of bad) {
+      console.log(
+        `  round ${r.round} ${r.target} c=${r.connections}: ` +
+          `${r.non2xx} non-2xx, ${r.socketErrors} socket errors`,
+      );
+    }
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ command, sink: values.sink, rounds, duration, runs }, null, 2));
+  }
+  return bad.length ? 3 : 0;
 }
 
 if (import.meta.main) {
+  let interrupted = false;
   const interrupt = async () => {
+    interrupted = true;
     console.error("\ninterrupted: stopping servers");
     await cleanup();
     Deno.exit(130);
@@ -404,7 +321,9 @@ if (import.meta.main) {
   try {
     code = await main();
   } catch (error) {
-    console.error(`load: ${error instanceof Error ? error.message : error}`);
+    if (!interrupted) console.error(`load: ${error instanceof Error ? error.message : error}`);
+  } finally {
+    await cleanup();
   }
   Deno.exit(code);
 }

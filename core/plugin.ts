@@ -97,6 +97,11 @@ export interface PluginContext {
   gatewayVersion: string;
   /** The sink entry's instance name. */
   instanceName: string;
+  /**
+   * The gateway's data directory (`server.data_dir`). A plugin that keeps
+   * files uses a subdirectory of it; sandboxed plugins cannot write here.
+   */
+  dataDir?: string;
 }
 
 /** A log destination created by a plugin. */

@@ -9,7 +9,7 @@ import type { LogEvent, Sink } from "../core/plugin.ts";
 import { LogPipeline, type PipelineSink } from "../core/pipeline/pipeline.ts";
 import { sampleEvent } from "./fakes/events.ts";
 import type { SinkConfig } from "../core/config/types.ts";
-import { DEFAULT_CONTROLS } from "../core/sinks/types.ts";
+import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
 
 function entry(
   name: string,

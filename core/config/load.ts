@@ -45,6 +45,12 @@ export interface ConfigCheck {
 }
 
 const secretsByConfig = new WeakMap<GatewayConfig, ReadonlySet<string>>();
+const baseDirByConfig = new WeakMap<GatewayConfig, string>();
+
+/** The directory relative paths in a config resolve against: its file's directory, else the working directory. */
+export function configBaseDir(config: GatewayConfig): string {
+  return baseDirByConfig.get(config) ?? Deno.cwd();
+}
 
 /** Secret values of a config (from the environment or under secret-like keys). */
 export function configSecrets(config: GatewayConfig): ReadonlySet<string> {
@@ -142,7 +148,12 @@ export async function checkConfigFile(
     }
     return undefined;
   };
-  return checkConfig(doc.toJS(), { ...options, source: path, lineOf });
+  const check = checkConfig(doc.toJS(), { ...options, source: path, lineOf });
+  if (check.config) {
+    const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+    baseDirByConfig.set(check.config, absolute.slice(0, absolute.lastIndexOf("/")) || "/");
+  }
+  return check;
 }
 
 /** Loads and validates a YAML config file (Sluice's native shape or a LiteLLM `config.yaml`). */

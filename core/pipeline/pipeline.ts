@@ -7,7 +7,7 @@
 import type { SinkConfig } from "../config/types.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { Sink, SinkEventKind } from "../plugin.ts";
-import type { CallControls } from "../sinks/types.ts";
+import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
 import { randomHex } from "../server/trace.ts";
 import { SinkRunner } from "./sink_runner.ts";
 import type { SinkSnapshot } from "../server/metrics.ts";
@@ -146,7 +146,7 @@ export class LogPipeline {
       metadata: { tags: [], request: {} },
       error: { status: 500, code, class: "GatewayError", message },
       source,
-    }, NO_CONTROLS);
+    }, DEFAULT_CONTROLS);
   }
 
   /** Each sink's numbers, for `/metrics`. */
@@ -168,12 +168,3 @@ export class LogPipeline {
     await Promise.all(this.#routes.map((r) => r.runner.stop(deadline)));
   }
 }
-
-const NO_CONTROLS: CallControls = {
-  noLog: false,
-  disabledSinks: [],
-  maskInput: false,
-  maskOutput: false,
-  disableRedaction: false,
-  redaction: [],
-};

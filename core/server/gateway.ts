@@ -4,7 +4,7 @@
  * and handed to the dispatcher without awaiting anything.
  * @module
  */
-import { parseConfig } from "../config/load.ts";
+import { configBaseDir, parseConfig } from "../config/load.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/schema.ts";
 import { computeCost, type ModelPrice, priceOf } from "../cost/cost.ts";
 import { errorTypeForStatus, GatewayError } from "../errors.ts";
@@ -17,8 +17,11 @@ import {
 import type { LogEventError } from "../event/log_event.ts";
 import { ClientClosedError, ModelRouter, type UpstreamFailure } from "../providers/router.ts";
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
-import { LogDispatcher } from "../sinks/dispatcher.ts";
-import type { CallControls } from "../sinks/types.ts";
+import { loadSinks } from "../loader/mod.ts";
+import { type CallControls, DEFAULT_CONTROLS } from "../pipeline/controls.ts";
+import { LogPipeline, type PipelineSink } from "../pipeline/pipeline.ts";
+import { sinkInstanceName } from "../config/semantics.ts";
+import { Metrics } from "./metrics.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
 import { VERSION } from "../version.ts";
@@ -81,7 +84,9 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
   const config = parseConfig(input);
   const router = new ModelRouter(config.models);
   const keys = new KeyStore(config);
-  const dispatcher = await LogDispatcher.create(config);
+  const lifetime = new AbortController(); // aborts plugins' ctx.signal at shutdown
+  const pipeline = await startPipeline(config, lifetime.signal);
+  const metrics = new Metrics();
   const prices = new Map<Deployment, ModelPrice | undefined>();
   const controlsConfig = config.controls;
   const teams = new Map(config.teams.map((t) => [t.name, t]));
@@ -148,7 +153,9 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
   function finish(record: CallRecord, controls: CallControls | undefined): void {
     record.endTime = Date.now();
     try {
-      dispatcher.emit(buildLogEvent(record), controls ?? NO_CONTROLS);
+      const event = buildLogEvent(record);
+      metrics.recordCall(event);
+      pipeline.emit(event, controls ?? DEFAULT_CONTROLS);
     } catch (error) {
       console.error(`sluice: could not build the log event of call ${record.callId}: ${error}`);
     }
@@ -381,7 +388,11 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       case "/health/readiness":
         return closing
           ? json(503, { status: "shutting_down", version: VERSION })
-          : json(200, { status: "ready", version: VERSION, sinks: dispatcher.sinkNames });
+          : json(200, { status: "ready", version: VERSION, sinks: pipeline.sinkNames });
+      case "/metrics":
+        return new Response(metrics.render(pipeline.snapshot()), {
+          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+        });
     }
     return json(404, {
       error: {
@@ -404,7 +415,8 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
         ]);
         clearTimeout(timer);
       }
-      await dispatcher.close(deadline);
+      await pipeline.close(deadline);
+      lifetime.abort();
     })();
     return closing;
   }
@@ -412,14 +424,25 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
   return { fetch: handle, close, config };
 }
 
-const NO_CONTROLS: CallControls = {
-  noLog: false,
-  disabledSinks: [],
-  maskInput: false,
-  maskOutput: false,
-  disableRedaction: false,
-  redaction: [],
-};
+/** Loads every sink plugin and starts its runner; optional sinks that fail become gateway_error events. */
+async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promise<LogPipeline> {
+  const dataDir = config.server.data_dir;
+  const { loaded, skipped } = await loadSinks(config.sinks, {
+    dataDir,
+    baseDir: configBaseDir(config),
+    signal,
+  });
+  const sinks: PipelineSink[] = loaded.map((l) => ({
+    name: l.name,
+    plugin: l.plugin.name,
+    entry: config.sinks.find((e) => sinkInstanceName(e.use, e.name) === l.name)!,
+    sink: l.sink,
+    defaultOn: l.defaultOn,
+  }));
+  const pipeline = await LogPipeline.start(sinks, { dataDir });
+  for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
+  return pipeline;
+}
 
 function responseOf(callType: ProxyCallType, result: Record<string, unknown>): unknown {
   if (callType === "embedding") return embeddingsSummary(result);

@@ -1,22 +1,10 @@
 /**
- * The sink seam between the gateway and its log destinations. Its shape is
- * that of plugin contract v1's sink: `log(events)`, `flush()`, `close()`.
+ * What a request said about its logging, already gated by config.
  * @module
  */
-import type { LogEvent } from "../event/log_event.ts";
-import type { RedactionOverride } from "../config/schema.ts";
+import type { RedactionOverride } from "../config/types.ts";
 
-/** A log destination. */
-export interface Sink {
-  /** Delivers a batch; resolves once the destination confirmed it. */
-  log(events: LogEvent[]): Promise<void> | void;
-  /** Pushes out anything the sink buffers itself. */
-  flush?(): Promise<void> | void;
-  /** Releases resources; called once at shutdown. */
-  close?(): Promise<void> | void;
-}
-
-/** What the request said about logging, already gated by config. */
+/** A call's logging controls. */
 export interface CallControls {
   /** `"no-log": true` (when not disabled by `global_disable_no_log_param`). */
   noLog: boolean;

@@ -1,0 +1,138 @@
+/**
+ * Child-process plumbing for the load benchmark: spawn `deno run` servers,
+ * wait until they answer, read their RSS and CPU time from /proc, stop them.
+ * @module
+ */
+
+/** A server started with `deno run -A`. */
+export interface Server {
+  /** Display name. */
+  name: string;
+  /** The spawned process. */
+  child: Deno.ChildProcess;
+  /** The process actually serving (`deno run` serves in-process; checked by {@link waitReady}). */
+  pid: number;
+  /** Set once the process has exited. */
+  exited: boolean;
+  /** The last 8 KB of its stderr. */
+  log: () => string;
+}
+
+/** A free loopback TCP port (the listener is closed again at once). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Starts `deno run -A script ...args` in `cwd`, registering it in `children`. */
+export function spawnServer(
+  name: string,
+  script: string,
+  args: string[],
+  cwd: string,
+  children: Set<Deno.ChildProcess>,
+): Server {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    cwd,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  children.add(child);
+  let log = "";
+  (async () => {
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+      log = (log + text).slice(-8000);
+    }
+  })().catch(() => {});
+  const server: Server = { name, child, pid: child.pid, exited: false, log: () => log };
+  child.status.then(() => (server.exited = true));
+  return server;
+}
+
+/** Polls `probe` until it returns true (60 s max); fails fast if the server exits. */
+export async function waitReady(
+  server: Server,
+  probe: () => Promise<boolean>,
+  script: string,
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    if (server.exited) throw new Error(`${server.name} exited during startup:\n${server.log()}`);
+    try {
+      if (await probe()) {
+        server.pid = serverPid(server.child.pid, script);
+        return;
+      }
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${server.name} did not answer within 60 s (${last}):\n${server.log()}`);
+}
+
+function childPids(pid: number): number[] {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
+    return text.trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The pid in `root`'s process tree whose command line names `script` (else `root`). */
+function serverPid(root: number, script: string): number {
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    try {
+      const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+      if (argv.some((arg) => arg.endsWith(script))) return pid;
+    } catch { /* gone */ }
+    queue.push(...childPids(pid));
+  }
+  return root;
+}
+
+/** VmRSS of a process, MB. */
+export function rssMb(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
+  return kb ? Number(kb) / 1024 : NaN;
+}
+
+/** User + system CPU seconds of a process (all threads), from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number, ticksPerSecond: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
+}
+
+/** USER_HZ, the unit of /proc/<pid>/stat times (almost always 100). */
+export async function clockTicks(): Promise<number> {
+  const command = new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" });
+  const out = await command.output().catch(() => undefined);
+  const hz = Number(new TextDecoder().decode(out?.stdout).trim());
+  return hz > 0 ? hz : 100;
+}
+
+/** Stops every child: SIGTERM, then SIGKILL after 5 s. */
+export async function stopAll(children: Set<Deno.ChildProcess>): Promise<void> {
+  await Promise.all([...children].map(async (child) => {
+    const kill = (signal: Deno.Signal) => {
+      try {
+        child.kill(signal);
+      } catch { /* already exited */ }
+    };
+    kill("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => resolve(kill("SIGKILL")), 5000);
+    });
+    await Promise.race([child.status, late]);
+    clearTimeout(timer);
+    children.delete(child);
+  }));
+}

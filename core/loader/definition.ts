@@ -1,0 +1,172 @@
+/**
+ * Checks that an imported module default-exports a v1 plugin definition.
+ * The check runs on a {@link PluginShape}: the definition's data fields and
+ * the types of its functions, which a sandbox Worker can send by message
+ * as well as the loader can read in-process.
+ * @module
+ */
+import type { JsonSchema, SinkEventKind } from "../plugin.ts";
+import { PLUGIN_API_VERSION } from "../plugin.ts";
+import { VERSION } from "../version.ts";
+import { LoadIssue } from "./errors.ts";
+
+/** What a module's default export looks like, as plain data. */
+export interface PluginShape {
+  /** `typeof` the default export (`"undefined"` when there is none). */
+  exportType: string;
+  /** True when the module has a `default` export at all. */
+  hasDefault: boolean;
+  /** `name` field. */
+  name?: unknown;
+  /** `version` field. */
+  version?: unknown;
+  /** `apiVersion` field. */
+  apiVersion?: unknown;
+  /** `typeof create`. */
+  createType?: string;
+  /** `configSchema` (structured-cloned). */
+  configSchema?: unknown;
+  /** `permissions` (structured-cloned). */
+  permissions?: unknown;
+  /** `defaultOn` (structured-cloned). */
+  defaultOn?: unknown;
+}
+
+/** A validated plugin definition's metadata. */
+export interface PluginMetadata {
+  /** Plugin name. */
+  name: string;
+  /** Plugin semver. */
+  version: string;
+  /** JSON Schema of the config, if declared. */
+  configSchema?: JsonSchema;
+  /** Declared hosts (may be empty). */
+  net: string[];
+  /** Declared environment variables (may be empty). */
+  env: string[];
+  /** `defaultOn`, if declared. */
+  defaultOn?: SinkEventKind[];
+}
+
+const EVENT_KINDS: readonly string[] = ["success", "failure", "gateway_error"];
+
+/**
+ * Reads the shape of an imported module namespace. Self-contained (no
+ * outer references): the sandbox Worker runs its source text too.
+ */
+export function shapeOf(mod: unknown): PluginShape {
+  const cloneable = (value: unknown): unknown => {
+    if (value === undefined) return undefined;
+    try {
+      return structuredClone(value);
+    } catch {
+      return { __uncloneable: true };
+    }
+  };
+  const ns = (typeof mod === "object" && mod !== null ? mod : {}) as Record<string, unknown>;
+  const def = ns.default;
+  const shape: PluginShape = { exportType: typeof def, hasDefault: "default" in ns };
+  if (typeof def === "object" && def !== null) {
+    const d = def as Record<string, unknown>;
+    shape.name = typeof d.name === "string" ? d.name : cloneable(d.name);
+    shape.version = typeof d.version === "string" ? d.version : cloneable(d.version);
+    shape.apiVersion = cloneable(d.apiVersion);
+    shape.createType = typeof d.create;
+    shape.configSchema = cloneable(d.configSchema);
+    shape.permissions = cloneable(d.permissions);
+    shape.defaultOn = cloneable(d.defaultOn);
+  }
+  return shape;
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === "string") ? value : undefined;
+}
+
+/**
+ * Validates a shape and returns the plugin's metadata.
+ * @throws {LoadIssue} `invalid_plugin` saying what is missing, or `api_version_mismatch`
+ */
+export function validateShape(shape: PluginShape): PluginMetadata {
+  const expected = "a plugin module must `export default { name, version, apiVersion: 1, " +
+    "create(config, ctx) }` (see @sluice/core/plugin)";
+  if (!shape.hasDefault || shape.exportType === "undefined") {
+    throw new LoadIssue("invalid_plugin", "the module has no default export", expected);
+  }
+  if (shape.exportType !== "object") {
+    throw new LoadIssue(
+      "invalid_plugin",
+      `the default export is a ${shape.exportType}, not a plugin definition object`,
+      expected,
+    );
+  }
+  const label = typeof shape.name === "string" ? `plugin "${shape.name}"` : "the plugin";
+  if (typeof shape.apiVersion === "number" && shape.apiVersion !== PLUGIN_API_VERSION) {
+    throw new LoadIssue(
+      "api_version_mismatch",
+      `${label} implements plugin API v${shape.apiVersion}; this gateway (${VERSION}) ` +
+        `supports v${PLUGIN_API_VERSION}`,
+      `use a release of the plugin built for plugin API v${PLUGIN_API_VERSION}, or a gateway ` +
+        `that supports v${shape.apiVersion}`,
+    );
+  }
+  const problems: string[] = [];
+  if (typeof shape.name !== "string" || shape.name === "") problems.push("`name` (a string)");
+  if (typeof shape.version !== "string" || shape.version === "") {
+    problems.push("`version` (a string)");
+  }
+  if (shape.apiVersion === undefined) problems.push("`apiVersion` (1)");
+  else if (shape.apiVersion !== PLUGIN_API_VERSION) {
+    problems.push(`\`apiVersion\` (1, not ${JSON.stringify(shape.apiVersion)})`);
+  }
+  if (shape.createType !== "function") problems.push("`create` (a function)");
+  if (problems.length > 0) {
+    throw new LoadIssue(
+      "invalid_plugin",
+      `${label}'s default export lacks ${problems.join(", ")}`,
+      expected,
+    );
+  }
+  const invalid: string[] = [];
+  const schema = shape.configSchema;
+  if (
+    schema !== undefined &&
+    (typeof schema !== "object" || schema === null || Array.isArray(schema) ||
+      "__uncloneable" in schema)
+  ) {
+    invalid.push("`configSchema` must be a plain JSON Schema object");
+  }
+  const perms = shape.permissions as Record<string, unknown> | undefined;
+  let net: string[] = [];
+  let env: string[] = [];
+  if (perms !== undefined) {
+    if (typeof perms !== "object" || perms === null || Array.isArray(perms)) {
+      invalid.push("`permissions` must be an object { net?: string[], env?: string[] }");
+    } else {
+      const n = perms.net === undefined ? [] : stringList(perms.net);
+      const e = perms.env === undefined ? [] : stringList(perms.env);
+      if (!n) invalid.push("`permissions.net` must be a list of host names");
+      if (!e) invalid.push("`permissions.env` must be a list of variable names");
+      net = n ?? [];
+      env = e ?? [];
+    }
+  }
+  let defaultOn: SinkEventKind[] | undefined;
+  if (shape.defaultOn !== undefined) {
+    const list = stringList(shape.defaultOn);
+    if (!list || list.some((k) => !EVENT_KINDS.includes(k))) {
+      invalid.push(`\`defaultOn\` must be a list of ${EVENT_KINDS.join(", ")}`);
+    } else defaultOn = list as SinkEventKind[];
+  }
+  if (invalid.length > 0) {
+    throw new LoadIssue("invalid_plugin", `${label}: ${invalid.join("; ")}`, expected);
+  }
+  return {
+    name: shape.name as string,
+    version: shape.version as string,
+    configSchema: schema as JsonSchema | undefined,
+    net,
+    env,
+    defaultOn,
+  };
+}

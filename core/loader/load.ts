@@ -1,0 +1,368 @@
+/**
+ * Loads sink plugins for `sinks:` entries: resolves the source, fetches
+ * and verifies remote files, imports the module (in-process, or in a
+ * sandbox Worker), checks the definition and the config, and creates the
+ * sink. Every failure is a {@link PluginLoadError} naming the sink, the
+ * source, the cause and what to do, with secrets masked.
+ * @module
+ */
+import { dirname } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { sinkInstanceName } from "../config/semantics.ts";
+import type { SinkConfig } from "../config/types.ts";
+import type { Sink } from "../plugin.ts";
+import { VERSION } from "../version.ts";
+import { fetchBucketObject, resolveBucketAccess } from "./bucket.ts";
+import { obtainPinnedFile } from "./cache.ts";
+import { configProblems } from "./config_schema.ts";
+import { createPluginContext, type LogFn, pluginLogger } from "./context.ts";
+import { type PluginMetadata, shapeOf, validateShape } from "./definition.ts";
+import { errorMessage, LoadIssue, PluginLoadError } from "./errors.ts";
+import { DEFAULT_SOURCE_TIMEOUT_MS, fetchUrlBytes } from "./fetch_url.ts";
+import { normalizeSha256 } from "./hash.ts";
+import { importBuiltin, importModule, resolveBuiltin } from "./import.ts";
+import {
+  createSandboxedSink,
+  describeInSandbox,
+  SANDBOX_START_TIMEOUT_MS,
+  type SandboxTarget,
+  sandboxUnavailable,
+} from "./sandbox.ts";
+import { entrySecrets, maskSecrets, SECRET_KEY_PATTERN } from "./secrets.ts";
+import { displaySource, parseSource, type PluginSource } from "./source.ts";
+import type { LoadedSink, LoadSinkOptions, LoadSinksResult } from "./types.ts";
+import { workerOptionsEnabled } from "./unstable.ts";
+
+/** The default log: one line on stderr, prefixed `sluice: `. */
+export function defaultLog(_level: "info" | "warn" | "error", message: string): void {
+  console.error(`sluice: ${message}`);
+}
+
+function defaultEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Per-entry state shared by the loading steps. */
+interface Job {
+  entry: SinkConfig;
+  name: string;
+  shown: string;
+  options: LoadSinkOptions;
+  env: (name: string) => string | undefined;
+  log: LogFn;
+  secrets: string[];
+  mask: (text: string) => string;
+  warn(message: string): void;
+}
+
+/** Where the module to import is, once any remote file is fetched and verified. */
+interface Located {
+  /** For `import()` in-process. */
+  specifier: string;
+  /** For the sandbox Worker. */
+  target: SandboxTarget;
+}
+
+async function locate(job: Job, source: PluginSource, sandboxed: boolean): Promise<Located> {
+  const { entry, options } = job;
+  const timeoutMs = options.fetchTimeoutMs ?? DEFAULT_SOURCE_TIMEOUT_MS;
+  const label = `"${job.name}"`;
+  if (source.kind === "url" || source.kind === "bucket") {
+    const fetchBytes = source.kind === "url"
+      ? () => fetchUrlBytes(source.url, options.signal, timeoutMs)
+      : () => {
+        const access = resolveBucketAccess(source, entry.source, job.env);
+        if (access.secretAccessKey) job.secrets.push(access.secretAccessKey);
+        if (access.sessionToken) job.secrets.push(access.sessionToken);
+        return fetchBucketObject(source, access, options.signal, timeoutMs);
+      };
+    const file = await obtainPinnedFile({
+      fetchBytes,
+      expected: normalizeSha256(entry.sha256),
+      allowUnpinned: entry.allow_unpinned ?? false,
+      dataDir: options.dataDir,
+      ext: source.ext,
+      warn: job.warn,
+    });
+    const url = pathToFileURL(file.path).href;
+    return { specifier: url, target: { moduleUrl: url, read: [file.path], import: false, label } };
+  }
+  if (entry.sha256) {
+    job.warn(
+      "sha256: is checked only for URL and bucket sources; this source is pinned by its path, " +
+        "its registry's integrity and deno.lock",
+    );
+  }
+  if (source.kind === "file") {
+    return {
+      specifier: source.url,
+      target: { moduleUrl: source.url, read: [source.path], import: false, label },
+    };
+  }
+  if (source.kind === "registry") {
+    return {
+      specifier: source.specifier,
+      target: {
+        moduleUrl: source.specifier,
+        read: false,
+        import: source.registry === "jsr" ? ["jsr.io"] : false,
+        label,
+      },
+    };
+  }
+  // built-in
+  const resolved = sandboxed ? resolveBuiltin(source) : source.specifiers[0];
+  const local = resolved.startsWith("file:");
+  return {
+    specifier: resolved,
+    target: {
+      moduleUrl: resolved,
+      read: local ? [dirname(fileURLToPath(resolved))] : false,
+      import: local ? false : ["jsr.io"],
+      label,
+    },
+  };
+}
+
+function checkConfig(job: Job, meta: PluginMetadata): void {
+  const problems = configProblems(meta.configSchema, job.entry.config ?? {}, job.name);
+  if (problems.length > 0) {
+    throw new LoadIssue(
+      "invalid_config",
+      `config does not match plugin "${meta.name}" ${meta.version}'s configSchema: ${
+        problems.join("; ")
+      }`,
+      "fix this sink's `config:`",
+    );
+  }
+}
+
+/** Reads the declared variables that are set; secret-like ones join the masked values. */
+function declaredEnvValues(job: Job, meta: PluginMetadata): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of meta.env) {
+    const value = job.env(name);
+    if (value === undefined) continue;
+    values[name] = value;
+    if (SECRET_KEY_PATTERN.test(name)) job.secrets.push(value);
+  }
+  return values;
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what} did not finish within ${ms / 1000} s`)),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function loadInProcess(
+  job: Job,
+  source: PluginSource,
+  located: Located,
+): Promise<LoadedSink> {
+  const mod = source.kind === "builtin"
+    ? await importBuiltin(source)
+    : await importModule(located.specifier, job.shown);
+  const meta = validateShape(shapeOf(mod));
+  checkConfig(job, meta);
+  declaredEnvValues(job, meta); // registers secret-like values for masking
+  const ctx = createPluginContext({
+    instanceName: job.name,
+    declaredEnv: meta.env,
+    env: job.env,
+    log: job.log,
+    signal: job.options.signal,
+    mask: job.mask,
+  });
+  const definition = (mod as { default: { create(config: unknown, ctx: unknown): unknown } })
+    .default;
+  let created: unknown;
+  try {
+    created = await withDeadline(
+      Promise.resolve().then(() => definition.create(structuredClone(job.entry.config ?? {}), ctx)),
+      SANDBOX_START_TIMEOUT_MS,
+      "create()",
+    );
+  } catch (err) {
+    throw new LoadIssue(
+      "create_failed",
+      `plugin "${meta.name}" ${meta.version} refused to start: create() threw: ${
+        errorMessage(err)
+      }`,
+      "fix this sink's config or environment",
+    );
+  }
+  const sink = created as Partial<Sink> | null;
+  if (typeof sink !== "object" || sink === null || typeof sink.log !== "function") {
+    throw new LoadIssue(
+      "invalid_plugin",
+      `plugin "${meta.name}"'s create() returned ${
+        sink === null ? "null" : typeof sink
+      } without a log(events) function`,
+      "report this to the plugin's author",
+    );
+  }
+  const target = sink as Sink;
+  return {
+    name: job.name,
+    plugin: { name: meta.name, version: meta.version },
+    use: job.entry.use,
+    defaultOn: meta.defaultOn,
+    sandboxed: false,
+    sink: {
+      log: (events) => target.log(events),
+      flush: target.flush ? () => target.flush?.() : undefined,
+      close: target.close ? () => target.close?.() : undefined,
+    },
+  };
+}
+
+async function loadSandboxed(job: Job, located: Located): Promise<LoadedSink> {
+  const { signal } = job.options;
+  const meta = validateShape(await describeInSandbox(located.target, signal));
+  checkConfig(job, meta);
+  const logger = pluginLogger(job.name, job.log, job.mask);
+  const sink = await createSandboxedSink({
+    target: located.target,
+    net: meta.net,
+    init: {
+      config: job.entry.config ?? {},
+      env: declaredEnvValues(job, meta),
+      declaredEnv: meta.env,
+      instanceName: job.name,
+      gatewayVersion: VERSION,
+    },
+    onLog: (m) => logger[m.level](m.message, m.data),
+    signal,
+  }).catch((err) => {
+    if (err instanceof LoadIssue && err.code === "create_failed") {
+      throw new LoadIssue(
+        "create_failed",
+        `plugin "${meta.name}" ${meta.version} refused to start: ${err.message}`,
+        err.hint ?? "fix this sink's config or environment",
+      );
+    }
+    throw err;
+  });
+  return {
+    name: job.name,
+    plugin: { name: meta.name, version: meta.version },
+    use: job.entry.use,
+    defaultOn: meta.defaultOn,
+    sandboxed: true,
+    sink,
+  };
+}
+
+function toLoadError(err: unknown, job: Job): PluginLoadError {
+  if (err instanceof PluginLoadError) return err;
+  const prefix = `sink "${job.name}" (use: ${job.shown})`;
+  if (err instanceof LoadIssue) {
+    const cause = err.message.replace(/\.\s*$/, "");
+    const hint = err.hint ? `. ${err.hint[0].toUpperCase()}${err.hint.slice(1)}` : "";
+    const text = `${prefix}: ${cause}${hint}`;
+    return new PluginLoadError(err.code, job.name, job.shown, job.mask(text));
+  }
+  return new PluginLoadError(
+    "import_failed",
+    job.name,
+    job.shown,
+    job.mask(`${prefix}: loading failed: ${errorMessage(err)}`),
+  );
+}
+
+/**
+ * Loads one sink entry's plugin and creates its sink.
+ *
+ * The source is `use:` (see `parseSource`); URL and bucket sources are
+ * fetched, checked against `sha256:` and cached, and run sandboxed unless
+ * `sandbox: false`.
+ * @throws {PluginLoadError} with a code, the instance name and a message saying what to do
+ */
+export async function loadSink(entry: SinkConfig, options: LoadSinkOptions): Promise<LoadedSink> {
+  const name = sinkInstanceName(entry.use, entry.name);
+  const shown = displaySource(entry.use);
+  const log = options.log ?? defaultLog;
+  const secrets = entrySecrets(entry);
+  const mask = (text: string) => maskSecrets(text, secrets);
+  const job: Job = {
+    entry,
+    name,
+    shown,
+    options,
+    env: options.env ?? defaultEnv,
+    log,
+    secrets,
+    mask,
+    warn: (message) => log("warn", mask(`sink "${name}" (use: ${shown}): ${message}`)),
+  };
+  try {
+    const source = parseSource(entry.use, options.baseDir);
+    const sandboxed = entry.sandbox ?? (source.kind === "url" || source.kind === "bucket");
+    if (sandboxed && !(options.workerOptions ?? workerOptionsEnabled())) {
+      throw sandboxUnavailable();
+    }
+    const located = await locate(job, source, sandboxed);
+    return sandboxed
+      ? await loadSandboxed(job, located)
+      : await loadInProcess(job, source, located);
+  } catch (err) {
+    throw toLoadError(err, job);
+  }
+}
+
+/**
+ * Loads every entry (concurrently). A failing `optional: true` entry is
+ * skipped with a warning; the first failure of another entry (in config
+ * order) is thrown after the sinks that did load are closed.
+ * @throws {PluginLoadError} the first non-optional entry's failure
+ */
+export async function loadSinks(
+  entries: readonly SinkConfig[],
+  options: LoadSinkOptions,
+): Promise<LoadSinksResult> {
+  const log = options.log ?? defaultLog;
+  const results = await Promise.allSettled(entries.map((entry) => loadSink(entry, options)));
+  const loaded: LoadedSink[] = [];
+  const skipped: LoadSinksResult["skipped"] = [];
+  let failure: PluginLoadError | undefined;
+  results.forEach((result, i) => {
+    if (result.status === "fulfilled") {
+      loaded.push(result.value);
+      return;
+    }
+    const entry = entries[i];
+    const error = result.reason instanceof PluginLoadError ? result.reason : new PluginLoadError(
+      "import_failed",
+      sinkInstanceName(entry.use, entry.name),
+      displaySource(entry.use),
+      errorMessage(result.reason),
+    );
+    if (entry.optional) {
+      skipped.push({ name: error.sink, error });
+      log("warn", `${error.message} (skipped: the sink is optional)`);
+    } else {
+      failure ??= error;
+    }
+  });
+  if (failure) {
+    await Promise.allSettled(loaded.map((l) => l.sink.close?.()));
+    throw failure;
+  }
+  return { loaded, skipped };
+}

@@ -1,0 +1,53 @@
+/**
+ * The loader's public types: its options and what it returns.
+ * @module
+ */
+import type { Sink, SinkEventKind } from "../plugin.ts";
+import type { PluginLoadError } from "./errors.ts";
+
+/** Options of `loadSink` and `loadSinks`. */
+export interface LoadSinkOptions {
+  /** The data dir; fetched plugins are cached in `<dataDir>/plugins/`. */
+  dataDir: string;
+  /** Relative paths in `use:` resolve against it (the config file's directory). */
+  baseDir: string;
+  /** Aborted at shutdown: cancels downloads and becomes each plugin's `ctx.signal`. */
+  signal: AbortSignal;
+  /** Reads an environment variable (default `Deno.env.get`). */
+  env?: (name: string) => string | undefined;
+  /** Receives warnings and errors (default: `console.error` with a `sluice: ` prefix). */
+  log?: (level: "info" | "warn" | "error", message: string) => void;
+  /** Deadline of each URL or bucket download (default 30,000 ms). */
+  fetchTimeoutMs?: number;
+  /**
+   * Whether Deno's worker options (`--unstable-worker-options`) are on.
+   * Detected from the command line and deno.json when omitted; pass it when
+   * detection cannot see them (a compiled binary, a platform without
+   * `/proc`).
+   */
+  workerOptions?: boolean;
+}
+
+/** A plugin loaded and created for one sink entry. */
+export interface LoadedSink {
+  /** The instance name (`name:`, else derived from `use:`). */
+  name: string;
+  /** The plugin's own name and version. */
+  plugin: { name: string; version: string };
+  /** The entry's `use:`. */
+  use: string;
+  /** The plugin's `defaultOn`, if it declares one. */
+  defaultOn?: SinkEventKind[];
+  /** True when the plugin runs in a sandbox Worker. */
+  sandboxed: boolean;
+  /** The sink, ready to use (a message-passing proxy when sandboxed). */
+  sink: Sink;
+}
+
+/** What `loadSinks` returns. */
+export interface LoadSinksResult {
+  /** The sinks that loaded, in config order. */
+  loaded: LoadedSink[];
+  /** Optional entries that failed, with why. */
+  skipped: { name: string; error: PluginLoadError }[];
+}

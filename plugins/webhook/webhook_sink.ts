@@ -1,0 +1,170 @@
+/**
+ * The webhook sink: POSTs each batch as a JSON array.
+ * @module
+ */
+import type { LogEvent, PluginContext, Sink, SinkError } from "@sluice/core/plugin";
+import denoJson from "./deno.json" with { type: "json" };
+import { displayUrl } from "./display_url.ts";
+import { parseRetryAfter } from "./retry_after.ts";
+
+/** `config:` of a webhook sink entry. */
+export interface WebhookConfig {
+  /** Where batches are POSTed (http or https). */
+  url: string;
+  /** Extra request headers, e.g. `Authorization` (values never appear in errors). */
+  headers?: Record<string, string>;
+  /** Timeout of one POST in milliseconds (default 10,000). */
+  timeout_ms?: number;
+}
+
+/** The wait after a 429 without a readable `Retry-After`. */
+export const DEFAULT_RETRY_AFTER_MS = 1000;
+
+/** The POST timeout when the config sets none. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+function fail(message: string, props: Partial<SinkError> & { status?: number } = {}): SinkError {
+  return Object.assign(new Error(message), props);
+}
+
+function checkConfig(config: WebhookConfig): { url: URL; headers: Headers; timeoutMs: number } {
+  if (typeof config?.url !== "string") throw new Error("webhook: config.url is required");
+  let url: URL;
+  try {
+    url = new URL(config.url);
+  } catch {
+    throw new Error(`webhook: url must be an absolute http(s) URL; got ${displayUrl(config.url)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new Error(`webhook: url must use http or https; got ${url.protocol}`);
+  }
+  const headers = new Headers({
+    "content-type": "application/json",
+    "user-agent": `sluice-webhook/${denoJson.version}`,
+  });
+  for (const [name, value] of Object.entries(config.headers ?? {})) {
+    try {
+      if (typeof value !== "string") throw new TypeError("not a string");
+      headers.set(name, value);
+    } catch {
+      // The value is a secret more often than not: name the header only.
+      throw new Error(`webhook: headers["${name}"] is not a valid header name and string value`);
+    }
+  }
+  const timeoutMs = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new Error(`webhook: timeout_ms must be a positive integer; got ${config.timeout_ms}`);
+  }
+  return { url, headers, timeoutMs };
+}
+
+/**
+ * Creates a webhook sink: each batch is one `POST` of a JSON array of the
+ * events to `config.url` with `config.headers`, through `ctx.fetch`.
+ * Redirects are not followed (a 301/302 would turn the POST into a GET).
+ *
+ * How answers become outcomes (see the plugin contract's `SinkError`):
+ * - 2xx: delivered;
+ * - 400, 413, 422: `permanent: true` (the events are refused: dropped);
+ * - 429: retryable, `retryAfterMs` from `Retry-After` (default 1000);
+ * - 401, 403, 404: a clear, retryable error naming status and URL (the
+ *   events are kept while credentials or the URL are fixed);
+ * - any other status, network errors, timeouts: retryable.
+ *
+ * Error messages show the URL without user info or query string and never
+ * show header values.
+ *
+ * @param config The URL, headers and timeout.
+ * @param ctx The plugin context (its `fetch` is used).
+ * @returns The sink.
+ *
+ * @example
+ * ```ts
+ * import { createWebhookSink } from "@sluice/webhook";
+ * import { createTestContext, sampleEvents } from "@sluice/core/testing";
+ *
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0 }, () => new Response(null, { status: 204 }));
+ * const sink = createWebhookSink(
+ *   { url: `http://127.0.0.1:${server.addr.port}/in`, headers: { authorization: "Bearer k" } },
+ *   createTestContext(),
+ * );
+ * await sink.log(sampleEvents(2));
+ * await server.shutdown();
+ * ```
+ */
+export function createWebhookSink(
+  config: WebhookConfig,
+  ctx: Pick<PluginContext, "fetch">,
+): Sink {
+  const { url, headers, timeoutMs } = checkConfig(config);
+  const shown = displayUrl(url);
+  /** Removes the full URL (with its query string) from a foreign message. */
+  const scrub = (text: string) =>
+    [config.url, url.href].reduce((t, secret) => t.split(secret).join(shown), text);
+
+  async function post(events: readonly LogEvent[]): Promise<Response> {
+    try {
+      return await ctx.fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(events),
+        redirect: "manual",
+        timeoutMs,
+      });
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "";
+      if (name === "TimeoutError") {
+        throw fail(`webhook: POST ${shown} timed out after ${timeoutMs} ms`);
+      }
+      if (name === "AbortError") throw fail(`webhook: POST ${shown} aborted (shutting down)`);
+      const message = error instanceof Error ? error.message : String(error);
+      const cause = error instanceof Error && error.cause instanceof Error
+        ? `: ${error.cause.message}`
+        : "";
+      throw fail(`webhook: POST ${shown} failed: ${scrub(message + cause)}`);
+    }
+  }
+
+  return {
+    async log(events) {
+      if (events.length === 0) return;
+      const res = await post(events);
+      // Read the answer so the connection can be reused; its content is not needed.
+      await res.arrayBuffer().catch(() => {});
+      const status = res.status;
+      if (status >= 200 && status < 300) return;
+      const answered = `webhook: ${shown} answered ${status}${
+        res.statusText ? ` ${res.statusText}` : ""
+      }`;
+      if (status === 400 || status === 413 || status === 422) {
+        throw fail(`${answered}: the receiver refused these ${events.length} events`, {
+          permanent: true,
+          status,
+        });
+      }
+      if (status === 429) {
+        const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
+          DEFAULT_RETRY_AFTER_MS;
+        throw fail(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
+          retryAfterMs,
+          status,
+        });
+      }
+      if (status === 401 || status === 403) {
+        throw fail(`${answered}: check the credentials in this sink's headers`, { status });
+      }
+      if (status === 404) throw fail(`${answered}: check this sink's url`, { status });
+      if (status >= 300 && status < 400) {
+        const location = res.headers.get("location");
+        const to = location && URL.canParse(location, url)
+          ? ` to ${displayUrl(new URL(location, url))}`
+          : "";
+        throw fail(
+          `${answered}: a redirect${to}; redirects are not followed, set url to the final address`,
+          { status },
+        );
+      }
+      throw fail(`${answered}; the batch will be retried`, { status });
+    },
+  };
+}
