@@ -8,7 +8,7 @@ import type { SinkConfig } from "../config/types.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { Sink, SinkEventKind } from "../plugin.ts";
 import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
-import { randomHex } from "../server/trace.ts";
+import { randomHex, randomUuid } from "../server/ids.ts";
 import { SinkRunner } from "./sink_runner.ts";
 import type { SinkSnapshot } from "../server/metrics.ts";
 
@@ -126,7 +126,7 @@ export class LogPipeline {
   /** Emits a `gateway_error` event about `source` (never routed back to it). */
   gatewayError(source: string, message: string, code: string): void {
     const now = Date.now();
-    const id = crypto.randomUUID();
+    const id = randomUuid();
     this.emit({
       schema_version: 1,
       request_id: id,

@@ -11,6 +11,7 @@ import { anthropicProvider } from "./anthropic.ts";
 import { mockProvider } from "./mock.ts";
 import { azureProvider, OPENAI_API_BASE, openaiProvider } from "./openai.ts";
 import type { Deployment, Provider, UpstreamRequest, UpstreamResponse } from "./types.ts";
+import { Deadlines } from "./deadlines.ts";
 
 const PROVIDERS: Record<ModelConfig["provider"], Provider> = {
   openai: openaiProvider,
@@ -71,6 +72,7 @@ export interface UpstreamFailure {
 export class ModelRouter {
   readonly #groups = new Map<string, Deployment[]>();
   readonly #next = new Map<string, number>();
+  readonly #deadlines = new Deadlines();
 
   /** Creates a router over the config's `models:` list. */
   constructor(models: readonly ModelConfig[]) {
@@ -84,6 +86,11 @@ export class ModelRouter {
   /** Public model names, in config order. */
   names(): string[] {
     return [...this.#groups.keys()];
+  }
+
+  /** Stops the deadline timer (at gateway shutdown). */
+  close(): void {
+    this.#deadlines.stop();
   }
 
   /** The deployments serving a public name (empty if unknown). */
@@ -110,12 +117,16 @@ export class ModelRouter {
     for (let attempt = 0;; attempt++) {
       const deployment = group[(start + attempt) % group.length];
       onDeployment?.(deployment);
-      const deadline = new AbortController();
-      const timer = setTimeout(
-        () => deadline.abort(new DOMException("upstream timed out", "TimeoutError")),
-        deployment.config.timeout_s * 1000,
-      );
-      const signal = AbortSignal.any([clientSignal, deadline.signal]);
+      const deadline = this.#deadlines.start(deployment.config.timeout_s * 1000);
+      // The upstream call aborts at the deadline or when the client goes away.
+      const onClientAbort = () => deadline.controller.abort(clientSignal.reason);
+      if (clientSignal.aborted) onClientAbort();
+      else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+      const finish = () => {
+        this.#deadlines.clear(deadline);
+        clientSignal.removeEventListener("abort", onClientAbort);
+      };
+      const signal = deadline.controller.signal;
       const t0 = performance.now();
       let failure: GatewayError;
       try {
@@ -125,16 +136,16 @@ export class ModelRouter {
         });
         upstreamMs += performance.now() - t0;
         if (response.status < 500) {
-          if (!response.stream) clearTimeout(timer);
-          return { deployment, response, upstreamMs, done: () => clearTimeout(timer) };
+          if (!response.stream) finish();
+          return { deployment, response, upstreamMs, done: () => finish() };
         }
-        clearTimeout(timer);
+        finish();
         failure = upstreamError(deployment, response, upstreamMs);
       } catch (error) {
-        clearTimeout(timer);
+        finish();
         upstreamMs += performance.now() - t0;
         if (clientSignal.aborted) throw new ClientClosedError();
-        failure = deadline.signal.aborted
+        failure = deadline.controller.signal.aborted
           ? new GatewayError(
             504,
             "timeout_error",

@@ -28,6 +28,7 @@ import { VERSION } from "../version.ts";
 import { KeyStore, type Principal } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import { validateCallBody } from "./validate.ts";
+import { randomUuid } from "./ids.ts";
 import { CALL_ID_PATTERN, formatTraceparent, traceContextOf } from "./trace.ts";
 
 /** A running gateway: mount `fetch` anywhere, `close()` to drain. */
@@ -150,14 +151,30 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     });
   }
 
+  // Events are built and routed after the response has left, in batches.
+  let finished: [CallRecord, CallControls | undefined][] = [];
+  let flushScheduled = false;
+  function flushFinished(): void {
+    flushScheduled = false;
+    const batch = finished;
+    finished = [];
+    for (const [record, controls] of batch) {
+      try {
+        const event = buildLogEvent(record);
+        metrics.recordCall(event);
+        pipeline.emit(event, controls ?? DEFAULT_CONTROLS);
+      } catch (error) {
+        console.error(`sluice: could not build the log event of call ${record.callId}: ${error}`);
+      }
+    }
+  }
+
   function finish(record: CallRecord, controls: CallControls | undefined): void {
     record.endTime = Date.now();
-    try {
-      const event = buildLogEvent(record);
-      metrics.recordCall(event);
-      pipeline.emit(event, controls ?? DEFAULT_CONTROLS);
-    } catch (error) {
-      console.error(`sluice: could not build the log event of call ${record.callId}: ${error}`);
+    finished.push([record, controls]);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setTimeout(flushFinished, 0);
     }
   }
 
@@ -177,7 +194,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     callType: ProxyCallType,
   ): Promise<Response> {
     const t0 = performance.now();
-    const requestId = crypto.randomUUID();
+    const requestId = randomUuid();
     const clientCallId = req.headers.get("x-sluice-call-id") ??
       req.headers.get("x-litellm-call-id");
     const record: CallRecord = {
@@ -217,9 +234,10 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
         );
       }
       let upstreamBody = body;
-      if (!group[0].config.forward_metadata) {
-        upstreamBody = { ...body };
-        for (const field of GATEWAY_FIELDS) delete upstreamBody[field];
+      if (!group[0].config.forward_metadata && GATEWAY_FIELDS.some((f) => f in body)) {
+        // Build a copy without them (deleting keys would slow every later access).
+        upstreamBody = {};
+        for (const key in body) if (!GATEWAY_FIELDS.includes(key)) upstreamBody[key] = body[key];
       }
       const upstreamHeaders: Record<string, string> = {};
       if (controlsConfig.forward_traceparent_to_llm_provider) {
@@ -415,6 +433,8 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
         ]);
         clearTimeout(timer);
       }
+      router.close();
+      flushFinished();
       await pipeline.close(deadline);
       lifetime.abort();
     })();

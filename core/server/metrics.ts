@@ -51,10 +51,11 @@ export class Metrics {
     const route = ROUTES[event.call_type] ?? event.call_type;
     const model = event.model_group ?? "";
     const status = String(event.error?.status ?? 200);
-    const key = labels({ route, model, status });
+    // Keys are cheap joins; labels are rendered at scrape time.
+    const durationKey = route + "\u0000" + model;
+    const key = durationKey + "\u0000" + status;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
 
-    const durationKey = labels({ route, model });
     let histogram = this.#durations.get(durationKey);
     if (!histogram) {
       histogram = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
@@ -65,13 +66,11 @@ export class Metrics {
     histogram.sum += seconds;
     histogram.count++;
 
-    if (event.prompt_tokens) {
-      this.#add(this.#tokens, labels({ model, type: "prompt" }), event.prompt_tokens);
-    }
+    if (event.prompt_tokens) this.#add(this.#tokens, model + "\u0000prompt", event.prompt_tokens);
     if (event.completion_tokens) {
-      this.#add(this.#tokens, labels({ model, type: "completion" }), event.completion_tokens);
+      this.#add(this.#tokens, model + "\u0000completion", event.completion_tokens);
     }
-    if (event.response_cost) this.#add(this.#cost, labels({ model }), event.response_cost);
+    if (event.response_cost) this.#add(this.#cost, model, event.response_cost);
   }
 
   #add(map: Map<string, number>, key: string, value: number): void {
@@ -85,17 +84,25 @@ export class Metrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [key, value] of rows) out.push(`${name}${key} ${value}`);
     };
+    // Recorded keys are NUL-joined label values; labels are rendered here, at scrape time.
+    const keyed = (map: Map<string, number>, names: string[]): [string, number][] =>
+      [...map].map(([key, value]) => {
+        const parts = key.split("\u0000");
+        return [labels(Object.fromEntries(names.map((n, i) => [n, parts[i]]))), value];
+      });
     family(
       "sluice_requests_total",
       "counter",
       "Calls by route, model and HTTP status.",
-      this.#requests,
+      keyed(this.#requests, ["route", "model", "status"]),
     );
     out.push(
       "# HELP sluice_request_duration_seconds Call duration, arrival to last byte.",
       "# TYPE sluice_request_duration_seconds histogram",
     );
-    for (const [key, h] of this.#durations) {
+    for (const [raw, h] of this.#durations) {
+      const [route, model] = raw.split("\u0000");
+      const key = labels({ route, model });
       const base = key.slice(1, -1);
       BUCKETS.forEach((bound, i) => {
         out.push(`sluice_request_duration_seconds_bucket{${base},le="${bound}"} ${h.buckets[i]}`);
@@ -108,9 +115,14 @@ export class Metrics {
       "sluice_tokens_total",
       "counter",
       "Tokens by model and type (prompt, completion).",
-      this.#tokens,
+      keyed(this.#tokens, ["model", "type"]),
     );
-    family("sluice_cost_usd_total", "counter", "Cost in USD by model.", this.#cost);
+    family(
+      "sluice_cost_usd_total",
+      "counter",
+      "Cost in USD by model.",
+      keyed(this.#cost, ["model"]),
+    );
     family(
       "sluice_sink_events_total",
       "counter",

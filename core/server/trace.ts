@@ -3,6 +3,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { randomHex } from "./ids.ts";
+
+export { randomHex } from "./ids.ts";
 
 /** What a client-supplied call id must look like to be used. */
 export const CALL_ID_PATTERN: RegExp = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -24,14 +27,6 @@ export interface TraceContext {
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-
-/** Random lowercase hex of `bytes` bytes. */
-export function randomHex(bytes: number): string {
-  const buf = crypto.getRandomValues(new Uint8Array(bytes));
-  let out = "";
-  for (const b of buf) out += b.toString(16).padStart(2, "0");
-  return out;
-}
 
 /** Parses a `traceparent` header; undefined when invalid. */
 export function parseTraceparent(
