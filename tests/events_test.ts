@@ -170,3 +170,100 @@ Deno.test("a key's sink list replaces the global list; its team's applies otherw
   assert.deepEqual(inA, ["id-key-no-team", "id-key-own-list"]);
   assert.deepEqual(inB, ["id-key-in-team-t", "id-key-no-team"]);
 });
+
+Deno.test("GET /metrics: requests, latency, tokens, cost and each sink's delivery in Prometheus format", async () => {
+  const dir = await Deno.makeTempDir();
+  const gw = await startGateway({
+    server: { data_dir: dir },
+    models: [{
+      name: "mock-gpt",
+      provider: "mock",
+      input_cost_per_token: 1e-6,
+      output_cost_per_token: 1e-6,
+    }],
+    sinks: [{ use: "jsonl", queue: { flush_interval_ms: 10 } }],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "k", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    for (let i = 0; i < 2; i++) {
+      await client.chat.completions.create({
+        model: "mock-gpt",
+        messages: [{ role: "user", content: "x" }],
+      });
+    }
+    await client.chat.completions.create({
+      model: "nope",
+      messages: [{ role: "user", content: "x" }],
+    })
+      .catch(() => {});
+    let text = "";
+    for (let i = 0; i < 100 && !text.includes('outcome="sent"} 3'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const res = await fetch(`${gw.url}/metrics`);
+      assert.match(res.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
+      text = await res.text();
+    }
+    assert.match(
+      text,
+      /^sluice_requests_total\{route="\/v1\/chat\/completions",model="mock-gpt",status="200"\} 2$/m,
+    );
+    assert.match(
+      text,
+      /^sluice_requests_total\{route="\/v1\/chat\/completions",model="nope",status="404"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^sluice_request_duration_seconds_count\{route="\/v1\/chat\/completions",model="mock-gpt"\} 2$/m,
+    );
+    assert.match(text, /^sluice_request_duration_seconds_bucket\{.*le="\+Inf"\} 2$/m);
+    assert.match(text, /^sluice_tokens_total\{model="mock-gpt",type="prompt"\} \d+$/m);
+    assert.match(text, /^sluice_cost_usd_total\{model="mock-gpt"\} [\d.e-]+$/m);
+    assert.match(text, /^sluice_sink_events_total\{sink="jsonl",outcome="sent"\} 3$/m);
+    assert.match(text, /^sluice_sink_events_total\{sink="jsonl",outcome="dropped"\} 0$/m);
+    assert.match(text, /^sluice_sink_queue_depth\{sink="jsonl"\} 0$/m);
+    assert.match(text, /^sluice_sink_circuit_open\{sink="jsonl"\} 0$/m);
+  } finally {
+    await gw.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an optional sink that fails to load is skipped and reported as a gateway_error event", async () => {
+  const dir = await Deno.makeTempDir();
+  const gw = await startGateway({
+    server: { data_dir: dir },
+    models: [{ name: "mock-gpt", provider: "mock" }],
+    sinks: [
+      { name: "broken", use: "./does-not-exist.ts", optional: true },
+      {
+        name: "ops",
+        use: "jsonl",
+        on: ["gateway_error"],
+        config: { dir: `${dir}/ops` },
+        queue: { flush_interval_ms: 10 },
+      },
+    ],
+  });
+  await gw.close();
+  const events = await readJsonlEvents(`${dir}/ops`);
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(events.length, 1);
+  assert.equal(events[0].call_type, "gateway_error");
+  assert.equal(events[0].source, "broken");
+  assert.match((events[0].error as { message: string }).message, /does-not-exist\.ts/);
+});
+
+Deno.test("a sink that fails to load stops the gateway from starting, naming the sink and the cause", async () => {
+  await assert.rejects(
+    startGateway({
+      models: [{ name: "m", provider: "mock" }],
+      sinks: [{ name: "audit", use: "./missing-plugin.ts" }],
+    }),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, "plugin_not_found");
+      assert.match(e.message, /sink "audit"/);
+      assert.match(e.message, /missing-plugin\.ts/);
+      return true;
+    },
+  );
+});

@@ -73,6 +73,8 @@ export interface ContextOptions {
   signal: AbortSignal;
   /** Masks secrets in log lines. */
   mask?: (text: string) => string;
+  /** The gateway's data directory. */
+  dataDir?: string;
 }
 
 /** Builds the context of an in-process plugin. */
@@ -95,5 +97,6 @@ export function createPluginContext(options: ContextOptions): PluginContext {
     },
     gatewayVersion: VERSION,
     instanceName: options.instanceName,
+    dataDir: options.dataDir,
   };
 }

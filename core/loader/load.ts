@@ -188,6 +188,7 @@ async function loadInProcess(
     log: job.log,
     signal: job.options.signal,
     mask: job.mask,
+    dataDir: job.options.dataDir,
   });
   const definition = (mod as { default: { create(config: unknown, ctx: unknown): unknown } })
     .default;

@@ -129,9 +129,9 @@ Deno.test("the plugin definition: contract v1, version from deno.json, schema, c
   assert.equal(jsonlPlugin.name, "jsonl");
   assert.equal(jsonlPlugin.version, denoJson.version);
   assert.equal(jsonlPlugin.configSchema, jsonlConfigSchema);
-  assert.equal(
-    (jsonlConfigSchema.properties as Record<string, { default?: unknown }>).dir.default,
-    "./.sluice/logs",
+  assert.match(
+    (jsonlConfigSchema.properties as Record<string, { description: string }>).dir.description,
+    /default <data_dir>\/logs/,
   );
   assert.doesNotThrow(() => structuredClone(jsonlConfigSchema));
   const ctx = createTestContext();
@@ -140,4 +140,15 @@ Deno.test("the plugin definition: contract v1, version from deno.json, schema, c
     () => jsonlPlugin.create({ fsync: "yes" as unknown as boolean }, ctx),
     /fsync must be true or false/,
   );
+});
+
+Deno.test("without dir, events go to <data_dir>/logs of the gateway", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const sink = await jsonlPlugin.create({}, { ...createTestContext(), dataDir });
+  await sink.log([sampleEvent()]);
+  await sink.close?.();
+  const files = [...Deno.readDirSync(`${dataDir}/logs`)].map((e) => e.name);
+  assert.equal(files.length, 1);
+  assert.match(files[0], /^events-\d{4}-\d{2}-\d{2}\.jsonl$/);
+  await Deno.remove(dataDir, { recursive: true });
 });

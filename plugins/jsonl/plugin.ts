@@ -8,7 +8,7 @@ import { createJsonlSink, DEFAULT_JSONL_DIR } from "./jsonl_sink.ts";
 
 /** `config:` of a jsonl sink entry. */
 export interface JsonlConfig {
-  /** Directory of the daily files (default `./.sluice/logs`; the gateway passes `<data_dir>/logs`). */
+  /** Directory of the daily files (default `<data_dir>/logs`, the gateway's data directory). */
   dir?: string;
   /** `fsync` after each batch (default false). */
   fsync?: boolean;
@@ -21,8 +21,8 @@ export const jsonlConfigSchema: JsonSchema = {
     dir: {
       type: "string",
       minLength: 1,
-      default: DEFAULT_JSONL_DIR,
-      description: "Directory of the daily events-YYYY-MM-DD.jsonl files (created if missing).",
+      description:
+        "Directory of the daily events-YYYY-MM-DD.jsonl files (created if missing; default <data_dir>/logs).",
     },
     fsync: {
       type: "boolean",
@@ -49,8 +49,8 @@ const jsonlPlugin: PluginDefinition<JsonlConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: jsonlConfigSchema,
-  create(config) {
-    const dir = config?.dir ?? DEFAULT_JSONL_DIR;
+  create(config, ctx) {
+    const dir = config?.dir ?? (ctx.dataDir ? `${ctx.dataDir}/logs` : DEFAULT_JSONL_DIR);
     const fsync = config?.fsync ?? false;
     if (typeof dir !== "string" || dir === "") {
       throw new Error(`jsonl: dir must be a non-empty path; got ${JSON.stringify(dir)}`);
