@@ -1,17 +1,42 @@
 /**
- * Load benchmark: Sluice vs a bare `Deno.serve` + `fetch` proxy vs the mock
- * upstream itself ("direct"), each driven by wrk with a non-stream chat
- * completion POST at 1 and 32 connections. Rounds are interleaved (bare,
- * sluice, direct at 1 connection, then at 32) so noise hits all targets alike.
+ * Load benchmark, driven by wrk with a non-stream chat completion POST.
  *
- * Usage: `deno task load [--rounds 3] [--duration 5] [--sink jsonl|none] [--json]`
+ * - Default: Sluice (with `--sink`) vs a bare `Deno.serve` + `fetch` proxy vs
+ *   the mock upstream itself ("direct"), at 1 and 32 connections.
+ * - `--compare-sinks`: the bare proxy vs Sluice with the `jsonl` sink vs
+ *   Sluice with the `slow` sink (`bench/slow_sink.ts`: 2 s per `log()`),
+ *   two Sluice processes, at 1 and 32 connections; shows whether a slow sink
+ *   changes request latency.
+ * - `--soak N`: Sluice's memory over N requests with a dead webhook sink
+ *   (see `bench/soak.ts`).
+ *
+ * Rounds are interleaved (every target at 1 connection, then at 32, per
+ * round) so noise hits all targets alike.
+ *
+ * Usage:
+ *   deno task load [--rounds 3] [--duration 5] [--sink jsonl|none|slow] [--json]
+ *   deno task load --compare-sinks [--rounds 3] [--duration 5] [--json]
+ *   deno task load --soak 100000 [--idle 10] [--json]
  *
  * Exit codes: 0 done, 1 failure (wrk missing, a server did not start), 3 some
  * wrk run saw non-2xx responses or socket errors (its numbers are worthless).
  * @module
  */
 import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
+import {
+  CHAT_BODY,
+  chatProbe,
+  fmt,
+  gatewayConfig,
+  machine,
+  median,
+  metricLines,
+  readinessProbe,
+  ROOT,
+  SINK_KINDS,
+  sinkEntries,
+  type SinkKind,
+} from "./common.ts";
 import {
   clockTicks,
   cpuSeconds,
@@ -22,43 +47,50 @@ import {
   stopAll,
   waitReady,
 } from "./procs.ts";
+import { soak, soakReport } from "./soak.ts";
 import { hasWrk, runWrk, wrkArgs, type WrkResult, wrkScript } from "./wrk.ts";
 
-/** A benchmarked server: the bare proxy, Sluice, or the mock upstream itself. */
-export type Target = "bare" | "sluice" | "direct";
-const TARGETS: readonly Target[] = ["bare", "sluice", "direct"]; // the order of each round
 const CONNECTIONS = [1, 32] as const;
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const WARMUP_S = 3;
 /** Targets: sluice/bare req/s at 32 connections, sluice−bare p50 (ms) at 1 connection. */
 const MIN_RATIO_32 = 0.8;
 const MAX_P50_DIFF_1 = 0.1;
-const USAGE =
-  "usage: deno run -A bench/load.ts [--rounds N=3] [--duration S=5] [--sink jsonl|none] [--json]";
-
-const CHAT_BODY = JSON.stringify({
-  model: "bench-model",
-  messages: [
-    { role: "system", content: "You are a concise assistant. Answer in plain English." },
-    { role: "user", content: "Summarise the plot of Hamlet in two sentences." },
-  ],
-  temperature: 0.7,
-  max_tokens: 128,
-  user: "bench-user-42",
-});
+/** The two Sluice targets of `--compare-sinks`. */
+const JSONL = "sluice+jsonl", SLOW = "sluice+slow";
+const USAGE = [
+  "usage: deno run -A bench/load.ts [--rounds N=3] [--duration S=5] [--sink jsonl|none|slow] [--json]",
+  "       deno run -A bench/load.ts --compare-sinks [--rounds N=3] [--duration S=5] [--json]",
+  "       deno run -A bench/load.ts --soak N [--idle S=10] [--json]",
+].join("\n");
 
 /** One wrk run with the RSS and CPU time of the target's server process. */
 export interface RunResult extends WrkResult {
   /** 1-based round. */
   round: number;
-  /** What wrk hit. */
-  target: Target;
+  /** What wrk hit: `bare`, `direct`, `sluice`, or a Sluice variant (`sluice+slow`). */
+  target: string;
   /** Open connections. */
   connections: number;
   /** VmRSS right after the run, MB. */
   rssMb: number;
   /** CPU time (user + system, all threads) during the run per request, µs. */
   cpuUsPerReq: number;
+}
+
+/** A server wrk hits. */
+interface Target {
+  /** Name in the tables. */
+  name: string;
+  /** The chat completions URL. */
+  url: string;
+  /** Its process. */
+  server: Server;
+  /** Compared with `bare` in the table (a Sluice). */
+  gateway: boolean;
+  /** Its port. */
+  port: number;
+  /** The script it runs (names its process: see `waitReady`). */
+  script: string;
 }
 
 const children = new Set<Deno.ChildProcess>();
@@ -71,73 +103,72 @@ async function cleanup(): Promise<void> {
   tmpDir = undefined;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+/** Starts `deno run -A script` as a target (not yet ready: see {@link ready}). */
+function spawnTarget(name: string, script: string, args: string[], gateway = false): Target {
+  const port = freePort();
+  const server = spawnServer(name, script, ["--port", `${port}`, ...args], ROOT, children);
+  const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+  return { name, url, server, gateway, port, script };
 }
 
-function fmt(n: number, digits: number): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : "n/a";
+/** Starts a Sluice whose config (written under `tmp`) has the `sink` sinks only. */
+async function spawnSluice(
+  name: string,
+  sink: SinkKind,
+  upstreamPort: number,
+  tmp: string,
+): Promise<Target> {
+  const config = `${tmp}/${name}.yaml`;
+  await Deno.writeTextFile(
+    config,
+    gatewayConfig(upstreamPort, `${tmp}/data-${name}`, sinkEntries(sink)),
+  );
+  return spawnTarget(name, "mod.ts", ["--config", config], true);
 }
 
-function gatewayConfig(upstreamPort: number, dataDir: string, sink: string): string {
-  return [
-    `server: { host: 127.0.0.1, data_dir: "${dataDir}" }`,
-    "models:",
-    "  - { name: bench-model, provider: openai, model: bench-model, " +
-    `api_base: "http://127.0.0.1:${upstreamPort}/v1", api_key: bench }`,
-    sink === "none" ? "sinks: []" : `sinks:\n  - { use: ${sink} }`,
-    "",
-  ].join("\n");
+/** Waits until a target answers a chat completion with 200. */
+async function ready(target: Target): Promise<void> {
+  const probe = target.gateway ? readinessProbe(target.port) : chatProbe(target.url);
+  await waitReady(target.server, probe, target.script);
+  await chatProbe(target.url)(); // an error response here would make the run worthless
 }
 
-/** A probe that POSTs the bench body and wants a 200 chat.completion back (throws otherwise). */
-function chatProbe(url: string): () => Promise<boolean> {
-  return async () => {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: CHAT_BODY,
-    });
-    const text = await res.text();
-    if (res.status !== 200 || !text.includes('"choices"')) {
-      throw new Error(`POST ${url}: ${res.status} ${text}`);
-    }
-    return true;
-  };
-}
-
-/** Median over rounds of a per-round sluice-vs-bare comparison. */
-function vsBare(runs: RunResult[], connections: number, f: (s: RunResult, b: RunResult) => number) {
+/** Median over rounds of `f(run of a, run of b)` for runs of the same round at `connections`. */
+function perRound(
+  runs: RunResult[],
+  a: string,
+  b: string,
+  connections: number,
+  f: (a: RunResult, b: RunResult) => number,
+): number {
   const values: number[] = [];
-  for (const s of runs.filter((r) => r.target === "sluice" && r.connections === connections)) {
-    const b = runs.find((r) =>
-      r.target === "bare" && r.round === s.round && r.connections === connections
+  for (const ra of runs.filter((r) => r.target === a && r.connections === connections)) {
+    const rb = runs.find((r) =>
+      r.target === b && r.round === ra.round && r.connections === connections
     );
-    if (b) values.push(f(s, b));
+    if (rb) values.push(f(ra, rb));
   }
   return median(values);
 }
 
-/** The markdown results table. */
-function report(runs: RunResult[]): string[] {
+/** The markdown results table; gateway rows are compared with `bare`. */
+function report(runs: RunResult[], targets: Target[]): string[] {
   const lines = [
     "| target | conns | req/s | p50 ms | p99 ms | RSS MB (max) | CPU µs/req | errors | sluice/bare req/s | sluice−bare p50 ms |",
     "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
   ];
   for (const connections of CONNECTIONS) {
-    for (const target of TARGETS) {
-      const rs = runs.filter((r) => r.target === target && r.connections === connections);
+    for (const { name, gateway } of targets) {
+      const rs = runs.filter((r) => r.target === name && r.connections === connections);
       if (!rs.length) continue;
       const med = (f: (r: RunResult) => number, digits: number) => fmt(median(rs.map(f)), digits);
       const non2xx = rs.reduce((s, r) => s + r.non2xx, 0);
       const socket = rs.reduce((s, r) => s + r.socketErrors, 0);
       const errors = non2xx + socket ? `⚠ ${non2xx} non-2xx, ${socket} socket` : "0";
       let ratio = "", diff = "";
-      if (target === "sluice") {
-        const r = vsBare(runs, connections, (s, b) => s.rps / b.rps);
-        const d = vsBare(runs, connections, (s, b) => s.p50Ms - b.p50Ms);
+      if (gateway) {
+        const r = perRound(runs, name, "bare", connections, (s, b) => s.rps / b.rps);
+        const d = perRound(runs, name, "bare", connections, (s, b) => s.p50Ms - b.p50Ms);
         const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
         ratio = fmt(r, 2) +
           (connections === 32 ? ` ${verdict(r >= MIN_RATIO_32)} (≥ ${MIN_RATIO_32})` : "");
@@ -145,7 +176,7 @@ function report(runs: RunResult[]): string[] {
           (connections === 1 ? ` ${verdict(d <= MAX_P50_DIFF_1)} (≤ ${MAX_P50_DIFF_1})` : "");
       }
       const cells = [
-        target,
+        name,
         String(connections),
         med((r) => r.rps, 0),
         med((r) => r.p50Ms, 3),
@@ -162,133 +193,82 @@ function report(runs: RunResult[]): string[] {
   return lines;
 }
 
-async function machine(): Promise<string> {
-  const run = async (cmd: string, args: string[]) => {
-    const { stdout } = await new Deno.Command(cmd, { args, stdout: "piped" }).output();
-    return new TextDecoder().decode(stdout);
-  };
-  const cpus = (await run("nproc", [])).trim();
-  const deno = (await run(Deno.execPath(), ["--version"])).split("\n")[0];
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1];
-  return `nproc ${cpus}; ${deno}${model ? `; ${model}` : ""}`;
+/** `--compare-sinks`: slow vs jsonl, as medians of per-round differences. */
+function sinkComparison(runs: RunResult[]): string[] {
+  const diff = (connections: number, f: (r: RunResult) => number) =>
+    perRound(runs, SLOW, JSONL, connections, (s, j) => f(s) - f(j));
+  const lines = [
+    "| conns | slow−jsonl p50 ms | slow−jsonl p99 ms | slow/jsonl req/s |",
+    "|---:|---:|---:|---:|",
+  ];
+  for (const connections of CONNECTIONS) {
+    const ratio = perRound(runs, SLOW, JSONL, connections, (s, j) => s.rps / j.rps);
+    const cells = [
+      String(connections),
+      fmt(diff(connections, (r) => r.p50Ms), 3),
+      fmt(diff(connections, (r) => r.p99Ms), 3),
+      fmt(ratio, 2),
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  lines.push(
+    "",
+    `median per-round p50 difference slow − jsonl at 1 connection: ` +
+      `${fmt(diff(1, (r) => r.p50Ms), 3)} ms`,
+  );
+  return lines;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    strict: true,
-    options: {
-      rounds: { type: "string", default: "3" },
-      duration: { type: "string", default: "5" },
-      sink: { type: "string", default: "jsonl" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const rounds = Number(values.rounds), duration = Number(values.duration);
-  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(duration) || duration < 1) {
-    console.error(`--rounds and --duration must be positive integers\n${USAGE}`);
-    return 1;
-  }
-  if (values.sink !== "jsonl" && values.sink !== "none") {
-    console.error(`--sink must be jsonl or none\n${USAGE}`);
-    return 1;
-  }
-  if (!(await hasWrk())) {
-    console.error("wrk not found on PATH; install wrk: apt-get install -y wrk");
-    return 1;
-  }
-
-  const tmp = tmpDir = await Deno.makeTempDir({ prefix: "sluice-load-" });
-  const script = `${tmp}/chat.lua`;
-  await Deno.writeTextFile(script, wrkScript(CHAT_BODY));
-  const ports: Record<Target, number> = {
-    direct: freePort(),
-    bare: freePort(),
-    sluice: freePort(),
-  };
-  const config = `${tmp}/gateway.yaml`;
-  await Deno.writeTextFile(config, gatewayConfig(ports.direct, `${tmp}/data`, values.sink));
-  const url = (t: Target) => `http://127.0.0.1:${ports[t]}/v1/chat/completions`;
-
-  const scripts: Record<Target, [string, string[]]> = {
-    direct: ["bench/mock_upstream.ts", ["--port", `${ports.direct}`]],
-    bare: ["bench/bare_proxy.ts", [
-      "--port",
-      `${ports.bare}`,
-      "--upstream",
-      `http://127.0.0.1:${ports.direct}`,
-    ]],
-    sluice: ["mod.ts", ["--config", config, "--port", `${ports.sluice}`]],
-  };
-  const servers = {} as Record<Target, Server>;
-  for (const t of TARGETS) servers[t] = spawnServer(t, ...scripts[t], ROOT, children);
-  await waitReady(servers.direct, chatProbe(url("direct")), scripts.direct[0]);
-  await waitReady(servers.bare, chatProbe(url("bare")), scripts.bare[0]);
-  await waitReady(servers.sluice, async () => {
-    const res = await fetch(`http://127.0.0.1:${ports.sluice}/health/readiness`);
-    await res.body?.cancel();
-    return res.ok;
-  }, scripts.sluice[0]);
-  await chatProbe(url("sluice"))(); // a Sluice error response here would make the run worthless
-
-  const command = ["deno", "run", "-A", "bench/load.ts", ...Deno.args].join(" ");
-  const wrk = wrkArgs({
-    url: "<url>",
-    script: "<chat.lua>",
-    connections: 32,
-    threads: 2,
-    duration,
-  });
-  console.log(`command: ${command}`);
-  console.log(`machine: ${await machine()}`);
-  console.log(`wrk: ${wrk.join(" ")} (-t1 -c1 for 1 connection); sink: ${values.sink}`);
-  console.log(`pids: ${TARGETS.map((t) => `${t}=${servers[t].pid}`).join(" ")}`);
-
+/** Warm-up, then `rounds` interleaved rounds over `targets`; progress on stderr. */
+async function measure(
+  targets: Target[],
+  rounds: number,
+  duration: number,
+  script: string,
+): Promise<RunResult[]> {
   const wrkRun = (target: Target, connections: number, seconds: number) => {
     const threads = connections === 1 ? 1 : 2;
-    return runWrk({ url: url(target), script, connections, threads, duration: seconds }, children);
+    return runWrk({ url: target.url, script, connections, threads, duration: seconds }, children);
   };
-  for (const target of TARGETS) { // warm-up: JIT, connection pools; results discarded
+  for (const target of targets) { // warm-up: JIT, connection pools; results discarded
     for (const connections of CONNECTIONS) await wrkRun(target, connections, WARMUP_S);
   }
-
   const ticks = await clockTicks();
+  const width = Math.max(...targets.map((t) => t.name.length));
   const runs: RunResult[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const connections of CONNECTIONS) {
-      for (const target of TARGETS) {
-        const { pid } = servers[target];
-        const cpu0 = cpuSeconds(pid, ticks);
+      for (const target of targets) {
+        const { server } = target;
+        const cpu0 = cpuSeconds(server.pid, ticks);
         const result = await wrkRun(target, connections, duration);
-        if (servers[target].exited) throw new Error(`${target} exited:\n${servers[target].log()}`);
-        const cpuUsPerReq = (cpuSeconds(pid, ticks) - cpu0) * 1e6 / result.requests;
-        const run = { round, target, connections, ...result, rssMb: rssMb(pid), cpuUsPerReq };
+        if (server.exited) throw new Error(`${target.name} exited:\n${server.log()}`);
+        const cpuUsPerReq = (cpuSeconds(server.pid, ticks) - cpu0) * 1e6 / result.requests;
+        const run = {
+          round,
+          target: target.name,
+          connections,
+          ...result,
+          rssMb: rssMb(server.pid),
+          cpuUsPerReq,
+        };
         runs.push(run);
         const errors = run.non2xx + run.socketErrors
           ? `  ⚠ ${run.non2xx} non-2xx, ${run.socketErrors} socket errors`
           : "";
         console.error(
-          `round ${round} ${target.padEnd(6)} c=${String(connections).padStart(2)}: ` +
+          `round ${round} ${target.name.padEnd(width)} c=${String(connections).padStart(2)}: ` +
             `${fmt(run.rps, 0)} req/s, p50 ${fmt(run.p50Ms, 3)} ms, p99 ${fmt(run.p99Ms, 3)} ms, ` +
             `rss ${fmt(run.rssMb, 1)} MB, cpu ${fmt(run.cpuUsPerReq, 0)} µs/req${errors}`,
         );
       }
     }
   }
+  return runs;
+}
 
-  console.log("");
-  for (const line of report(runs)) console.log(line);
-  console.log(
-    `\nMedians over ${rounds} round(s) of ${duration} s; ratio and p50 diff are medians of ` +
-      `per-round values. Targets: sluice/bare req/s ≥ ${MIN_RATIO_32} at 32 connections, ` +
-      `sluice−bare p50 ≤ ${MAX_P50_DIFF_1} ms at 1.`,
-  );
+/** Prints the runs that saw errors; returns how many there were. */
+function reportErrors(runs: RunResult[]): number {
   const bad = runs.filter((r) => r.non2xx + r.socketErrors > 0);
   if (bad.length) {
     console.log(
@@ -301,10 +281,133 @@ async function main(): Promise<number> {
       );
     }
   }
-  if (values.json) {
-    console.log(JSON.stringify({ command, sink: values.sink, rounds, duration, runs }, null, 2));
+  return bad.length;
+}
+
+/** Default and `--compare-sinks` modes. */
+async function runRounds(
+  tmp: string,
+  opts: { rounds: number; duration: number; sink: SinkKind; compare: boolean; json: boolean },
+): Promise<number> {
+  const script = `${tmp}/chat.lua`;
+  await Deno.writeTextFile(script, wrkScript(CHAT_BODY));
+  const direct = spawnTarget("direct", "bench/mock_upstream.ts", []);
+  const bare = spawnTarget("bare", "bench/bare_proxy.ts", [
+    "--upstream",
+    `http://127.0.0.1:${direct.port}`,
+  ]);
+  const targets = opts.compare
+    ? [
+      bare,
+      await spawnSluice(JSONL, "jsonl", direct.port, tmp),
+      await spawnSluice(SLOW, "slow", direct.port, tmp),
+    ]
+    : [bare, await spawnSluice("sluice", opts.sink, direct.port, tmp), direct];
+  await ready(direct);
+  for (const target of targets) if (target !== direct) await ready(target);
+
+  const command = ["deno", "run", "-A", "bench/load.ts", ...Deno.args].join(" ");
+  const wrk = wrkArgs({
+    url: "<url>",
+    script: "<chat.lua>",
+    connections: 32,
+    threads: 2,
+    duration: opts.duration,
+  });
+  const sinks = opts.compare ? `${JSONL}: jsonl, ${SLOW}: slow (2 s per log())` : opts.sink;
+  console.log(`command: ${command}`);
+  console.log(`machine: ${await machine()}`);
+  console.log(`wrk: ${wrk.join(" ")} (-t1 -c1 for 1 connection); sink: ${sinks}`);
+  const all = targets.includes(direct) ? targets : [...targets, direct];
+  console.log(`pids: ${all.map((t) => `${t.name}=${t.server.pid}`).join(" ")}`);
+
+  const runs = await measure(targets, opts.rounds, opts.duration, script);
+
+  console.log("");
+  for (const line of report(runs, targets)) console.log(line);
+  console.log(
+    `\nMedians over ${opts.rounds} round(s) of ${opts.duration} s; ratio and p50 diff are ` +
+      `medians of per-round values. Targets: sluice/bare req/s ≥ ${MIN_RATIO_32} at 32 ` +
+      `connections, sluice−bare p50 ≤ ${MAX_P50_DIFF_1} ms at 1.`,
+  );
+  const gateways = targets.filter((t) => t.gateway);
+  if (opts.compare) {
+    console.log("");
+    for (const line of sinkComparison(runs)) console.log(line);
   }
-  return bad.length ? 3 : 0;
+  if (opts.compare || opts.sink === "slow") {
+    console.log("\nSink state at the end (GET /metrics):");
+    for (const target of gateways) {
+      for (const line of await metricLines(target.port, "sluice_sink_")) {
+        console.log(`  ${target.name}: ${line}`);
+      }
+    }
+  }
+  const bad = reportErrors(runs);
+  if (opts.json) {
+    const { rounds, duration, sink, compare } = opts;
+    console.log(JSON.stringify({ command, sink, compare, rounds, duration, runs }, null, 2));
+  }
+  return bad ? 3 : 0;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    strict: true,
+    options: {
+      rounds: { type: "string", default: "3" },
+      duration: { type: "string", default: "5" },
+      sink: { type: "string", default: "jsonl" },
+      "compare-sinks": { type: "boolean", default: false },
+      soak: { type: "string" },
+      idle: { type: "string", default: "10" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const positive = (text: string) => Number.isInteger(Number(text)) && Number(text) >= 1;
+  const rounds = Number(values.rounds), duration = Number(values.duration);
+  if (!positive(values.rounds) || !positive(values.duration)) {
+    console.error(`--rounds and --duration must be positive integers\n${USAGE}`);
+    return 1;
+  }
+  const sink = values.sink as SinkKind;
+  if (!SINK_KINDS.includes(sink)) {
+    console.error(`--sink must be one of ${SINK_KINDS.join(", ")}\n${USAGE}`);
+    return 1;
+  }
+  if (values.soak !== undefined && (!positive(values.soak) || values["compare-sinks"])) {
+    console.error(`--soak takes a positive number of requests, without --compare-sinks\n${USAGE}`);
+    return 1;
+  }
+  if (!positive(values.idle) && values.idle !== "0") {
+    console.error(`--idle must be a number of seconds\n${USAGE}`);
+    return 1;
+  }
+  if (!(await hasWrk())) {
+    console.error("wrk not found on PATH; install wrk: apt-get install -y wrk");
+    return 1;
+  }
+
+  const tmp = tmpDir = await Deno.makeTempDir({ prefix: "sluice-load-" });
+  if (values.soak === undefined) {
+    const compare = values["compare-sinks"];
+    return await runRounds(tmp, { rounds, duration, sink, compare, json: values.json });
+  }
+
+  const requests = Number(values.soak), idleS = Number(values.idle);
+  console.log(`command: ${["deno", "run", "-A", "bench/load.ts", ...Deno.args].join(" ")}`);
+  console.log(`machine: ${await machine()}`);
+  const result = await soak({ requests, idleS, tmp, children });
+  console.log("");
+  for (const line of soakReport(result, idleS)) console.log(line);
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  return result.non2xx + result.socketErrors ? 3 : 0;
 }
 
 if (import.meta.main) {

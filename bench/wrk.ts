@@ -44,6 +44,36 @@ export function wrkScript(body: string): string {
   ].join("\n");
 }
 
+/** What the count script prints when one wrk thread has made its share of requests. */
+const THREAD_DONE = "wrk-thread-done";
+
+/**
+ * Like {@link wrkScript}, but each of the `threads` wrk threads stops after
+ * its share of `total` responses and says so on stdout; see {@link runWrkCount}.
+ */
+export function wrkCountScript(body: string, total: number, threads: number): string {
+  return [
+    wrkScript(body).trimEnd(),
+    "local created = 0",
+    "function setup(thread)", // runs in the main Lua state, once per thread
+    `  local share = math.floor(${total} / ${threads})`,
+    `  if created < ${total} % ${threads} then share = share + 1 end`,
+    "  created = created + 1",
+    '  thread:set("limit", share)',
+    "end",
+    "local count = 0",
+    "function response(status, headers, body)", // runs in each thread's own Lua state
+    "  count = count + 1",
+    "  if count == limit then",
+    `    io.write("${THREAD_DONE}\\n")`,
+    "    io.flush()",
+    "    wrk.thread:stop()",
+    "  end",
+    "end",
+    "",
+  ].join("\n");
+}
+
 /** The wrk argument list for a run. */
 export function wrkArgs(run: WrkRun): string[] {
   return [
@@ -107,6 +137,39 @@ export async function runWrk(run: WrkRun, children: Set<Deno.ChildProcess>): Pro
     if (code !== 0) {
       throw new Error(`wrk exited ${code}: ${new TextDecoder().decode(stderr)}${text}`);
     }
+    return parseWrk(text);
+  } finally {
+    children.delete(child);
+  }
+}
+
+/**
+ * Runs wrk with a {@link wrkCountScript} until every thread has made its
+ * share of the requests, then interrupts it (SIGINT: wrk stops sleeping out
+ * `run.duration` and reports over the time it actually ran). `run.duration`
+ * is only the upper bound. wrk's request count may exceed the target by the
+ * few responses that complete in a thread's last event-loop turn.
+ */
+export async function runWrkCount(
+  run: WrkRun,
+  children: Set<Deno.ChildProcess>,
+): Promise<WrkResult> {
+  const child = new Deno.Command("wrk", { args: wrkArgs(run), stdout: "piped", stderr: "piped" })
+    .spawn();
+  children.add(child);
+  try {
+    const stderr = new Response(child.stderr).text();
+    let text = "";
+    let interrupted = false;
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      if (!interrupted && text.split(THREAD_DONE).length - 1 >= run.threads) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
+    }
+    const { code } = await child.status;
+    if (code !== 0) throw new Error(`wrk exited ${code}: ${await stderr}${text}`);
     return parseWrk(text);
   } finally {
     children.delete(child);

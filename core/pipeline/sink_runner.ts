@@ -16,6 +16,8 @@ import { Spool } from "./spool.ts";
 const FAILURES_TO_OPEN = 5;
 /** Longest wait between attempts. */
 const MAX_BACKOFF_MS = 30_000;
+/** Spool overflow is reported at most this often (the count covers the whole interval). */
+const OVERFLOW_REPORT_MS = 10_000;
 /** Longest time the circuit stays open before a probe. */
 const MAX_OPEN_MS = 60_000;
 
@@ -79,6 +81,8 @@ export class SinkRunner {
   #openUntil = 0;
   #openFor = 1000;
   #lastError = "";
+  #overflowUnreported = 0;
+  #overflowReportedAt = 0;
   #wake?: () => void;
   #stopping = false;
   /** Set when the stop deadline passed: the loop exits at its next step. */
@@ -149,6 +153,7 @@ export class SinkRunner {
     if (this.#memory.length) this.#spill("the gateway is shutting down");
     this.#flushToSpool();
     await this.#spoolWrite;
+    this.#reportOverflow(0, true);
     await this.#spool.close();
     try {
       await this.#withTimeout(Promise.resolve(this.#sink.flush?.()), "flush");
@@ -190,13 +195,27 @@ export class SinkRunner {
       const lost = events.length - written;
       if (lost > 0) {
         this.counters.dropped += lost;
-        const message =
-          `spool full (spool_max_bytes ${this.#queue.spool_max_bytes}): dropped ${lost} events`;
-        this.#hooks.log("error", message);
-        this.#hooks.gatewayError(message, "spool_overflow");
+        this.#reportOverflow(lost);
       }
       this.#wake?.();
     });
+  }
+
+  /** Reports spool overflow drops at most once per interval, with the count since the last report. */
+  #reportOverflow(lost: number, force = false): void {
+    this.#overflowUnreported += lost;
+    const now = Date.now();
+    if (this.#overflowUnreported === 0) return;
+    if (!force && now - this.#overflowReportedAt < OVERFLOW_REPORT_MS) return;
+    const message = `spool full (spool_max_bytes ${this.#queue.spool_max_bytes}): dropped ` +
+      `${this.#overflowUnreported} events` +
+      (this.#overflowReportedAt
+        ? ` in the last ${Math.round((now - this.#overflowReportedAt) / 1000)} s`
+        : "");
+    this.#overflowUnreported = 0;
+    this.#overflowReportedAt = now;
+    this.#hooks.log("error", message);
+    this.#hooks.gatewayError(message, "spool_overflow");
   }
 
   async #run(): Promise<void> {

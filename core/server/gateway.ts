@@ -68,6 +68,9 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 const TRUE_HEADER = /^(1|true|yes)$/i;
 
+/** Finished calls become events in batches at most this old: one timer per batch, not per call. */
+const EVENT_BATCH_MS = 5;
+
 /**
  * Creates a gateway from a config (a validated one from `loadConfig`, or a
  * plain object in the config's shape, validated here).
@@ -174,7 +177,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     finished.push([record, controls]);
     if (!flushScheduled) {
       flushScheduled = true;
-      setTimeout(flushFinished, 0);
+      setTimeout(flushFinished, EVENT_BATCH_MS);
     }
   }
 

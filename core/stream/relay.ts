@@ -5,7 +5,9 @@
  * @module
  */
 import { StreamAccumulator } from "./accumulator.ts";
-import { encodeSse, SseParser } from "./sse.ts";
+import { encodeSse, SseParser, sseText } from "./sse.ts";
+
+const encoder = new TextEncoder();
 
 /** How a relayed stream ended. */
 export interface RelayEnd {
@@ -46,11 +48,8 @@ export function relayStream(
     options.onEnd({ accumulator, ...result });
   };
 
-  const forward = (
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    data: string,
-    event?: string,
-  ) => {
+  /** Accumulates one event; returns its SSE text, or undefined when it is not for the client. */
+  const forward = (data: string, event?: string): string | undefined => {
     if (data !== "[DONE]") {
       let chunk: Record<string, unknown> | undefined;
       try {
@@ -64,11 +63,14 @@ export function relayStream(
         const choices = chunk.choices;
         if (
           !options.forwardUsage && chunk.usage && Array.isArray(choices) && choices.length === 0
-        ) return false;
+        ) return undefined;
       }
     }
-    controller.enqueue(encodeSse(data, event));
-    return true;
+    return sseText(data, event);
+  };
+  /** Encodes the events of one upstream read together: one buffer per read, not per event. */
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, texts: string[]) => {
+    if (texts.length > 0) controller.enqueue(encoder.encode(texts.join("")));
   };
 
   return new ReadableStream<Uint8Array>({
@@ -90,16 +92,20 @@ export function relayStream(
           return;
         }
         if (result.done) {
-          for (const e of parser.end()) forward(controller, e.data, e.event);
+          send(controller, parser.end().map((e) => forward(e.data, e.event) ?? ""));
           controller.close();
           end(streamError === undefined ? {} : { aborted: "upstream", error: streamError });
           return;
         }
-        let sent = false;
+        const texts: string[] = [];
         for (const e of parser.push(decoder.decode(result.value, { stream: true }))) {
-          if (forward(controller, e.data, e.event)) sent = true;
+          const text = forward(e.data, e.event);
+          if (text !== undefined) texts.push(text);
         }
-        if (sent) return;
+        if (texts.length > 0) {
+          send(controller, texts);
+          return;
+        }
       }
     },
     async cancel(reason) {

@@ -66,7 +66,13 @@ function parseBlock(block: string): SseEvent | undefined {
 
 const encoder = new TextEncoder();
 
+/** One `data:` event (and an optional `event:` name) as SSE text. */
+export function sseText(data: string, event?: string): string {
+  const lines = data.includes("\n") ? data.split("\n").join("\ndata: ") : data;
+  return (event ? `event: ${event}\n` : "") + `data: ${lines}\n\n`;
+}
+
 /** Encodes one `data:` event (and an optional `event:` name) as SSE bytes. */
 export function encodeSse(data: string, event?: string): Uint8Array {
-  return encoder.encode((event ? `event: ${event}\n` : "") + `data: ${data}\n\n`);
+  return encoder.encode(sseText(data, event));
 }
