@@ -25,16 +25,28 @@ export {
   formatProblem,
   loadConfig,
   parseConfig,
+  type ParseConfigOptions,
 } from "./config/load.ts";
-export {
-  configJsonSchema,
-  type GatewayConfig,
-  type GatewayConfigInput,
-  type KeyConfig,
-  type ModelConfig,
-  type RedactionOverride,
-  type SinkConfig,
-} from "./config/schema.ts";
+export { configJsonSchema } from "./config/schema.ts";
+export type {
+  ControlsConfig,
+  DetectorName,
+  GatewayConfig,
+  GatewayConfigInput,
+  KeyConfig,
+  Loose,
+  MessagesPolicy,
+  ModelConfig,
+  PluginSourceConfig,
+  ProviderKind,
+  QueueConfig,
+  RedactionConfig,
+  RedactionOverride,
+  ServerConfig,
+  SinkConfig,
+  SinkEventKind,
+  TeamConfig,
+} from "./config/types.ts";
 export { EMBEDDED_DEFAULT_CONFIG } from "./config/default.ts";
 export type {
   CallType,

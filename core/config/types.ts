@@ -219,8 +219,8 @@ export interface GatewayConfig {
   controls: ControlsConfig;
 }
 
-/** Makes the listed keys optional. */
-type Loose<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+/** `T` with the keys `K` made optional (the input form of fields that have defaults). */
+export type Loose<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
 /** A config as a user writes it: everything with a default may be left out. */
 export interface GatewayConfigInput {
