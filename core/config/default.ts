@@ -3,7 +3,7 @@
  * `--config`: mock models and the console and JSONL sinks, no keys, no network.
  * @module
  */
-import type { GatewayConfigInput } from "./schema.ts";
+import type { GatewayConfigInput } from "./types.ts";
 
 /** The config used when no `--config` is given. */
 export const EMBEDDED_DEFAULT_CONFIG: GatewayConfigInput = {

@@ -5,7 +5,8 @@
  */
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import { configJsonSchema, configSchema, type GatewayConfig } from "./schema.ts";
+import { configJsonSchema, configSchema } from "./schema.ts";
+import type { GatewayConfig } from "./types.ts";
 import { type ConfigProblem, formatPath, resolveEnv } from "./env.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { isLiteLLMConfig, translateLiteLLMConfig } from "./litellm.ts";

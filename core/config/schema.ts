@@ -12,25 +12,6 @@ import type {
   SinkEventKind,
 } from "./types.ts";
 
-export type {
-  ControlsConfig,
-  DetectorName,
-  GatewayConfig,
-  GatewayConfigInput,
-  KeyConfig,
-  MessagesPolicy,
-  ModelConfig,
-  PluginSourceConfig,
-  ProviderKind,
-  QueueConfig,
-  RedactionConfig,
-  RedactionOverride,
-  ServerConfig,
-  SinkConfig,
-  SinkEventKind,
-  TeamConfig,
-} from "./types.ts";
-
 /** Names of the PII and secret detectors of the redaction core. */
 export const DETECTORS: readonly DetectorName[] = [
   "EMAIL",

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ConfigProblem } from "./env.ts";
-import type { GatewayConfig } from "./schema.ts";
+import type { GatewayConfig } from "./types.ts";
 import { didYouMean } from "./did_you_mean.ts";
 
 /** The name a sink entry is known by: its `name`, else the plugin name from `use`. */

@@ -4,7 +4,7 @@
  * @module
  */
 import prices from "./prices.json" with { type: "json" };
-import type { ModelConfig } from "../config/schema.ts";
+import type { ModelConfig } from "../config/types.ts";
 import type { LogEventCostBreakdown } from "../event/log_event.ts";
 
 /** Per-token prices in USD. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { ModelConfig } from "../config/schema.ts";
+import type { ModelConfig } from "../config/types.ts";
 import { GatewayError } from "../errors.ts";
 import { anthropicProvider } from "./anthropic.ts";
 import { mockProvider } from "./mock.ts";

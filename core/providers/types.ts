@@ -3,7 +3,7 @@
  * an upstream call, and the upstream's answer back into OpenAI's shape.
  * @module
  */
-import type { ModelConfig } from "../config/schema.ts";
+import type { ModelConfig } from "../config/types.ts";
 
 /** A call kind the proxy routes. */
 export type ProxyCallType = "chat" | "completion" | "embedding";

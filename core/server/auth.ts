@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { GatewayConfig, KeyConfig } from "../config/schema.ts";
+import type { GatewayConfig, KeyConfig } from "../config/types.ts";
 import { GatewayError } from "../errors.ts";
 
 /** Who is calling. */

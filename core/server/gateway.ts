@@ -5,7 +5,7 @@
  * @module
  */
 import { configBaseDir, parseConfig } from "../config/load.ts";
-import type { GatewayConfig, GatewayConfigInput } from "../config/schema.ts";
+import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import { computeCost, type ModelPrice, priceOf } from "../cost/cost.ts";
 import { errorTypeForStatus, GatewayError } from "../errors.ts";
 import {
