@@ -4,7 +4,9 @@
  * synchronous and never throws: the request path never waits on logging.
  * @module
  */
-import type { SinkConfig } from "../config/types.ts";
+import type { RedactionConfig, SinkConfig } from "../config/types.ts";
+import { type EffectivePolicy, effectivePolicy, policyKey } from "../redaction/policy.ts";
+import { applyStructural, orderSecrets, scrubSecrets } from "../redaction/structural.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { Sink, SinkEventKind } from "../plugin.ts";
 import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
@@ -26,8 +28,23 @@ export interface PipelineSink {
   defaultOn?: SinkEventKind[];
 }
 
+/** Masks PII and strips base64 in an event's JSON text (the redaction core). */
+export type Masker = (json: string, policy: EffectivePolicy) => string;
+
+/** How events are redacted before they reach sinks. */
+export interface PipelineRedaction {
+  /** The global `redaction:` (a sink's own `redaction` replaces it). */
+  global: RedactionConfig;
+  /** Secret values of the config, replaced by `[SECRET]` in every event. */
+  secrets: Iterable<string>;
+  /** The masking step; without it only the structural step runs. */
+  mask?: Masker;
+}
+
 /** Options of the pipeline. */
 export interface PipelineOptions {
+  /** Redaction applied per sink policy before events are queued (none when absent). */
+  redaction?: PipelineRedaction;
   /** Spools live under `<dataDir>/spool/<sink>/`. */
   dataDir: string;
   /** Operator-facing log lines (default: stderr). */
@@ -37,6 +54,7 @@ export interface PipelineOptions {
 }
 
 interface Route {
+  redaction?: SinkConfig["redaction"];
   name: string;
   plugin: string;
   on: ReadonlySet<string>;
@@ -53,10 +71,14 @@ function defaultLog(level: "info" | "warn" | "error", message: string): void {
 /** Routes events to sink runners. */
 export class LogPipeline {
   readonly #routes: Route[];
+  readonly #redaction?: PipelineRedaction;
+  readonly #secrets: string[];
   #closed = false;
 
-  private constructor(routes: Route[]) {
+  private constructor(routes: Route[], redaction?: PipelineRedaction) {
     this.#routes = routes;
+    this.#redaction = redaction;
+    this.#secrets = orderSecrets(redaction?.secrets ?? []);
   }
 
   /** Starts a runner (and opens its spool) for every sink. */
@@ -66,7 +88,7 @@ export class LogPipeline {
   ): Promise<LogPipeline> {
     const log = options.log ?? defaultLog;
     const routes: Route[] = [];
-    const pipeline = new LogPipeline(routes);
+    const pipeline = new LogPipeline(routes, options.redaction);
     for (const s of sinks) {
       const runner = await SinkRunner.start({
         name: s.name,
@@ -84,6 +106,7 @@ export class LogPipeline {
         plugin: s.plugin,
         on: new Set(s.entry.on ?? s.defaultOn ?? ["success", "failure"]),
         required: s.entry.required,
+        redaction: s.entry.redaction,
         runner,
       });
     }
@@ -113,14 +136,42 @@ export class LogPipeline {
     });
   }
 
-  /** Hands an event to its sinks. Never blocks, never throws. */
+  /**
+   * Hands an event to its sinks, redacted once per distinct policy (never
+   * mutating `event`). Never blocks, never throws.
+   */
   emit(event: LogEvent, controls: CallControls): void {
     if (this.#closed) return;
     try {
-      for (const route of this.#select(event, controls)) route.runner.push(event);
+      const prepared = new Map<string, LogEvent>();
+      for (const route of this.#select(event, controls)) {
+        if (!this.#redaction) {
+          route.runner.push(event);
+          continue;
+        }
+        const policy = effectivePolicy(this.#redaction.global, route.redaction, controls);
+        const key = policyKey(policy);
+        let ready = prepared.get(key);
+        if (!ready) {
+          ready = this.#prepare(event, policy);
+          prepared.set(key, ready);
+        }
+        route.runner.push(ready);
+      }
     } catch (error) {
       console.error(`sluice: could not route event ${event.request_id}: ${error}`);
     }
+  }
+
+  /** Structural step on the object, then secrets and masking on its JSON text. */
+  #prepare(event: LogEvent, policy: EffectivePolicy): LogEvent {
+    const structural = applyStructural(event, policy);
+    const mask = this.#redaction?.mask;
+    const masking = mask !== undefined && (policy.detectors.length > 0 || policy.stripBase64);
+    if (this.#secrets.length === 0 && !masking) return structural;
+    let json = scrubSecrets(JSON.stringify(structural), this.#secrets);
+    if (masking) json = mask(json, policy);
+    return JSON.parse(json);
   }
 
   /** Emits a `gateway_error` event about `source` (never routed back to it). */

@@ -4,7 +4,7 @@
  * and handed to the dispatcher without awaiting anything.
  * @module
  */
-import { configBaseDir, parseConfig } from "../config/load.ts";
+import { configBaseDir, configSecrets, parseConfig } from "../config/load.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import { computeCost, type ModelPrice, priceOf } from "../cost/cost.ts";
 import { errorTypeForStatus, GatewayError } from "../errors.ts";
@@ -462,7 +462,10 @@ async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promis
     sink: l.sink,
     defaultOn: l.defaultOn,
   }));
-  const pipeline = await LogPipeline.start(sinks, { dataDir });
+  const pipeline = await LogPipeline.start(sinks, {
+    dataDir,
+    redaction: { global: config.redaction, secrets: configSecrets(config) },
+  });
   for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
   return pipeline;
 }

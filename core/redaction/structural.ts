@@ -1,0 +1,110 @@
+/**
+ * The structural redaction step, on the event object (before any masking):
+ * message and response removal, dropping non-text content parts, removing
+ * key metadata and credentials, and replacing the config's secret values
+ * with `[SECRET]`. It never mutates the shared event: changed parts are copied.
+ * @module
+ */
+import type { LogEvent } from "../event/log_event.ts";
+import type { EffectivePolicy } from "./policy.ts";
+
+/** What removed content becomes. */
+export const REMOVED = "[REDACTED]";
+/** What a secret value from the config becomes. */
+export const SECRET = "[SECRET]";
+
+const NON_TEXT_PARTS = new Set(["image_url", "input_audio", "file"]);
+const CREDENTIAL_HEADERS = new Set([
+  "authorization",
+  "api-key",
+  "x-api-key",
+  "cookie",
+  "proxy-authorization",
+]);
+/** A prompt fragment this long found in an error message means the error echoes the prompt. */
+const ECHO_MIN = 12;
+
+function textsOf(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) { for (const v of value) textsOf(v, out); }
+  else if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    textsOf(record.content, out);
+    if (typeof record.text === "string") out.push(record.text);
+  }
+  return out;
+}
+
+function echoesInput(message: string, input: unknown): boolean {
+  return textsOf(input).some((t) => t.length >= ECHO_MIN && message.includes(t.slice(0, 64)));
+}
+
+function dropParts(messages: unknown): unknown {
+  if (!Array.isArray(messages)) return messages;
+  let changed = false;
+  const out = messages.map((m) => {
+    if (!m || typeof m !== "object" || !Array.isArray(m.content)) return m;
+    const kept = m.content.filter((p: { type?: unknown }) => !NON_TEXT_PARTS.has(String(p?.type)));
+    if (kept.length === m.content.length) return m;
+    changed = true;
+    return { ...m, content: kept };
+  });
+  return changed ? out : messages;
+}
+
+/** Applies message removal, part dropping and key-info removal; returns a new event when anything changed. */
+export function applyStructural(event: LogEvent, policy: EffectivePolicy): LogEvent {
+  const out: LogEvent = { ...event };
+  if (policy.input === "remove") {
+    if (out.messages !== undefined) out.messages = REMOVED;
+    if (out.raw_request) out.raw_request = { ...out.raw_request, body: REMOVED };
+    if (out.error && echoesInput(out.error.message, event.messages)) {
+      out.error = { ...out.error, message: REMOVED };
+    }
+  } else if (policy.dropNonTextParts) {
+    out.messages = dropParts(out.messages);
+    if (out.raw_request?.body && typeof out.raw_request.body === "object") {
+      const body = out.raw_request.body as Record<string, unknown>;
+      out.raw_request = {
+        ...out.raw_request,
+        body: { ...body, messages: dropParts(body.messages) },
+      };
+    }
+  }
+  if (policy.output === "remove" && out.response !== undefined) out.response = REMOVED;
+  if (out.raw_request) {
+    const headers = Object.fromEntries(
+      Object.entries(out.raw_request.headers).filter(([k]) =>
+        !CREDENTIAL_HEADERS.has(k.toLowerCase())
+      ),
+    );
+    out.raw_request = { ...out.raw_request, headers };
+  }
+  if (policy.redactUserApiKeyInfo) {
+    const metadata = { ...out.metadata } as Record<string, unknown>;
+    for (const key of Object.keys(metadata)) {
+      if (key.startsWith("user_api_key_")) delete metadata[key];
+    }
+    out.metadata = metadata as unknown as LogEvent["metadata"];
+  }
+  return out;
+}
+
+/**
+ * Replaces every secret value (as it appears inside JSON strings) with
+ * `[SECRET]` in a JSON text. Longest secrets first, so one that contains
+ * another is replaced whole.
+ */
+export function scrubSecrets(json: string, secrets: readonly string[]): string {
+  let out = json;
+  for (const secret of secrets) {
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (out.includes(escaped)) out = out.replaceAll(escaped, SECRET);
+  }
+  return out;
+}
+
+/** Secret values ordered for {@link scrubSecrets}. */
+export function orderSecrets(secrets: Iterable<string>): string[] {
+  return [...new Set(secrets)].sort((a, b) => b.length - a.length);
+}

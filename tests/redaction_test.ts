@@ -1,0 +1,199 @@
+/**
+ * The structural redaction step through the gateway: per-sink message
+ * removal, mask_input / mask_output, non-text parts, key info, and config
+ * secrets that never reach any sink. Plus the policy rules (tighten only,
+ * opt-out, locked sinks).
+ */
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { readJsonlEvents, startGateway } from "./fakes/gateway.ts";
+import { startUpstream } from "./fakes/upstream.ts";
+import { effectivePolicy } from "../core/redaction/policy.ts";
+import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
+import { parseConfig } from "../core/mod.ts";
+
+async function withGateway(
+  sinks: Record<string, unknown>[],
+  run: (client: OpenAI, dirs: Record<string, string>) => Promise<void>,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, Record<string, unknown>[]>> {
+  const base = await Deno.makeTempDir();
+  const dirs: Record<string, string> = {};
+  const entries = sinks.map((s) => {
+    const name = String(s.name);
+    dirs[name] = `${base}/${name}`;
+    return { use: "jsonl", queue: { flush_interval_ms: 10 }, ...s, config: { dir: dirs[name] } };
+  });
+  const gw = await startGateway({
+    models: [{ name: "mock-gpt", provider: "mock" }],
+    sinks: entries,
+    ...extra,
+  } as never);
+  try {
+    const client = new OpenAI({
+      apiKey: "sk-client-key-123",
+      baseURL: `${gw.url}/v1`,
+      maxRetries: 0,
+    });
+    await run(client, dirs);
+  } finally {
+    await gw.close();
+  }
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const [name, dir] of Object.entries(dirs)) {
+    out[name] = await readJsonlEvents(dir).catch(() => []);
+  }
+  await Deno.remove(base, { recursive: true });
+  return out;
+}
+
+Deno.test("a sink with messages: remove gets placeholders; other sinks keep the content; usage and cost stay", async () => {
+  const events = await withGateway(
+    [{ name: "full" }, { name: "private", redaction: { messages: "remove" } }],
+    async (client) => {
+      await client.chat.completions.create({
+        model: "mock-gpt",
+        messages: [{ role: "user", content: "my diary entry" }],
+      });
+    },
+  );
+  const [full] = events.full;
+  const [priv] = events.private;
+  assert.deepEqual(full.messages, [{ role: "user", content: "my diary entry" }]);
+  assert.match(JSON.stringify(full.response), /my diary entry/);
+  assert.equal(priv.messages, "[REDACTED]");
+  assert.equal(priv.response, "[REDACTED]");
+  assert.equal(priv.request_id, full.request_id);
+  assert.equal(priv.prompt_tokens, full.prompt_tokens);
+  assert.ok((priv.prompt_tokens as number) > 0);
+  assert.ok(!JSON.stringify(priv).includes("diary"));
+});
+
+Deno.test("mask_input removes the input only, mask_output the output only", async () => {
+  const events = await withGateway([{ name: "s" }], async (client) => {
+    const ask = (metadata: Record<string, unknown>, id: string) =>
+      client.chat.completions.create(
+        {
+          model: "mock-gpt",
+          messages: [{ role: "user", content: "secret plan" }],
+          ...({ metadata } as object),
+        },
+        { headers: { "x-sluice-call-id": id } },
+      );
+    const a = await ask({ mask_input: true }, "in");
+    assert.match(a.choices[0].message.content!, /secret plan/, "the client's answer is unchanged");
+    await ask({ mask_output: true }, "out");
+  });
+  const byId = Object.fromEntries(events.s.map((e) => [e.call_id, e]));
+  assert.equal(byId.in.messages, "[REDACTED]");
+  assert.match(JSON.stringify(byId.in.response), /secret plan/);
+  assert.deepEqual(byId.out.messages, [{ role: "user", content: "secret plan" }]);
+  assert.equal(byId.out.response, "[REDACTED]");
+});
+
+Deno.test("config secrets never reach any sink; drop_non_text_parts and redact_user_api_key_info apply", async () => {
+  const upstream = startUpstream();
+  const base = await Deno.makeTempDir();
+  const gw = await startGateway({
+    server: { master_key: "sk-master-key-0001" },
+    models: [{
+      name: "gpt",
+      provider: "openai",
+      api_base: upstream.url,
+      api_key: "sk-upstream-key-ABCDEF",
+    }],
+    sinks: [
+      {
+        name: "plain",
+        use: "jsonl",
+        config: { dir: `${base}/plain` },
+        queue: { flush_interval_ms: 10 },
+      },
+      {
+        name: "strict",
+        use: "jsonl",
+        config: { dir: `${base}/strict` },
+        queue: { flush_interval_ms: 10 },
+        redaction: { drop_non_text_parts: true, redact_user_api_key_info: true },
+      },
+    ],
+  });
+  try {
+    const client = new OpenAI({
+      apiKey: "sk-master-key-0001",
+      baseURL: `${gw.url}/v1`,
+      maxRetries: 0,
+    });
+    await client.chat.completions.create({
+      model: "gpt",
+      messages: [{
+        role: "user",
+        content: [
+          { type: "text", text: "the key is sk-upstream-key-ABCDEF, keep it safe" },
+          { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+        ],
+      }],
+      ...({ metadata: { log_raw_request: true } } as object),
+    });
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
+  const plain = (await readJsonlEvents(`${base}/plain`))[0];
+  const strict = (await readJsonlEvents(`${base}/strict`))[0];
+  const raw =
+    await Deno.readTextFile(`${base}/plain/${[...Deno.readDirSync(`${base}/plain`)][0].name}`) +
+    await Deno.readTextFile(`${base}/strict/${[...Deno.readDirSync(`${base}/strict`)][0].name}`);
+  await Deno.remove(base, { recursive: true });
+  assert.ok(!raw.includes("sk-upstream-key-ABCDEF"), "the upstream key never reaches a sink");
+  assert.ok(!raw.includes("sk-master-key-0001"), "the master key never reaches a sink");
+  assert.match(JSON.stringify(plain.messages), /the key is \[SECRET\], keep it safe/);
+  const plainRaw = plain.raw_request as { headers: Record<string, string> };
+  assert.equal(plainRaw.headers.authorization, undefined, "credentials removed from raw_request");
+  const plainParts = (plain.messages as { content: { type: string }[] }[])[0].content;
+  assert.deepEqual(plainParts.map((p) => p.type), ["text", "image_url"]);
+  const strictParts = (strict.messages as { content: { type: string }[] }[])[0].content;
+  assert.deepEqual(strictParts.map((p) => p.type), ["text"]);
+  const meta = strict.metadata as Record<string, unknown>;
+  assert.ok(Object.keys(meta).every((k) => !k.startsWith("user_api_key_")));
+  assert.match(
+    String((plain.metadata as Record<string, unknown>).user_api_key_hash),
+    /^[0-9a-f]{64}$/,
+  );
+});
+
+Deno.test("policy: keys and teams only tighten; opt-out turns masking off except on locked sinks; remove stays", () => {
+  const { redaction: global } = parseConfig({});
+  const base = effectivePolicy(global, undefined, DEFAULT_CONTROLS);
+  assert.equal(base.input, "mask");
+  assert.equal(base.detectors.length, 8);
+  assert.equal(base.stripBase64, true);
+
+  const loose = effectivePolicy(global, { messages: "keep", detectors: ["EMAIL"] }, {
+    ...DEFAULT_CONTROLS,
+    redaction: [{ messages: "remove", detectors: ["PHONE"] }, { messages: "mask" }],
+  });
+  assert.equal(loose.input, "remove", "the key's remove wins over the sink's keep");
+  assert.deepEqual(loose.detectors, ["EMAIL", "PHONE"]);
+
+  const tryLooser = effectivePolicy(global, { messages: "remove" }, {
+    ...DEFAULT_CONTROLS,
+    redaction: [{ messages: "keep" }],
+  });
+  assert.equal(tryLooser.input, "remove", "a key cannot loosen");
+
+  const optOut = { ...DEFAULT_CONTROLS, disableRedaction: true };
+  const open = effectivePolicy(global, undefined, optOut);
+  assert.equal(open.input, "keep");
+  assert.deepEqual(open.detectors, []);
+  assert.equal(open.stripBase64, false);
+  const locked = effectivePolicy(global, { locked: true }, optOut);
+  assert.equal(locked.input, "mask");
+  assert.equal(locked.detectors.length, 8);
+  const removed = effectivePolicy(global, { messages: "remove" }, optOut);
+  assert.equal(removed.input, "remove", "opt-out never turns remove into keep");
+
+  const masked = effectivePolicy(global, undefined, { ...DEFAULT_CONTROLS, maskInput: true });
+  assert.equal(masked.input, "remove");
+  assert.equal(masked.output, "mask");
+});
