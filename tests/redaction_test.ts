@@ -197,3 +197,37 @@ Deno.test("policy: keys and teams only tighten; opt-out turns masking off except
   assert.equal(masked.input, "remove");
   assert.equal(masked.output, "mask");
 });
+
+Deno.test("end to end: email, card, sk- key and a 2 MB base64 image never reach the sink; the client's answer is unchanged", async () => {
+  const image = "data:image/png;base64," + btoa("x".repeat(1_500_000)); // 2,000,000 base64 characters
+  const text = "Mail me at jane.doe@example.com, card 4111 1111 1111 1111, key sk-proj-" +
+    "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0";
+  let answer = "";
+  const events = await withGateway([{ name: "s" }], async (client) => {
+    const r = await client.chat.completions.create({
+      model: "mock-gpt",
+      messages: [{
+        role: "user",
+        content: [{ type: "text", text }, { type: "image_url", image_url: { url: image } }],
+      }],
+    });
+    answer = r.choices[0].message.content!;
+  });
+  assert.match(answer, /jane\.doe@example\.com/, "the client gets the upstream's answer as is");
+  const line = JSON.stringify(events.s[0]);
+  for (
+    const leaked of [
+      "jane.doe@example.com",
+      "4111 1111 1111 1111",
+      "sk-proj-A1b2",
+      image.slice(22, 80),
+    ]
+  ) {
+    assert.ok(!line.includes(leaked), `${leaked} leaked`);
+  }
+  assert.match(line, /\[EMAIL\]/);
+  assert.match(line, /\[CREDIT_CARD\]/);
+  assert.match(line, /\[SECRET\]/);
+  assert.match(line, /data:image\/png;base64,\[stripped 1\.5 MB\]/);
+  assert.ok(line.length < 10_000, `event is ${line.length} bytes`);
+});

@@ -163,15 +163,39 @@ export class LogPipeline {
     }
   }
 
-  /** Structural step on the object, then secrets and masking on its JSON text. */
+  /**
+   * Structural step on the object, then config secrets over the whole event's
+   * JSON, then masking over its content (messages, response, raw request,
+   * error, request metadata) as one JSON document. Ids, model, timings,
+   * usage and caller metadata are never masked.
+   */
   #prepare(event: LogEvent, policy: EffectivePolicy): LogEvent {
-    const structural = applyStructural(event, policy);
+    let out = applyStructural(event, policy);
+    if (this.#secrets.length > 0) {
+      const json = JSON.stringify(out);
+      const scrubbed = scrubSecrets(json, this.#secrets);
+      if (scrubbed !== json) out = JSON.parse(scrubbed);
+    }
     const mask = this.#redaction?.mask;
-    const masking = mask !== undefined && (policy.detectors.length > 0 || policy.stripBase64);
-    if (this.#secrets.length === 0 && !masking) return structural;
-    let json = scrubSecrets(JSON.stringify(structural), this.#secrets);
-    if (masking) json = mask(json, policy);
-    return JSON.parse(json);
+    if (mask && (policy.detectors.length > 0 || policy.stripBase64)) {
+      const content = {
+        messages: out.messages,
+        response: out.response,
+        raw_request: out.raw_request,
+        error: out.error,
+        request: out.metadata.request,
+      };
+      const masked = JSON.parse(mask(JSON.stringify(content), policy)) as typeof content;
+      out = {
+        ...out,
+        messages: masked.messages,
+        response: masked.response,
+        raw_request: masked.raw_request,
+        error: masked.error,
+        metadata: { ...out.metadata, request: masked.request },
+      };
+    }
+    return out;
   }
 
   /** Emits a `gateway_error` event about `source` (never routed back to it). */

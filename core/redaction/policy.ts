@@ -92,6 +92,8 @@ export function effectivePolicy(
     if (t.drop_non_text_parts) dropNonTextParts = true;
     if (t.redact_user_api_key_info) redactUserApiKeyInfo = true;
   }
+  // `keep` logs content as sent: no detectors (base64 stripping is separate and stays).
+  if (messages === "keep") detectors = new Set();
   return {
     input: controls.maskInput ? "remove" : messages,
     output: controls.maskOutput ? "remove" : messages,

@@ -22,6 +22,7 @@ import { type CallControls, DEFAULT_CONTROLS } from "../pipeline/controls.ts";
 import { LogPipeline, type PipelineSink } from "../pipeline/pipeline.ts";
 import { sinkInstanceName } from "../config/semantics.ts";
 import { Metrics } from "./metrics.ts";
+import { maskWithReference } from "../redaction/mask.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
 import { VERSION } from "../version.ts";
@@ -464,7 +465,11 @@ async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promis
   }));
   const pipeline = await LogPipeline.start(sinks, {
     dataDir,
-    redaction: { global: config.redaction, secrets: configSecrets(config) },
+    redaction: {
+      global: config.redaction,
+      secrets: configSecrets(config),
+      mask: maskWithReference,
+    },
   });
   for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
   return pipeline;
