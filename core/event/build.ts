@@ -26,14 +26,6 @@ const NOT_PARAMETERS = new Set([
   "user",
 ]);
 
-const CREDENTIAL_HEADERS = new Set([
-  "authorization",
-  "api-key",
-  "x-api-key",
-  "cookie",
-  "proxy-authorization",
-]);
-
 /** What the gateway knows about a call when it ends. */
 export interface CallRecord {
   /** The gateway's request UUID. */
@@ -111,12 +103,6 @@ export function embeddingsSummary(json: unknown): Record<string, unknown> | unde
   return { object: "list", count: data.length, dimensions };
 }
 
-function withoutCredentials(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(headers).filter(([k]) => !CREDENTIAL_HEADERS.has(k.toLowerCase())),
-  );
-}
-
 /** Builds the immutable event of a finished call. */
 export function buildLogEvent(r: CallRecord): LogEvent {
   const body = r.body;
@@ -179,11 +165,8 @@ export function buildLogEvent(r: CallRecord): LogEvent {
     error: r.error,
   };
   if (metadata?.log_raw_request === true && r.sent) {
-    event.raw_request = {
-      url: r.sent.url,
-      headers: withoutCredentials(r.sent.headers),
-      body: r.sent.body,
-    };
+    // Credentials are removed by the redaction step, before any sink sees the event.
+    event.raw_request = { url: r.sent.url, headers: r.sent.headers, body: r.sent.body };
   }
   return event;
 }

@@ -13,18 +13,10 @@ import type {
   RedactionOverride,
 } from "../config/types.ts";
 import type { CallControls } from "../pipeline/controls.ts";
+import { DETECTORS } from "../config/schema.ts";
 
 /** Every detector, in the redaction core's order. */
-export const ALL_DETECTORS: readonly DetectorName[] = [
-  "EMAIL",
-  "PHONE",
-  "CREDIT_CARD",
-  "IBAN",
-  "US_SSN",
-  "IPV4",
-  "IPV6",
-  "SECRET",
-];
+export const ALL_DETECTORS: readonly DetectorName[] = DETECTORS;
 
 /** The resolved policy for one event on one sink. */
 export interface EffectivePolicy {
