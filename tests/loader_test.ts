@@ -6,12 +6,11 @@
  * `"unstable": ["worker-options"]`).
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import S3rver from "npm:s3rver@3.7.1";
 import { AwsClient } from "npm:aws4fetch@1.0.20";
-import type { SinkConfig } from "../core/config/types.ts";
+import { FIXTURES, sha256, sinkEntry as entry } from "./fakes/sink_entry.ts";
 import type { LogEvent } from "../core/plugin.ts";
 import { VERSION } from "../core/version.ts";
 import {
@@ -24,25 +23,6 @@ import {
 import { parseSource } from "../core/loader/source.ts";
 
 const TESTS_DIR = dirname(fileURLToPath(import.meta.url));
-const FIXTURES = join(TESTS_DIR, "fixtures", "plugins");
-const sha256 = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
-
-/** A sink entry with the schema's defaults filled in. */
-function entry(fields: Partial<SinkConfig> & { use: string }): SinkConfig {
-  return {
-    allow_unpinned: false,
-    optional: false,
-    required: false,
-    queue: {
-      batch_size: 100,
-      flush_interval_ms: 1000,
-      max_queue: 10_000,
-      spool_max_bytes: 1 << 30,
-    },
-    config: {},
-    ...fields,
-  };
-}
 
 interface Received {
   path: string;

@@ -10,28 +10,19 @@ import { LogPipeline, type PipelineSink } from "../core/pipeline/pipeline.ts";
 import { sampleEvent } from "./fakes/events.ts";
 import type { SinkConfig } from "../core/config/types.ts";
 import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
+import { sinkEntry } from "./fakes/sink_entry.ts";
 
 function entry(
   name: string,
   queue: Partial<SinkConfig["queue"]> = {},
   extra: Partial<SinkConfig> = {},
 ): SinkConfig {
-  return {
+  return sinkEntry({
     name,
     use: name,
-    allow_unpinned: false,
-    optional: false,
-    required: false,
-    config: {},
-    queue: {
-      batch_size: 50,
-      flush_interval_ms: 5,
-      max_queue: 10_000,
-      spool_max_bytes: 1 << 30,
-      ...queue,
-    },
     ...extra,
-  };
+    queue: { batch_size: 50, flush_interval_ms: 5, ...queue },
+  });
 }
 
 /** A sink that records request ids and fails while `down()` says so. */

@@ -6,33 +6,14 @@
  * the root deno.json's `"unstable": ["worker-options"]`).
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SinkConfig } from "../core/config/types.ts";
+import { FIXTURES, sha256, sinkEntry as entry } from "./fakes/sink_entry.ts";
 import type { LogEvent } from "../core/plugin.ts";
 import { type LoadedSink, loadSink, type LoadSinkOptions } from "../core/loader/mod.ts";
 import { configEnablesWorkerOptions } from "../core/loader/unstable.ts";
 
 const TESTS_DIR = dirname(fileURLToPath(import.meta.url));
-const FIXTURES = join(TESTS_DIR, "fixtures", "plugins");
-const sha256 = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
-
-function entry(fields: Partial<SinkConfig> & { use: string }): SinkConfig {
-  return {
-    allow_unpinned: false,
-    optional: false,
-    required: false,
-    queue: {
-      batch_size: 100,
-      flush_interval_ms: 1000,
-      max_queue: 10_000,
-      spool_max_bytes: 1 << 30,
-    },
-    config: {},
-    ...fields,
-  };
-}
 
 interface Received {
   path: string;

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { DETECTOR_NAMES } from "@sluice/redact";
 import type {
   DetectorName,
   GatewayConfig,
@@ -13,16 +14,7 @@ import type {
 } from "./types.ts";
 
 /** Names of the PII and secret detectors of the redaction core. */
-export const DETECTORS: readonly DetectorName[] = [
-  "EMAIL",
-  "PHONE",
-  "CREDIT_CARD",
-  "IBAN",
-  "US_SSN",
-  "IPV4",
-  "IPV6",
-  "SECRET",
-];
+export const DETECTORS: readonly DetectorName[] = DETECTOR_NAMES;
 
 /** Upstream provider kinds. */
 export const PROVIDERS: readonly ProviderKind[] = ["openai", "azure", "anthropic", "mock"];

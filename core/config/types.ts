@@ -5,15 +5,8 @@
  */
 
 /** Detector names of the redaction core. */
-export type DetectorName =
-  | "EMAIL"
-  | "PHONE"
-  | "CREDIT_CARD"
-  | "IBAN"
-  | "US_SSN"
-  | "IPV4"
-  | "IPV6"
-  | "SECRET";
+export type { DetectorName } from "@sluice/redact";
+import type { DetectorName } from "@sluice/redact";
 /** Upstream provider kinds. */
 export type ProviderKind = "openai" | "azure" | "anthropic" | "mock";
 /** Events a sink can subscribe to. */
