@@ -71,7 +71,7 @@ Deno.test("errors name the key path, the value's type and what was expected", ()
     }).concat(messages({ redaction: { detectors: 7 } })),
     [
       'error server.port: expected number, got string "eighty"',
-      'error server.hots: unknown key "hots"; did you mean "host"? (expected one of: host, port, master_key, max_body_bytes, data_dir, shutdown_timeout_ms)',
+      'error server.hots: unknown key "hots"; did you mean "host"? (expected one of: host, port, master_key, max_body_bytes, data_dir, shutdown_timeout_ms, litellm_headers)',
       'error models[0].provider: expected one of "openai" | "azure" | "anthropic" | "mock", got string "opnai"; did you mean "openai"?',
       "error models[1].name: is required (expected string)",
       'error redaction.detectors[1]: expected one of "EMAIL" | "PHONE" | "CREDIT_CARD" | "IBAN" | "US_SSN" | "IPV4" | "IPV6" | "SECRET", got string "PHONEY"; did you mean "PHONE"?',
@@ -83,7 +83,7 @@ Deno.test("errors name the key path, the value's type and what was expected", ()
 
 Deno.test("unknown top-level keys and cross-references get suggestions", () => {
   assert.deepEqual(messages({ modles: [] }), [
-    'error modles: unknown key "modles"; did you mean "models"? (expected one of: server, models, teams, keys, redaction, sinks, controls)',
+    'error modles: unknown key "modles"; did you mean "models"? (expected one of: server, models, teams, keys, redaction, sinks, controls, environment)',
   ]);
   assert.deepEqual(
     messages({
@@ -142,14 +142,6 @@ Deno.test("a YAML file: problems carry line numbers; loadConfig throws ConfigErr
   }
 });
 
-Deno.test("a LiteLLM config is recognised at the translation seam", () => {
-  const { problems } = checkConfig({
-    model_list: [{ model_name: "x", litellm_params: { model: "openai/gpt-4o" } }],
-  });
-  assert.equal(problems.length, 1);
-  assert.match(problems[0].message, /LiteLLM config\.yaml/);
-});
-
 Deno.test("the JSON Schema covers the whole native shape", () => {
   const schema = configJsonSchema() as { properties: Record<string, { properties?: object }> };
   assert.deepEqual(Object.keys(schema.properties), [
@@ -160,6 +152,7 @@ Deno.test("the JSON Schema covers the whole native shape", () => {
     "redaction",
     "sinks",
     "controls",
+    "environment",
   ]);
   assert.ok("master_key" in schema.properties.server.properties!);
 });

@@ -11,6 +11,7 @@ import { startUpstream } from "./fakes/upstream.ts";
 import { effectivePolicy } from "../core/redaction/policy.ts";
 import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
 import { parseConfig } from "../core/mod.ts";
+import { createHmac } from "node:crypto";
 
 async function withGateway(
   sinks: Record<string, unknown>[],
@@ -230,4 +231,36 @@ Deno.test("end to end: email, card, sk- key and a 2 MB base64 image never reach 
   assert.match(line, /\[SECRET\]/);
   assert.match(line, /data:image\/png;base64,\[stripped 1\.5 MB\]/);
   assert.ok(line.length < 10_000, `event is ${line.length} bytes`);
+});
+
+Deno.test("pseudonym_secret: masks become [KIND:tag] with the HMAC-SHA256 tag, equal across events and sinks' policies", async () => {
+  const secret = "pseudo-key-for-tests";
+  const tagOf = (kind: string, value: string) =>
+    createHmac("sha256", secret).update(`${kind}:${value}`).digest("hex").slice(0, 8);
+  const events = await withGateway(
+    [{ name: "a" }, { name: "b", redaction: { messages: "mask", strip_base64: false } }],
+    async (client) => {
+      for (const who of ["ana@example.com", "bob@example.org", "ana@example.com"]) {
+        await client.chat.completions.create({
+          model: "mock-gpt",
+          messages: [{ role: "user", content: `write to ${who} from 10.20.30.40` }],
+        });
+      }
+    },
+    { redaction: { pseudonym_secret: secret } },
+  );
+  assert.equal(events.a.length, 3);
+  const contents = events.a.map((e) => (e.messages as { content: string }[])[0].content).sort();
+  const ana = `[EMAIL:${tagOf("EMAIL", "ana@example.com")}]`;
+  const bob = `[EMAIL:${tagOf("EMAIL", "bob@example.org")}]`;
+  const ip = `[IPV4:${tagOf("IPV4", "10.20.30.40")}]`;
+  assert.deepEqual(
+    contents,
+    [`write to ${ana} from ${ip}`, `write to ${ana} from ${ip}`, `write to ${bob} from ${ip}`]
+      .sort(),
+  );
+  // Sink b has its own policy (prepared separately); the global secret still applies: same tags.
+  const bContents = events.b.map((e) => (e.messages as { content: string }[])[0].content).sort();
+  assert.deepEqual(bContents, contents);
+  for (const e of [...events.a, ...events.b]) assert.ok(!JSON.stringify(e).includes(secret));
 });

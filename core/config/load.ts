@@ -72,13 +72,18 @@ export interface ParseConfigOptions {
 export function checkConfig(input: unknown, options: ParseConfigOptions = {}): ConfigCheck {
   const problems: ConfigProblem[] = [];
   let raw = input ?? {};
+  const baseEnv = options.env ?? ((name: string) => Deno.env.get(name));
   if (isLiteLLMConfig(raw)) {
-    const translated = translateLiteLLMConfig(raw);
+    const translated = translateLiteLLMConfig(raw, baseEnv);
     problems.push(...translated.problems);
-    if (translated.problems.some((p) => p.severity === "error")) return { problems };
-    raw = translated.config ?? {};
+    raw = translated.config;
   }
-  const resolved = resolveEnv(raw, options.env);
+  // `environment:` values are visible to os.environ/ references, as they will be at run time.
+  const own = (raw as { environment?: unknown }).environment;
+  const environment = own && typeof own === "object" ? own as Record<string, unknown> : {};
+  const env = (name: string) =>
+    typeof environment[name] === "string" ? environment[name] as string : baseEnv(name);
+  const resolved = resolveEnv(raw, env);
   problems.push(...resolved.problems);
   let value = resolved.value;
   let result = configSchema.safeParse(value, { reportInput: true });

@@ -61,6 +61,8 @@ const server = z.strictObject({
   max_body_bytes: z.int().positive().default(33_554_432),
   data_dir: z.string().default("./.sluice").describe("logs, spool and plugin cache"),
   shutdown_timeout_ms: z.int().positive().default(10_000),
+  litellm_headers: z.boolean().default(false)
+    .describe("also send LiteLLM's x-litellm-* response headers (on for a LiteLLM config)"),
 });
 
 const model = z.strictObject({
@@ -141,6 +143,8 @@ export const configSchema: z.ZodType<GatewayConfig, GatewayConfigInput> = z.stri
   redaction: globalRedaction.prefault({}),
   sinks: z.array(sink).default([]),
   controls: controls.prefault({}),
+  environment: z.record(z.string(), z.string()).default({})
+    .describe("environment variables set before sinks start (LiteLLM's environment_variables)"),
 });
 
 /** The config's JSON Schema, for editors (`--print-schema`). */

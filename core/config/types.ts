@@ -68,6 +68,8 @@ export interface ServerConfig {
   data_dir: string;
   /** Drain deadline at shutdown (default 10 s). */
   shutdown_timeout_ms: number;
+  /** Also send LiteLLM's `x-litellm-*` response headers (on for a LiteLLM config). */
+  litellm_headers: boolean;
 }
 
 /** One `models:` entry. */
@@ -210,6 +212,8 @@ export interface GatewayConfig {
   sinks: SinkConfig[];
   /** Request controls. */
   controls: ControlsConfig;
+  /** Environment variables set before sinks start (LiteLLM's `environment_variables`). */
+  environment: Record<string, string>;
 }
 
 /** `T` with the keys `K` made optional (the input form of fields that have defaults). */
@@ -234,4 +238,6 @@ export interface GatewayConfigInput {
     })[];
   /** Request controls. */
   controls?: Partial<ControlsConfig>;
+  /** Environment variables set before sinks start. */
+  environment?: Record<string, string>;
 }

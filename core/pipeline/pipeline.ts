@@ -28,8 +28,12 @@ export interface PipelineSink {
   defaultOn?: SinkEventKind[];
 }
 
-/** Masks PII and strips base64 in an event's JSON text (the redaction core). */
-export type Masker = (json: string, policy: EffectivePolicy) => string;
+/**
+ * Masks PII and strips base64 in an event's JSON text (the redaction core).
+ * Keyed pseudonyms need WebCrypto, so a policy with `pseudonymSecret` may
+ * get a promise.
+ */
+export type Masker = (json: string, policy: EffectivePolicy) => string | Promise<string>;
 
 /** How events are redacted before they reach sinks. */
 export interface PipelineRedaction {
@@ -73,6 +77,7 @@ export class LogPipeline {
   readonly #routes: Route[];
   readonly #redaction?: PipelineRedaction;
   readonly #secrets: string[];
+  readonly #pending = new Set<Promise<void>>();
   #closed = false;
 
   private constructor(routes: Route[], redaction?: PipelineRedaction) {
@@ -143,7 +148,8 @@ export class LogPipeline {
   emit(event: LogEvent, controls: CallControls): void {
     if (this.#closed) return;
     try {
-      const prepared = new Map<string, LogEvent>();
+      const prepared = new Map<string, Route[]>();
+      const policies = new Map<string, EffectivePolicy>();
       for (const route of this.#select(event, controls)) {
         if (!this.#redaction) {
           route.runner.push(event);
@@ -151,16 +157,32 @@ export class LogPipeline {
         }
         const policy = effectivePolicy(this.#redaction.global, route.redaction, controls);
         const key = policyKey(policy);
-        let ready = prepared.get(key);
-        if (!ready) {
-          ready = this.#prepare(event, policy);
-          prepared.set(key, ready);
-        }
-        route.runner.push(ready);
+        policies.set(key, policy);
+        const routes = prepared.get(key);
+        if (routes) routes.push(route);
+        else prepared.set(key, [route]);
+      }
+      for (const [key, routes] of prepared) {
+        const ready = this.#prepare(event, policies.get(key)!);
+        if (ready instanceof Promise) this.#later(event, ready, routes);
+        else for (const route of routes) route.runner.push(ready);
       }
     } catch (error) {
       console.error(`sluice: could not route event ${event.request_id}: ${error}`);
     }
+  }
+
+  /** Pushes an event whose masking is asynchronous (keyed pseudonyms) once it is ready. */
+  #later(event: LogEvent, ready: Promise<LogEvent>, routes: Route[]): void {
+    const done = ready.then(
+      (prepared) => {
+        for (const route of routes) route.runner.push(prepared);
+      },
+      (error) => {
+        console.error(`sluice: could not redact event ${event.request_id}: ${error}`);
+      },
+    ).finally(() => this.#pending.delete(done));
+    this.#pending.add(done);
   }
 
   /**
@@ -169,7 +191,7 @@ export class LogPipeline {
    * error, request metadata) as one JSON document. Ids, model, timings,
    * usage and caller metadata are never masked.
    */
-  #prepare(event: LogEvent, policy: EffectivePolicy): LogEvent {
+  #prepare(event: LogEvent, policy: EffectivePolicy): LogEvent | Promise<LogEvent> {
     let out = applyStructural(event, policy);
     if (this.#secrets.length > 0) {
       const json = JSON.stringify(out);
@@ -177,25 +199,28 @@ export class LogPipeline {
       if (scrubbed !== json) out = JSON.parse(scrubbed);
     }
     const mask = this.#redaction?.mask;
-    if (mask && (policy.detectors.length > 0 || policy.stripBase64)) {
-      const content = {
-        messages: out.messages,
-        response: out.response,
-        raw_request: out.raw_request,
-        error: out.error,
-        request: out.metadata.request,
-      };
-      const masked = JSON.parse(mask(JSON.stringify(content), policy)) as typeof content;
-      out = {
-        ...out,
+    if (!mask || (policy.detectors.length === 0 && !policy.stripBase64)) return out;
+    const content = {
+      messages: out.messages,
+      response: out.response,
+      raw_request: out.raw_request,
+      error: out.error,
+      request: out.metadata.request,
+    };
+    const structural = out;
+    const merge = (json: string): LogEvent => {
+      const masked = JSON.parse(json) as typeof content;
+      return {
+        ...structural,
         messages: masked.messages,
         response: masked.response,
         raw_request: masked.raw_request,
         error: masked.error,
-        metadata: { ...out.metadata, request: masked.request },
+        metadata: { ...structural.metadata, request: masked.request },
       };
-    }
-    return out;
+    };
+    const masked = mask(JSON.stringify(content), policy);
+    return typeof masked === "string" ? merge(masked) : masked.then(merge);
   }
 
   /** Emits a `gateway_error` event about `source` (never routed back to it). */
@@ -240,6 +265,7 @@ export class LogPipeline {
     if (this.#closed) return;
     this.#closed = true;
     const deadline = Date.now() + deadlineMs;
+    await Promise.all(this.#pending);
     await Promise.all(this.#routes.map((r) => r.runner.stop(deadline)));
   }
 }

@@ -2,16 +2,41 @@
  * The masking step: PII and secret detectors and base64 stripping over an
  * event's JSON text, with the policy's options. It runs the TypeScript
  * reference of `@sluice/redact` until the WebAssembly core replaces it.
+ * With a `pseudonym_secret`, replacements are keyed pseudonyms computed with
+ * WebCrypto (asynchronous); if that fails the fixed masks are used, so an
+ * event is never lost and never leaves unmasked.
  * @module
  */
-import { maskJsonReference } from "@sluice/redact/reference";
+import {
+  collectDetections,
+  maskJsonReference,
+  type MaskOptions,
+  pseudonymLookup,
+} from "@sluice/redact/reference";
 import type { EffectivePolicy } from "./policy.ts";
 
-/** Masks one event's JSON text under `policy` (fixed masks such as `[EMAIL]`). */
-export function maskWithReference(json: string, policy: EffectivePolicy): string {
-  return maskJsonReference(json, {
+function optionsOf(policy: EffectivePolicy): MaskOptions {
+  return {
     detectors: policy.detectors,
     stripBase64: policy.stripBase64,
     base64MinLength: policy.base64MinLength,
-  });
+  };
+}
+
+/** Masks one event's JSON text under `policy`: `[EMAIL]`, or `[EMAIL:tag]` with a pseudonym secret. */
+export function maskWithReference(json: string, policy: EffectivePolicy): string | Promise<string> {
+  const options = optionsOf(policy);
+  const secret = policy.pseudonymSecret;
+  if (!secret || options.detectors.length === 0) return maskJsonReference(json, options);
+  return pseudonymized(json, options, secret);
+}
+
+async function pseudonymized(json: string, options: MaskOptions, secret: string): Promise<string> {
+  try {
+    const pseudonym = await pseudonymLookup(secret, collectDetections(json, options));
+    return maskJsonReference(json, { ...options, pseudonym });
+  } catch (error) {
+    console.error(`sluice: keyed pseudonyms failed, using fixed masks: ${error}`);
+    return maskJsonReference(json, options);
+  }
 }

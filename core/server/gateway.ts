@@ -87,6 +87,9 @@ const EVENT_BATCH_MS = 5;
  */
 export async function createGateway(input: GatewayConfig | GatewayConfigInput): Promise<Gateway> {
   const config = parseConfig(input);
+  // LiteLLM's `environment_variables`: set before sinks start, as LiteLLM does.
+  for (const [name, value] of Object.entries(config.environment)) Deno.env.set(name, value);
+  const litellmHeaders = config.server.litellm_headers;
   const router = new ModelRouter(config.models);
   const keys = new KeyStore(config);
   const lifetime = new AbortController(); // aborts plugins' ctx.signal at shutdown
@@ -142,6 +145,21 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       headers["x-sluice-api-base"] = record.deployment.apiBase;
     }
     return headers;
+  }
+
+  /** LiteLLM's response header names next to Sluice's own (LiteLLM configs). */
+  function addLiteLLMHeaders(headers: Record<string, string>, t0: number): void {
+    if (!litellmHeaders) return;
+    const copy: [string, string][] = [
+      ["x-sluice-call-id", "x-litellm-call-id"],
+      ["x-sluice-model-id", "x-litellm-model-id"],
+      ["x-sluice-api-base", "x-litellm-model-api-base"],
+      ["x-sluice-version", "x-litellm-version"],
+      ["x-sluice-response-cost", "x-litellm-response-cost"],
+      ["x-sluice-overhead-ms", "x-litellm-overhead-duration-ms"],
+    ];
+    for (const [from, to] of copy) if (headers[from] !== undefined) headers[to] = headers[from];
+    headers["x-litellm-response-duration-ms"] = (performance.now() - t0).toFixed(3);
   }
 
   function usageCost(d: Deployment, usage: Usage | undefined) {
@@ -268,6 +286,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
         headers["content-type"] = "text/event-stream; charset=utf-8";
         headers["cache-control"] = "no-cache";
         headers["x-sluice-overhead-ms"] = (performance.now() - t0 - upstreamMs).toFixed(3);
+        addLiteLLMHeaders(headers, t0);
         const relayed = relayStream(response.stream, {
           forwardUsage: clientAskedUsage,
           clientSignal: req.signal,
@@ -320,6 +339,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       headers["content-type"] = "application/json";
       if (record.cost) headers["x-sluice-response-cost"] = String(record.cost.total);
       headers["x-sluice-overhead-ms"] = (performance.now() - t0 - upstreamMs).toFixed(3);
+      addLiteLLMHeaders(headers, t0);
       const out = new Response(response.text ?? JSON.stringify(result), {
         status: response.status,
         headers,
@@ -352,6 +372,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       headers["x-sluice-overhead-ms"] = (performance.now() - t0 - upstreamMs).toFixed(3);
       const retryAfter = (gatewayError.cause as { retryAfter?: string } | undefined)?.retryAfter;
       if (retryAfter) headers["retry-after"] = retryAfter;
+      addLiteLLMHeaders(headers, t0);
       finish(record, controls);
       return json(gatewayError.status, errorBody(gatewayError), headers);
     }
