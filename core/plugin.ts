@@ -51,6 +51,13 @@ import type { LogEvent } from "./event/log_event.ts";
 /** The contract version this file describes. */
 export const PLUGIN_API_VERSION = 1;
 
+/**
+ * What core's redaction step puts in place of removed content (messages,
+ * response, prompt-echoing error messages) when a sink's policy removes it.
+ * A sink compares against it to leave such fields out of its own payload.
+ */
+export const REMOVED_PLACEHOLDER = "[REDACTED]";
+
 /** A plain JSON Schema object (it must survive `structuredClone`). */
 export type JsonSchema = Record<string, unknown>;
 

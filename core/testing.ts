@@ -371,6 +371,11 @@ export interface HttpSinkConformanceOptions<Config> {
   eventsIn: (request: ReceivedRequest) => string[] | Promise<string[]>;
   /** Events per batch (default 3). */
   batchSize?: number;
+  /**
+   * The events of one batch (default {@link sampleEvents}); a sink that only
+   * takes failures passes e.g. `(n) => Array.from({ length: n }, () => sampleFailureEvent())`.
+   */
+  events?: (n: number) => LogEvent[];
   /** Environment for `ctx.env` (names must be in `plugin.permissions.env`). */
   env?: Record<string, string>;
   /** The receiver's success answer (default: 200 with `{}`), for sinks that read it. */
@@ -591,7 +596,7 @@ export async function checkHttpSinkConformance<Config>(
       return { ok: false, checks };
     }
 
-    const batch = () => deepFreeze(sampleEvents(batchSize));
+    const batch = () => deepFreeze((options.events ?? sampleEvents)(batchSize));
 
     /** Sends `events` with the receiver answering `script`. */
     const send = async (events: readonly LogEvent[], script: Scripted) => {

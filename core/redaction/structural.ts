@@ -7,9 +7,10 @@
  */
 import type { LogEvent } from "../event/log_event.ts";
 import type { EffectivePolicy } from "./policy.ts";
+import { REMOVED_PLACEHOLDER } from "../plugin.ts";
 
-/** What removed content becomes. */
-export const REMOVED = "[REDACTED]";
+/** What removed content becomes (the contract's {@link REMOVED_PLACEHOLDER}). */
+export const REMOVED = REMOVED_PLACEHOLDER;
 /** What a secret value from the config becomes. */
 export const SECRET = "[SECRET]";
 
