@@ -154,12 +154,16 @@ Deno.test("litellm: openmeter keeps LiteLLM's event type and trusts the request 
     (translateLiteLLMConfig(
       { litellm_settings: { callbacks: ["openmeter"] } },
       (n) => env[n],
-    ).config.sinks as Record<string, unknown>[])[0].config;
-  assert.deepEqual(sinkOf({}), { type: "litellm_tokens", trust_request_user: true });
-  assert.deepEqual(sinkOf({ OPENMETER_TRUST_REQUEST_USER: "False", OPENMETER_EVENT_TYPE: "t" }), {
-    type: "t",
-    trust_request_user: false,
-  });
+    ).config.sinks as Record<string, unknown>[])[0];
+  assert.equal(sinkOf({}).required, true, "no-log cannot dodge billing");
+  assert.deepEqual(sinkOf({}).config, { event_type: "litellm_tokens", trust_request_user: true });
+  assert.deepEqual(
+    sinkOf({ OPENMETER_TRUST_REQUEST_USER: "False", OPENMETER_EVENT_TYPE: "t" }).config,
+    {
+      event_type: "t",
+      trust_request_user: false,
+    },
+  );
 });
 
 Deno.test("litellm: a bucket callback needs a pin, and the refusal shows how to give one", () => {

@@ -199,3 +199,46 @@ Deno.test("past the spool limit events are dropped, counted and reported; memory
   assert.ok(s.counters.dropped > 0);
   assert.equal(ops[0].error?.code, "spool_overflow");
 });
+
+Deno.test("a sink's error message never carries a config secret into the log or a gateway_error event", async () => {
+  const dir = await Deno.makeTempDir();
+  const secret = "s3cr3t-sink-password-42";
+  const lines: string[] = [];
+  const opsEvents: LogEvent[] = [];
+  const leaky = recordingSink(() =>
+    Object.assign(new Error(`login failed for user admin with password ${secret}`), {
+      permanent: true,
+    })
+  );
+  const pipeline = await LogPipeline.start([
+    { name: "leaky", plugin: "leaky", entry: entry("leaky"), sink: leaky.sink },
+    {
+      name: "ops",
+      plugin: "ops",
+      entry: entry("ops", {}, { on: ["gateway_error"] }),
+      sink: { log: (e) => void opsEvents.push(...e) },
+    },
+  ], {
+    dataDir: dir,
+    log: (level, message) => lines.push(`${level} ${message}`),
+    redaction: {
+      global: {
+        messages: "mask",
+        detectors: "all",
+        strip_base64: true,
+        base64_min_length: 256,
+        drop_non_text_parts: false,
+        redact_user_api_key_info: false,
+        locked: false,
+      },
+      secrets: [secret],
+    },
+  });
+  pipeline.emit(sampleEvent(1), DEFAULT_CONTROLS);
+  await until(() => opsEvents.length >= 1 && lines.length >= 1);
+  await pipeline.close(500);
+  await Deno.remove(dir, { recursive: true });
+  const everything = lines.join("\n") + JSON.stringify(opsEvents);
+  assert.match(everything, /password \[SECRET\]/);
+  assert.ok(!everything.includes(secret));
+});

@@ -30,7 +30,17 @@ export interface ResolvedEnv {
 
 const WHOLE_REF = /^(?:os\.environ\/([A-Za-z_][A-Za-z0-9_]*)|\$\{([A-Za-z_][A-Za-z0-9_]*)\})$/;
 const INLINE_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const SECRET_KEY = /key|secret|token|password|dsn|credential/i;
+const SECRET_KEY = /key|secret|token|passw|dsn|credential/i;
+const PUBLIC_ID = /key_?id$/i;
+
+/**
+ * Whether values under this key name are secrets (`api_key`, `secret_key`,
+ * `token`, `password`, `dsn`, `credentials`). Identifiers such as
+ * `access_key_id` / `AWS_ACCESS_KEY_ID` are not: error messages name them.
+ */
+export function isSecretKeyName(name: string): boolean {
+  return SECRET_KEY.test(name) && !PUBLIC_ID.test(name);
+}
 /** Values shorter than this are never treated as secrets (they would mask ordinary words). */
 const MIN_SECRET_LENGTH = 6;
 
@@ -54,6 +64,9 @@ export function resolveEnv(
   const problems: ConfigProblem[] = [];
 
   const visit = (value: unknown, path: (string | number)[], secretKey: boolean): unknown => {
+    const last = path[path.length - 1];
+    // An identifier (an access key id) stays readable even when it comes from the environment.
+    const publicId = typeof last === "string" && PUBLIC_ID.test(last);
     if (typeof value === "string") {
       const whole = WHOLE_REF.exec(value);
       if (whole) {
@@ -68,7 +81,7 @@ export function resolveEnv(
           return value;
         }
         envPaths.push(path);
-        if (resolved.length >= MIN_SECRET_LENGTH) secrets.add(resolved);
+        if (!publicId && resolved.length >= MIN_SECRET_LENGTH) secrets.add(resolved);
         return resolved;
       }
       let fromEnv = false;
@@ -82,8 +95,8 @@ export function resolveEnv(
           });
           return "";
         }
-        fromEnv = true;
-        if (resolved.length >= MIN_SECRET_LENGTH) secrets.add(resolved);
+        fromEnv = !publicId;
+        if (fromEnv && resolved.length >= MIN_SECRET_LENGTH) secrets.add(resolved);
         return resolved;
       });
       if ((secretKey || fromEnv) && replaced.length >= MIN_SECRET_LENGTH) secrets.add(replaced);
@@ -93,7 +106,7 @@ export function resolveEnv(
     if (value !== null && typeof value === "object") {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        out[k] = visit(v, [...path, k], SECRET_KEY.test(k));
+        out[k] = visit(v, [...path, k], isSecretKeyName(k));
       }
       return out;
     }

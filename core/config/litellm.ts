@@ -371,7 +371,9 @@ function sinkFor(name: string, path: string, ctx: SinkContext): SinkEntry | unde
     }
     case "openmeter": {
       // LiteLLM's defaults: its event type, and the request's `user` trusted unless turned off.
-      config.type = ctx.envOf("OPENMETER_EVENT_TYPE") ?? "litellm_tokens";
+      // Billing: `no-log` and disabled callbacks must not skip it.
+      entry.required = true;
+      config.event_type = ctx.envOf("OPENMETER_EVENT_TYPE") ?? "litellm_tokens";
       config.trust_request_user = ctx.envOf("OPENMETER_TRUST_REQUEST_USER")?.toLowerCase() !==
         "false";
       break;

@@ -28,7 +28,8 @@ import {
   type SandboxTarget,
   sandboxUnavailable,
 } from "./sandbox.ts";
-import { entrySecrets, maskSecrets, SECRET_KEY_PATTERN } from "./secrets.ts";
+import { entrySecrets, maskSecrets } from "./secrets.ts";
+import { isSecretKeyName } from "../config/env.ts";
 import { displaySource, parseSource, type PluginSource } from "./source.ts";
 import type { LoadedSink, LoadSinkOptions, LoadSinksResult } from "./types.ts";
 import { workerOptionsEnabled } from "./unstable.ts";
@@ -148,7 +149,7 @@ function declaredEnvValues(job: Job, meta: PluginMetadata): Record<string, strin
     const value = job.env(name);
     if (value === undefined) continue;
     values[name] = value;
-    if (SECRET_KEY_PATTERN.test(name)) job.secrets.push(value);
+    if (isSecretKeyName(name)) job.secrets.push(value);
   }
   return values;
 }

@@ -5,9 +5,7 @@
  * @module
  */
 import type { SinkConfig } from "../config/types.ts";
-
-/** Key names whose string values are secrets (`api_key`, `secret`, `token`, `password`, `dsn`). */
-export const SECRET_KEY_PATTERN: RegExp = /key|secret|token|passw|dsn|credential/i;
+import { isSecretKeyName } from "../config/env.ts";
 
 /** Values shorter than this are not masked (they would garble every message). */
 const MIN_SECRET_LENGTH = 3;
@@ -24,7 +22,7 @@ export function secretValuesIn(
     for (const item of value) secretValuesIn(item, underSecretKey, out);
   } else if (typeof value === "object" && value !== null) {
     for (const [k, v] of Object.entries(value)) {
-      secretValuesIn(v, underSecretKey || SECRET_KEY_PATTERN.test(k), out);
+      secretValuesIn(v, underSecretKey || isSecretKeyName(k), out);
     }
   }
   return out;

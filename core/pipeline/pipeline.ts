@@ -91,9 +91,12 @@ export class LogPipeline {
     sinks: readonly PipelineSink[],
     options: PipelineOptions,
   ): Promise<LogPipeline> {
-    const log = options.log ?? defaultLog;
     const routes: Route[] = [];
     const pipeline = new LogPipeline(routes, options.redaction);
+    const emitLine = options.log ?? defaultLog;
+    // Plugin error messages can echo credentials: config secrets never reach the log.
+    const log = (level: "info" | "warn" | "error", message: string) =>
+      emitLine(level, scrubSecrets(message, pipeline.#secrets));
     for (const s of sinks) {
       const runner = await SinkRunner.start({
         name: s.name,

@@ -1,0 +1,427 @@
+/**
+ * The Galileo sink: LLM call records for evaluation, through the API-key
+ * flow (v2 traces or spans) or the legacy username/password flow (Observe
+ * ingest with a bearer token from `/login`).
+ * @module
+ */
+import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
+import denoJson from "./deno.json" with { type: "json" };
+import { displayUrl, fail, type FailedSend, fetchFailure, parseRetryAfter } from "./_http.ts";
+import {
+  galileoTraceUuid,
+  toGalileoSpan,
+  toGalileoTrace,
+  toObserveRecord,
+} from "./galileo_records.ts";
+
+/** Which v2 endpoint the API-key flow posts to. */
+export type GalileoIngest = "traces" | "spans";
+
+/** `config:` of a galileo sink entry; every key falls back to its environment variable. */
+export interface GalileoConfig {
+  /** API base URL; else `GALILEO_BASE_URL`, else `https://api.galileo.ai`. */
+  base_url?: string;
+  /** Project id (a UUID); else `GALILEO_PROJECT_ID`. Required. */
+  project_id?: string;
+  /** API key (`Galileo-API-Key` header); else `GALILEO_API_KEY`. Selects the API-key flow. */
+  api_key?: string;
+  /** Legacy flow user; else `GALILEO_USERNAME`. */
+  username?: string;
+  /** Legacy flow password; else `GALILEO_PASSWORD`. */
+  password?: string;
+  /** Log stream id for the API-key flow; else `GALILEO_LOG_STREAM_ID`. */
+  log_stream_id?: string;
+  /**
+   * API-key flow endpoint: `traces` (default; one request per batch, each
+   * call a trace holding its LLM span) or `spans` (one request per trace
+   * in the batch, spans under a trace derived from the call's trace id).
+   */
+  ingest?: GalileoIngest;
+  /** Timeout of one request in milliseconds (default 10,000). */
+  timeout_ms?: number;
+}
+
+/** Environment variables the plugin reads (declared in its `permissions.env`). */
+export const GALILEO_ENV: readonly string[] = [
+  "GALILEO_BASE_URL",
+  "GALILEO_PROJECT_ID",
+  "GALILEO_API_KEY",
+  "GALILEO_USERNAME",
+  "GALILEO_PASSWORD",
+  "GALILEO_LOG_STREAM_ID",
+];
+
+/** The API base when neither config nor environment sets one. */
+export const DEFAULT_BASE_URL = "https://api.galileo.ai";
+
+/** The request timeout when the config sets none. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The wait after a 429 without a readable `Retry-After`. */
+export const DEFAULT_RETRY_AFTER_MS = 1000;
+
+/** Which flow a sink uses. */
+export type GalileoFlow = "api_key" | "login";
+
+/** A galileo {@link Sink} that says which flow it uses. */
+export interface GalileoSink extends Sink {
+  /** `api_key` (v2 ingestion with `Galileo-API-Key`) or `login` (legacy Observe). */
+  readonly flow: GalileoFlow;
+}
+
+type Credentials =
+  | { flow: "api_key"; apiKey: string }
+  | { flow: "login"; username: string; password: string };
+
+interface Settings {
+  base: URL;
+  projectId: string;
+  credentials: Credentials;
+  logStreamId?: string;
+  ingest: GalileoIngest;
+  timeoutMs: number;
+}
+
+function nonBlank(value: string | undefined): string | undefined {
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+}
+
+function credentialsFrom(
+  apiKey: string | undefined,
+  username: string | undefined,
+  password: string | undefined,
+  where: string,
+): Credentials | undefined {
+  if (apiKey) return { flow: "api_key", apiKey };
+  if (username && password) return { flow: "login", username, password };
+  if (username || password) {
+    throw new Error(
+      `galileo: ${where} sets ${
+        username ? "a username but no password" : "a password but no username"
+      }; ` +
+        "the legacy flow needs both (or use an API key)",
+    );
+  }
+  return undefined;
+}
+
+function resolveSettings(
+  config: GalileoConfig,
+  env: (name: string) => string | undefined,
+): Settings {
+  const baseText = nonBlank(config.base_url) ?? nonBlank(env("GALILEO_BASE_URL")) ??
+    DEFAULT_BASE_URL;
+  let base: URL;
+  try {
+    base = new URL(baseText);
+  } catch {
+    throw new Error(
+      `galileo: base_url must be an absolute http(s) URL; got ${displayUrl(baseText)}`,
+    );
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:") {
+    throw new Error(`galileo: base_url must use http or https; got ${base.protocol}`);
+  }
+  base.search = "";
+  base.hash = "";
+  if (!base.pathname.endsWith("/")) base.pathname += "/";
+  const projectId = nonBlank(config.project_id) ?? nonBlank(env("GALILEO_PROJECT_ID"));
+  if (!projectId) {
+    throw new Error(
+      "galileo: no project id; set GALILEO_PROJECT_ID or this sink's config.project_id",
+    );
+  }
+  const credentials = credentialsFrom(
+    nonBlank(config.api_key),
+    nonBlank(config.username),
+    config.password || undefined,
+    "config",
+  ) ??
+    credentialsFrom(
+      nonBlank(env("GALILEO_API_KEY")),
+      nonBlank(env("GALILEO_USERNAME")),
+      env("GALILEO_PASSWORD") || undefined,
+      "the environment",
+    );
+  if (!credentials) {
+    throw new Error(
+      "galileo: no credentials; set GALILEO_API_KEY (or config.api_key), or GALILEO_USERNAME " +
+        "and GALILEO_PASSWORD (or config.username and config.password) for the legacy flow",
+    );
+  }
+  const ingest = config.ingest ?? "traces";
+  if (ingest !== "traces" && ingest !== "spans") {
+    throw new Error(`galileo: ingest must be "traces" or "spans"; got ${JSON.stringify(ingest)}`);
+  }
+  const timeoutMs = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new Error(`galileo: timeout_ms must be a positive integer; got ${config.timeout_ms}`);
+  }
+  return {
+    base,
+    projectId,
+    credentials,
+    logStreamId: nonBlank(config.log_stream_id) ?? nonBlank(env("GALILEO_LOG_STREAM_ID")),
+    ingest,
+    timeoutMs,
+  };
+}
+
+/** Remembers request ids delivered by a batch that failed as a whole, so its retry skips them. */
+const MAX_PARTIAL = 10_000;
+
+/**
+ * Creates a galileo sink. The flow follows the credentials: an API key
+ * (config, else `GALILEO_API_KEY`) selects the API-key flow; a username and
+ * password (config, else the environment) the legacy flow. Config wins over
+ * the environment.
+ *
+ * API-key flow, header `Galileo-API-Key`, body with `log_stream_id` (if
+ * set), `logging_method: "api_direct"` and `reliable: true` (Galileo
+ * answers once the records are stored, so a resolved `log` means
+ * delivered):
+ * - `ingest: traces` (default): one `POST {base}/v2/projects/{id}/traces`
+ *   per batch, each call a trace holding its LLM span;
+ * - `ingest: spans`: `POST {base}/v2/projects/{id}/spans`, whose body takes
+ *   one `trace_id`/`parent_id` per request, so one request per distinct
+ *   trace in the batch (calls of one trace share a request).
+ *
+ * Legacy flow: `POST {base}/login` (form-encoded) for a bearer token,
+ * cached; then one `POST {base}/projects/{id}/observe/ingest` with
+ * `{records: […]}` per batch. A 401 on ingest logs in again once and
+ * retries the batch.
+ *
+ * Successes and failures are sent alike (failures with the client's status
+ * code and the error in `user_metadata`); `gateway_error` events are not
+ * LLM calls and are skipped. Answers: 2xx delivered; 400/413/422 on ingest
+ * `permanent`; 429 retried after `Retry-After`; 401/403/404 and a failed
+ * login retried with a clear message (events kept); anything else
+ * retried. The API key, password and token never appear in a message.
+ *
+ * @param config The sink's config (each key falls back to its variable).
+ * @param ctx The plugin context (`fetch`, `env`, `logger`).
+ * @returns The sink.
+ * @throws {Error} naming the plugin when the project id or credentials are missing or a setting is invalid.
+ *
+ * @example
+ * ```ts
+ * import { createGalileoSink } from "@sluice/galileo";
+ * import { createTestContext, sampleEvents } from "@sluice/core/testing";
+ *
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0 }, () => Response.json({}));
+ * const sink = createGalileoSink({
+ *   base_url: `http://127.0.0.1:${server.addr.port}`,
+ *   project_id: "9b6e1c2a-0f4d-4c55-9b1e-2f8d3c4a5b6e",
+ *   api_key: "gal-test",
+ * }, createTestContext());
+ * await sink.log(sampleEvents(3)); // one POST /v2/projects/…/traces with 3 traces
+ * await server.shutdown();
+ * ```
+ */
+export function createGalileoSink(
+  config: GalileoConfig,
+  ctx: Pick<PluginContext, "fetch" | "env" | "logger">,
+): GalileoSink {
+  const settings = resolveSettings(config ?? {}, (name) => ctx.env(name));
+  const { base, credentials, timeoutMs } = settings;
+  const project = encodeURIComponent(settings.projectId);
+  const secrets = credentials.flow === "api_key"
+    ? [credentials.apiKey]
+    : [credentials.password, encodeURIComponent(credentials.password)];
+  let token: string | undefined;
+  const scrub = (text: string) =>
+    [...secrets, ...(token ? [token] : [])].filter((s) => s.length >= 3)
+      .reduce((t, secret) => t.split(secret).join("[SECRET]"), text);
+  const userAgent = `sluice-galileo/${denoJson.version}`;
+
+  async function send(url: URL, init: RequestInit, label: string): Promise<Response> {
+    try {
+      return await ctx.fetch(url, { ...init, method: "POST", redirect: "manual", timeoutMs });
+    } catch (error) {
+      throw fetchFailure(error, `galileo: ${label}`, timeoutMs, scrub);
+    }
+  }
+
+  /** Throws the contract's error for a non-2xx ingest answer. */
+  async function refuse(res: Response, label: string, count: number): Promise<never> {
+    await res.body?.cancel().catch(() => {});
+    const status = res.status;
+    const answered = `galileo: ${label} answered ${status}${
+      res.statusText ? ` ${res.statusText}` : ""
+    }`;
+    if (status === 400 || status === 413 || status === 422) {
+      throw fail(`${answered}: Galileo refused these ${count} records`, {
+        permanent: true,
+        status,
+      });
+    }
+    throw answerError(res, answered);
+  }
+
+  /** The retryable error for an answer that is neither a success nor a refusal of the events. */
+  function answerError(res: Response, answered: string): FailedSend {
+    const status = res.status;
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
+        DEFAULT_RETRY_AFTER_MS;
+      return fail(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
+        retryAfterMs,
+        status,
+      });
+    }
+    if (status === 401 || status === 403) {
+      const which = credentials.flow === "api_key"
+        ? "the API key (GALILEO_API_KEY or config.api_key)"
+        : "the username and password (GALILEO_USERNAME/GALILEO_PASSWORD or config)";
+      return fail(`${answered}: check ${which}`, { status });
+    }
+    if (status === 404) {
+      return fail(
+        `${answered}: check the base URL and project id (GALILEO_BASE_URL, GALILEO_PROJECT_ID)`,
+        { status },
+      );
+    }
+    return fail(`${answered}; the batch will be retried`, { status });
+  }
+
+  const calls = (events: readonly LogEvent[]) =>
+    events.filter((e) => e.call_type !== "gateway_error");
+
+  if (credentials.flow === "api_key") {
+    const headers = {
+      "content-type": "application/json",
+      accept: "application/json",
+      "galileo-api-key": credentials.apiKey,
+      "user-agent": userAgent,
+    };
+    const common = () => ({
+      ...(settings.logStreamId ? { log_stream_id: settings.logStreamId } : {}),
+      logging_method: "api_direct",
+      reliable: true,
+    });
+    const partial = new Set<string>();
+
+    const post = async (url: URL, body: unknown, count: number) => {
+      const label = `POST ${displayUrl(url)}`;
+      const res = await send(url, { headers, body: JSON.stringify(body) }, label);
+      if (res.status >= 200 && res.status < 300) {
+        await res.body?.cancel().catch(() => {});
+        return;
+      }
+      await refuse(res, label, count);
+    };
+
+    return {
+      flow: "api_key",
+      async log(events) {
+        const batch = calls(events);
+        if (batch.length === 0) return;
+        if (settings.ingest === "traces") {
+          const url = new URL(`v2/projects/${project}/traces`, base);
+          await post(url, { ...common(), traces: batch.map(toGalileoTrace) }, batch.length);
+          return;
+        }
+        const url = new URL(`v2/projects/${project}/spans`, base);
+        const byTrace = new Map<string, LogEvent[]>();
+        for (const event of batch) {
+          const group = byTrace.get(event.trace_id) ?? [];
+          group.push(event);
+          byTrace.set(event.trace_id, group);
+        }
+        for (const [traceId, group] of byTrace) {
+          if (group.every((e) => partial.has(e.request_id))) continue; // sent by an earlier attempt
+          const id = galileoTraceUuid(traceId);
+          await post(url, {
+            ...common(),
+            trace_id: id,
+            parent_id: id,
+            spans: group.map(toGalileoSpan),
+          }, group.length);
+          if (partial.size + group.length > MAX_PARTIAL) partial.clear();
+          for (const e of group) partial.add(e.request_id);
+        }
+        for (const e of batch) partial.delete(e.request_id);
+      },
+    };
+  }
+
+  // Legacy flow: login for a bearer token, then Observe ingest.
+  if (config?.log_stream_id !== undefined || config?.ingest !== undefined) {
+    ctx.logger.warn(
+      "log_stream_id and ingest apply to the API-key flow only; the legacy flow ignores them",
+    );
+  }
+  const loginUrl = new URL("login", base);
+  const ingestUrl = new URL(`projects/${project}/observe/ingest`, base);
+  let loggingIn: Promise<string> | undefined;
+
+  async function login(): Promise<string> {
+    const label = `login at ${displayUrl(loginUrl)}`;
+    const res = await send(loginUrl, {
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json",
+        "user-agent": userAgent,
+      },
+      body: new URLSearchParams({
+        username: credentials.flow === "login" ? credentials.username : "",
+        password: credentials.flow === "login" ? credentials.password : "",
+      }).toString(),
+    }, label);
+    const answered = `galileo: ${label} answered ${res.status}`;
+    if (res.status < 200 || res.status >= 300) {
+      await res.body?.cancel().catch(() => {});
+      // Never permanent: a refused login says nothing about the events.
+      throw answerError(res, answered);
+    }
+    const body = await res.json().catch(() => undefined) as { access_token?: unknown } | undefined;
+    if (typeof body?.access_token !== "string" || body.access_token === "") {
+      throw fail(`${answered} without an access_token; check GALILEO_BASE_URL`);
+    }
+    return body.access_token;
+  }
+
+  /** The cached token, or a fresh one (concurrent callers share one login). */
+  async function bearer(): Promise<string> {
+    if (token) return token;
+    loggingIn ??= login().finally(() => (loggingIn = undefined));
+    token = await loggingIn;
+    return token;
+  }
+
+  const ingest = (records: unknown[], bearerToken: string) =>
+    send(ingestUrl, {
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json",
+        authorization: `Bearer ${bearerToken}`,
+        "user-agent": userAgent,
+      },
+      body: JSON.stringify({ records }),
+    }, `POST ${displayUrl(ingestUrl)}`);
+
+  return {
+    flow: "login",
+    async log(events) {
+      const batch = calls(events);
+      if (batch.length === 0) return;
+      const records = batch.map(toObserveRecord);
+      let used = await bearer();
+      let res = await ingest(records, used);
+      if (res.status === 401) {
+        // The token expired or was revoked: log in again, once.
+        await res.body?.cancel().catch(() => {});
+        if (token === used) token = undefined;
+        ctx.logger.info("Galileo answered 401 to a cached token; logging in again");
+        used = await bearer();
+        res = await ingest(records, used);
+        if (res.status === 401 && token === used) token = undefined;
+      }
+      if (res.status >= 200 && res.status < 300) {
+        await res.body?.cancel().catch(() => {});
+        return;
+      }
+      await refuse(res, `POST ${displayUrl(ingestUrl)}`, records.length);
+    },
+  };
+}

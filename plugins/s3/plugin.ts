@@ -1,0 +1,40 @@
+/**
+ * The s3 plugin definition.
+ * @module
+ */
+import type { PluginDefinition } from "@sluice/core/plugin";
+import denoJson from "./deno.json" with { type: "json" };
+import { S3_ENV_VARS, type S3Config, s3ConfigSchema } from "./config.ts";
+import { createS3Sink } from "./s3_sink.ts";
+
+/**
+ * The s3 plugin (LiteLLM's `s3` / `s3_v2` callback): one object per event,
+ * or one NDJSON object per batch, in an S3 bucket or an S3-compatible store
+ * (MinIO, Cloudflare R2, Backblaze B2, GCS through its XML API). It may read
+ * the standard `AWS_*` variables (`permissions.env`); `permissions.net` is
+ * left undefined because the host comes from config, so a sandboxed s3 sink
+ * needs the gateway to grant the endpoint's host.
+ *
+ * @example gateway.yaml
+ * ```yaml
+ * sinks:
+ *   - use: s3
+ *     queue: { batch_size: 100, flush_interval_ms: 5000 }
+ *     redaction: { drop_non_text_parts: true }
+ *     config:
+ *       bucket: my-llm-logs
+ *       region: eu-west-1
+ *       path: gateway/prod
+ *       use_team_prefix: true
+ * ```
+ */
+const s3Plugin: PluginDefinition<S3Config> = {
+  name: "s3",
+  version: denoJson.version,
+  apiVersion: 1,
+  configSchema: s3ConfigSchema,
+  permissions: { env: [...S3_ENV_VARS] },
+  create: (config, ctx) => createS3Sink(config, ctx),
+};
+
+export default s3Plugin;
