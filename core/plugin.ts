@@ -111,6 +111,16 @@ export interface PluginContext {
   dataDir?: string;
 }
 
+/**
+ * What `log` may report about a batch it confirmed: how many of its events
+ * the sink deliberately did not send (a billing sink skipping calls without
+ * a customer, say). They count as `skipped`, not `sent`, in `/metrics`.
+ */
+export interface SinkLogResult {
+  /** Events of the batch intentionally not delivered (0 … batch size). */
+  skipped?: number;
+}
+
 /** A log destination created by a plugin. */
 export interface Sink {
   /**
@@ -118,7 +128,7 @@ export interface Sink {
    * gateway removes the batch from its queue when this resolves. Throw to
    * have the batch retried (see {@link SinkError}).
    */
-  log(events: readonly LogEvent[]): Promise<void> | void;
+  log(events: readonly LogEvent[]): Promise<void | SinkLogResult> | void | SinkLogResult;
   /** Sends anything the sink buffers itself. */
   flush?(): Promise<void> | void;
   /** Releases resources; called once at shutdown, after the last `log`. */

@@ -482,7 +482,7 @@ type Outcome =
 
 async function within(
   timeoutMs: number,
-  run: () => Promise<void> | void,
+  run: () => Promise<unknown> | unknown,
 ): Promise<Outcome> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<Outcome>((resolve) => {

@@ -109,9 +109,13 @@ function startOpenMeter(options: { port?: number; answer?: (n: number) => number
   };
 }
 
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + ms;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -205,6 +209,17 @@ Deno.test("through a gateway with the openai client: both content types validate
       headers: { "x-sluice-call-id": "client-chosen-id" },
     });
     await until(() => om.delivered("/single").length >= 7, 10_000, "the single-event sink");
+    // The unbilled call is counted as skipped, not sent, in /metrics.
+    let metrics = "";
+    await until(
+      async () => {
+        metrics = await (await fetch(`${gw.url}/metrics`)).text();
+        return /sluice_sink_events_total\{sink="om-single",outcome="skipped"\} 1\b/.test(metrics);
+      },
+      5_000,
+      "the skipped count",
+    );
+    assert.match(metrics, /sluice_sink_events_total\{sink="om-single",outcome="sent"\} 7\b/);
   } finally {
     await gw.close(); // flushes om-batch
     log.restore();

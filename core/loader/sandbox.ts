@@ -88,7 +88,10 @@ type Waiter = { resolve(message: FromWorker): void; reject(err: Error): void };
 class SandboxWorker {
   readonly #worker: Worker;
   readonly #label: string;
-  readonly #pending = new Map<number, { resolve(): void; reject(err: Error): void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve(result?: { skipped?: number }): void; reject(err: Error): void }
+  >();
   #nextId = 1;
   #waiter?: Waiter;
   #failure?: Error;
@@ -126,7 +129,7 @@ class SandboxWorker {
       const pending = this.#pending.get(message.id);
       if (!pending) return;
       this.#pending.delete(message.id);
-      if (message.ok) pending.resolve();
+      if (message.ok) pending.resolve(message.result);
       else pending.reject(rebuildError(message.error ?? { message: "unknown error" }));
     } else if (message.type === "log") {
       onLog(message);
@@ -190,10 +193,10 @@ class SandboxWorker {
   }
 
   /** Calls a sink method in the Worker. */
-  call(op: CallMessage["op"], events?: unknown[]): Promise<void> {
+  call(op: CallMessage["op"], events?: unknown[]): Promise<{ skipped?: number } | undefined> {
     if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<{ skipped?: number } | undefined>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       const message: CallMessage = events === undefined ? { id, op } : { id, op, events };
       try {
@@ -337,7 +340,7 @@ export async function createSandboxedSink(options: SandboxedSinkOptions): Promis
   let closing: Promise<void> | undefined;
   return {
     log: (events) => worker.call("log", events as unknown[]),
-    flush: () => worker.call("flush"),
+    flush: async () => void await worker.call("flush"),
     close: () => {
       closing ??= (async () => {
         signal.removeEventListener("abort", onAbort);

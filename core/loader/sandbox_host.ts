@@ -124,7 +124,10 @@ export function sandboxHost(
     try {
       if (!sink) throw new Error("the sink is not ready");
       if (message.op === "log") {
-        await sink.log((message.events ?? []) as Parameters<Sink["log"]>[0]);
+        const result = await sink.log((message.events ?? []) as Parameters<Sink["log"]>[0]);
+        const skipped = Number(result?.skipped);
+        post({ id: message.id, ok: true, ...(skipped > 0 ? { result: { skipped } } : {}) });
+        return;
       } else if (message.op === "flush") {
         await sink.flush?.();
       } else {

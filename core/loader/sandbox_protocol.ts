@@ -68,6 +68,8 @@ export interface CallReply {
   id: number;
   /** True when the call resolved. */
   ok: boolean;
+  /** `log`'s result, when it returned one. */
+  result?: { skipped?: number };
   /** Why it failed. */
   error?: SerializedError;
 }

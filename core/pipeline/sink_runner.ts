@@ -25,6 +25,8 @@ const MAX_OPEN_MS = 60_000;
 export interface SinkCounters {
   /** Events confirmed by the sink. */
   sent: number;
+  /** Events the sink confirmed but deliberately did not send (its `log` said so). */
+  skipped: number;
   /** Failed attempts (in events). */
   retried: number;
   /** Events written to the spool. */
@@ -62,7 +64,7 @@ export class SinkRunner {
   /** Instance name. */
   readonly name: string;
   /** Outcome counters. */
-  readonly counters: SinkCounters = { sent: 0, retried: 0, spooled: 0, dropped: 0 };
+  readonly counters: SinkCounters = { sent: 0, skipped: 0, retried: 0, spooled: 0, dropped: 0 };
   readonly #sink: Sink;
   readonly #queue: QueueConfig;
   readonly #hooks: SinkRunnerHooks;
@@ -289,8 +291,13 @@ export class SinkRunner {
   /** One delivery attempt; waits out the backoff after a failure. */
   async #send(events: LogEvent[]): Promise<"ok" | "dropped" | "retry"> {
     try {
-      await this.#withTimeout(Promise.resolve(this.#sink.log(events)), "log");
-      this.counters.sent += events.length;
+      const result = await this.#withTimeout(Promise.resolve(this.#sink.log(events)), "log");
+      const reported = Number(result?.skipped);
+      const skipped = Number.isFinite(reported)
+        ? Math.min(events.length, Math.max(0, Math.floor(reported)))
+        : 0;
+      this.counters.sent += events.length - skipped;
+      this.counters.skipped += skipped;
       if (this.#failures > 0) this.#hooks.log("info", "delivering again");
       this.#failures = 0;
       this.#openFor = 1000;

@@ -3,7 +3,7 @@
  * `POST {endpoint}/api/v1/events`, one request per batch.
  * @module
  */
-import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
+import type { LogEvent, PluginContext, Sink, SinkLogResult } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
 import { displayUrl, fail, fetchFailure, parseRetryAfter } from "./_http.ts";
 import {
@@ -97,6 +97,8 @@ interface Tally {
   masked: number;
   /** Failed calls (without `include_failures`). */
   failures: number;
+  /** `gateway_error` events (never billed). */
+  other: number;
   /** Request ids of the unbilled calls. */
   ids: string[];
 }
@@ -241,9 +243,12 @@ export function createOpenMeterSink(
   /** Maps a batch; what it skips is tallied, and counted only once the batch is settled. */
   const billable = (events: readonly LogEvent[]): { out: OpenMeterCloudEvent[]; tally: Tally } => {
     const out: OpenMeterCloudEvent[] = [];
-    const tally: Tally = { none: 0, masked: 0, failures: 0, ids: [] };
+    const tally: Tally = { none: 0, masked: 0, failures: 0, other: 0, ids: [] };
     for (const event of events) {
-      if (event.call_type === "gateway_error") continue;
+      if (event.call_type === "gateway_error") {
+        tally.other++;
+        continue;
+      }
       if (event.status !== "success" && !settings.includeFailures) {
         tally.failures++;
         continue;
@@ -264,8 +269,11 @@ export function createOpenMeterSink(
     return { out, tally };
   };
 
-  /** Counts a settled batch's skipped calls (a retried batch is counted once, when it settles). */
-  const commit = (tally: Tally) => {
+  /**
+   * Counts a settled batch's skipped calls (a retried batch is counted once,
+   * when it settles) and tells the gateway how many were not sent.
+   */
+  const commit = (tally: Tally): SinkLogResult => {
     stats.failuresSkipped += tally.failures;
     stats.noSubject += tally.none + tally.masked;
     stats.maskedSubject += tally.masked;
@@ -273,6 +281,7 @@ export function createOpenMeterSink(
     pending.masked += tally.masked;
     for (const id of tally.ids) if (pending.ids.length < 10) pending.ids.push(id);
     report(false);
+    return { skipped: tally.none + tally.masked + tally.failures + tally.other };
   };
 
   const headers = (single: boolean) => ({

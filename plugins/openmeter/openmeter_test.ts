@@ -69,7 +69,7 @@ function receiver(
   };
 }
 
-async function rejection(promise: Promise<void> | void): Promise<SinkError> {
+async function rejection(promise: Promise<unknown> | unknown): Promise<SinkError> {
   try {
     await promise;
   } catch (error) {

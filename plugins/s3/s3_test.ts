@@ -370,7 +370,9 @@ function receiver(answer: (req: Put, n: number) => Response | Promise<Response>)
   };
 }
 
-async function rejection(promise: Promise<void> | void): Promise<SinkError & { status?: number }> {
+async function rejection(
+  promise: Promise<unknown> | unknown,
+): Promise<SinkError & { status?: number }> {
   try {
     await promise;
   } catch (error) {

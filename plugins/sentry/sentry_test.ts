@@ -38,7 +38,7 @@ const ctxFor = (env: Record<string, string> = {}) =>
     instanceName: "sentry",
   });
 
-async function rejection(promise: Promise<void> | void): Promise<SinkError> {
+async function rejection(promise: Promise<unknown> | unknown): Promise<SinkError> {
   try {
     await promise;
   } catch (error) {

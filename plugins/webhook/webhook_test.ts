@@ -49,7 +49,7 @@ function receiver(answer: (req: Request) => Response | Promise<Response>) {
   };
 }
 
-async function rejection(promise: Promise<void> | void): Promise<SinkError> {
+async function rejection(promise: Promise<unknown> | unknown): Promise<SinkError> {
   try {
     await promise;
   } catch (error) {
