@@ -1,0 +1,127 @@
+/**
+ * Parsers for the OpenTelemetry environment variable formats.
+ * @module
+ */
+
+/** The OTLP/HTTP path of the traces signal. */
+export const TRACES_PATH = "v1/traces";
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Parses a `key=value,key2=value2` list (`OTEL_EXPORTER_OTLP_HEADERS`,
+ * `OTEL_RESOURCE_ATTRIBUTES`): entries are trimmed, values are
+ * percent-decoded, entries without `=` or with an empty key are skipped and
+ * reported by key position only (values may be secrets).
+ *
+ * @param text The variable's value.
+ * @param options `colon`: also accept `key:value` entries (LiteLLM's `OTEL_HEADERS`).
+ * @returns The pairs, and the 1-based positions of the entries skipped.
+ *
+ * @example
+ * ```ts
+ * import { parseKeyValueList } from "@sluice/otel";
+ * parseKeyValueList("api-key=a%20b, x=1").pairs; // { "api-key": "a b", x: "1" }
+ * ```
+ */
+export function parseKeyValueList(
+  text: string | undefined,
+  options: { colon?: boolean } = {},
+): { pairs: Record<string, string>; skipped: number[] } {
+  const pairs: Record<string, string> = {};
+  const skipped: number[] = [];
+  if (!text) return { pairs, skipped };
+  text.split(",").forEach((entry, i) => {
+    if (!entry.trim()) return;
+    let eq = entry.indexOf("=");
+    if (eq < 0 && options.colon) eq = entry.indexOf(":");
+    const key = eq > 0 ? decode(entry.slice(0, eq).trim()) : "";
+    if (!key) {
+      skipped.push(i + 1);
+      return;
+    }
+    pairs[key] = decode(entry.slice(eq + 1).trim());
+  });
+  return { pairs, skipped };
+}
+
+/**
+ * The traces URL of a base OTLP/HTTP endpoint, as the OTel specification
+ * builds it from `OTEL_EXPORTER_OTLP_ENDPOINT`: `v1/traces` is appended to
+ * the base path (with exactly one `/` between them).
+ *
+ * @param base A base URL such as `http://collector:4318` or `https://host/api/public/otel`.
+ * @param options `keepTracesPath`: leave a URL whose path already ends with `/v1/traces` as it is.
+ * @returns The traces URL.
+ *
+ * @example
+ * ```ts
+ * import { tracesUrl } from "@sluice/otel";
+ * tracesUrl("http://collector:4318"); // "http://collector:4318/v1/traces"
+ * tracesUrl("https://h/api/public/otel/"); // "https://h/api/public/otel/v1/traces"
+ * ```
+ */
+export function tracesUrl(base: string, options: { keepTracesPath?: boolean } = {}): string {
+  const url = new URL(base);
+  if (options.keepTracesPath && /\/v1\/traces\/?$/.test(url.pathname)) return url.href;
+  url.pathname = url.pathname.endsWith("/")
+    ? `${url.pathname}${TRACES_PATH}`
+    : `${url.pathname}/${TRACES_PATH}`;
+  return url.href;
+}
+
+/**
+ * A URL for messages: scheme, host, port and path only (no user info,
+ * query string or fragment, which may hold credentials).
+ *
+ * @param url The URL.
+ * @returns The URL without its secrets, or `<invalid url>`.
+ *
+ * @example
+ * ```ts
+ * import { displayUrl } from "@sluice/otel";
+ * displayUrl("https://u:p@h.example.com/v1/traces?k=1"); // "https://h.example.com/v1/traces"
+ * ```
+ */
+export function displayUrl(url: string | URL): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "<invalid url>";
+  }
+}
+
+/**
+ * Reads a `Retry-After` header (seconds, or an HTTP date) as milliseconds
+ * from `now`; undefined when absent or unreadable. A date in the past is 0.
+ *
+ * @param value The header value.
+ * @param now The current time in epoch ms (default `Date.now()`).
+ * @returns Milliseconds to wait.
+ *
+ * @example
+ * ```ts
+ * import { parseRetryAfter } from "@sluice/otel";
+ * parseRetryAfter("2"); // 2000
+ * ```
+ */
+export function parseRetryAfter(
+  value: string | null,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (!text) return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (/^\d/.test(text) || text.startsWith("-")) return undefined;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}

@@ -1,0 +1,289 @@
+/**
+ * Span exporters: the OpenTelemetry SDK's OTLP exporter (the official
+ * `OTLPExporterBase` with the official JSON or protobuf trace serializer)
+ * over a single-attempt transport on `ctx.fetch`, and the SDK's console
+ * exporter.
+ *
+ * The SDK's stock OTLP/HTTP exporters wrap their transport in a retry loop
+ * (up to five attempts with backoff) and report a retryable failure without
+ * its HTTP status or `Retry-After`. Sluice's pipeline already retries with
+ * backoff, opens a circuit and spools to disk; two retry loops would
+ * multiply attempts and hide rate limits. So the transport here makes one
+ * attempt and fails with the properties the plugin contract reads
+ * (`permanent`, `retryAfterMs`), and the pipeline decides what happens next.
+ * @module
+ */
+import {
+  createOtlpNetworkExportDelegate,
+  ExporterMetrics,
+  type ExportResponse,
+  type IExporterTransport,
+  OTLPExporterBase,
+} from "@opentelemetry/otlp-exporter-base";
+import {
+  type IExportTraceServiceResponse,
+  type ISerializer,
+  JsonTraceSerializer,
+  ProtobufTraceSerializer,
+  TraceExporterMetricsHelper,
+} from "@opentelemetry/otlp-transformer";
+import { ExportResultCode } from "@opentelemetry/core";
+import {
+  ConsoleSpanExporter,
+  type ReadableSpan,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace-base";
+import type { PluginContext, SinkError } from "@sluice/core/plugin";
+import denoJson from "./deno.json" with { type: "json" };
+import type { OtlpProtocol } from "./config.ts";
+import { displayUrl, parseRetryAfter } from "./env.ts";
+
+/** The wait after a 429 without a readable `Retry-After`. */
+export const DEFAULT_RETRY_AFTER_MS = 1000;
+
+/** An export failure carrying the plugin contract's properties and the HTTP status, if any. */
+export interface ExportFailure extends SinkError {
+  /** The collector's HTTP status, when it answered. */
+  status?: number;
+}
+
+function failure(message: string, props: Partial<ExportFailure> = {}): ExportFailure {
+  return Object.assign(new Error(message), props);
+}
+
+/** Options of {@link createFetchTransport}. */
+export interface FetchTransportOptions {
+  /** The traces URL. */
+  url: string;
+  /** Request headers (content type and user agent are added). */
+  headers: Record<string, string>;
+  /** `http/json` or `http/protobuf`. */
+  protocol: OtlpProtocol;
+  /** The fetch to use: the plugin context's (timeout, shutdown abort, sandbox rules). */
+  fetch: PluginContext["fetch"];
+  /** Called with a partial success answer (`rejectedSpans` > 0). */
+  onPartialSuccess?: (rejected: number, message: string) => void;
+}
+
+/** A short excerpt of an error body (google.rpc.Status `message`, or text). */
+async function errorDetail(res: Response): Promise<string> {
+  const type = res.headers.get("content-type") ?? "";
+  const bytes = await res.arrayBuffer().catch(() => new ArrayBuffer(0));
+  if (!type.includes("json") && !type.startsWith("text/")) return "";
+  const text = new TextDecoder().decode(bytes).trim();
+  if (!text) return "";
+  let detail = text;
+  try {
+    const body = JSON.parse(text);
+    const message = body?.message ?? body?.error?.message ?? body?.error;
+    if (typeof message === "string") detail = message;
+  } catch {
+    // plain text
+  }
+  detail = detail.replace(/\s+/g, " ");
+  return `: ${detail.length > 200 ? `${detail.slice(0, 200)}…` : detail}`;
+}
+
+/**
+ * An OTLP/HTTP transport over `fetch` that makes exactly one attempt and
+ * reports the outcome as a plugin-contract failure:
+ * - 2xx: success (a partial success is reported to `onPartialSuccess`; OTLP
+ *   forbids retrying it);
+ * - 400, 413, 422: `permanent` (the collector refuses these spans);
+ * - 429: `retryAfterMs` from `Retry-After` (default 1000);
+ * - 502, 503, 504: retryable, with `retryAfterMs` when `Retry-After` is sent;
+ * - 401, 403, 404, 415, redirects and other statuses: retryable, with a
+ *   message saying what to check (the spans are kept while it is fixed);
+ * - network errors and timeouts: retryable.
+ * Messages name the URL without credentials and never show header values.
+ *
+ * @param options URL, headers, encoding and the fetch to use.
+ * @returns The transport.
+ */
+export function createFetchTransport(options: FetchTransportOptions): IExporterTransport {
+  const shown = displayUrl(options.url);
+  const headers = new Headers(options.headers);
+  headers.set(
+    "content-type",
+    options.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+  );
+  if (!headers.has("user-agent")) headers.set("user-agent", `sluice-otel/${denoJson.version}`);
+  const serializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> =
+    options.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer;
+  /** Foreign messages may quote the full URL (with its query string): show it without. */
+  const scrub = (text: string) => text.split(options.url).join(shown);
+
+  return {
+    async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
+      let res: Response;
+      try {
+        res = await options.fetch(options.url, {
+          method: "POST",
+          headers,
+          body: data as Uint8Array<ArrayBuffer>,
+          redirect: "manual",
+          timeoutMs: timeoutMillis,
+        });
+      } catch (error) {
+        const name = error instanceof Error ? error.name : "";
+        if (name === "TimeoutError") {
+          return {
+            status: "failure",
+            error: failure(`otel: POST ${shown} timed out after ${timeoutMillis} ms`),
+          };
+        }
+        if (name === "AbortError") {
+          return {
+            status: "failure",
+            error: failure(`otel: POST ${shown} aborted (shutting down)`),
+          };
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        const cause = error instanceof Error && error.cause instanceof Error
+          ? `: ${error.cause.message}`
+          : "";
+        return {
+          status: "failure",
+          error: failure(`otel: POST ${shown} failed: ${scrub(message + cause)}`),
+        };
+      }
+      const status = res.status;
+      if (status >= 200 && status < 300) {
+        const body = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+        if (body.byteLength && options.onPartialSuccess) {
+          try {
+            const partial = serializer.deserializeResponse(body).partialSuccess;
+            const rejected = Number(partial?.rejectedSpans ?? 0);
+            if (rejected > 0) options.onPartialSuccess(rejected, partial?.errorMessage ?? "");
+          } catch {
+            // An unreadable success answer is still a success.
+          }
+        }
+        return { status: "success" };
+      }
+      const detail = await errorDetail(res);
+      const answered = `otel: ${shown} answered ${status}${
+        res.statusText ? ` ${res.statusText}` : ""
+      }`;
+      const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+      let error: ExportFailure;
+      if (status === 400 || status === 413 || status === 422) {
+        error = failure(`${answered}${detail}: the collector refused these spans`, {
+          permanent: true,
+          status,
+        });
+      } else if (status === 429) {
+        const wait = retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
+        error = failure(`${answered}: rate limited; retry in ${wait} ms`, {
+          retryAfterMs: wait,
+          status,
+        });
+      } else if (status === 401 || status === 403) {
+        error = failure(
+          `${answered}${detail}: check the credentials (the sink's headers or preset variables)`,
+          {
+            status,
+          },
+        );
+      } else if (status === 404 || status === 405) {
+        error = failure(
+          `${answered}: check the endpoint (OTLP/HTTP traces are POSTed to …/v1/traces)`,
+          {
+            status,
+          },
+        );
+      } else if (status === 415) {
+        error = failure(
+          `${answered}: the collector does not accept ${options.protocol}; set protocol`,
+          {
+            status,
+          },
+        );
+      } else if (status >= 300 && status < 400) {
+        const location = res.headers.get("location");
+        const to = location && URL.canParse(location, options.url)
+          ? ` to ${displayUrl(new URL(location, options.url))}`
+          : "";
+        error = failure(`${answered}: a redirect${to}; set the final URL as the endpoint`, {
+          status,
+        });
+      } else {
+        error = failure(`${answered}${detail}; the spans will be retried`, {
+          status,
+          retryAfterMs,
+        });
+      }
+      return { status: "failure", error };
+    },
+    shutdown() {},
+  };
+}
+
+/** Options of {@link createOtlpSpanExporter}. */
+export interface OtlpSpanExporterOptions extends FetchTransportOptions {
+  /** Timeout of one export request in milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * The OTel SDK's OTLP span exporter (`OTLPExporterBase` with the official
+ * JSON or protobuf trace serializer) over {@link createFetchTransport}: one
+ * HTTP attempt per `export()`, no retry loop of its own.
+ *
+ * @param options URL, headers, encoding, timeout and fetch.
+ * @returns A `SpanExporter`.
+ */
+export function createOtlpSpanExporter(options: OtlpSpanExporterOptions): SpanExporter {
+  const serializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> =
+    options.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer;
+  const metrics = new ExporterMetrics<ReadableSpan[]>({
+    componentType: "otlp_http_span_exporter",
+    metricsHelper: TraceExporterMetricsHelper,
+    url: displayUrl(options.url),
+    meterProvider: undefined,
+    responseAttributesFromError: (error) => {
+      const status = (error as ExportFailure | undefined)?.status;
+      return typeof status === "number" ? { "http.response.status_code": status } : {};
+    },
+  });
+  const delegate = createOtlpNetworkExportDelegate(
+    { timeoutMillis: options.timeoutMs, concurrencyLimit: 64, compression: "none" },
+    serializer,
+    metrics,
+    createFetchTransport(options),
+  );
+  return new OTLPExporterBase<ReadableSpan[]>(delegate);
+}
+
+/**
+ * The SDK's console exporter: prints each span with `console.dir`.
+ *
+ * @returns A `SpanExporter`.
+ */
+export function createConsoleSpanExporter(): SpanExporter {
+  return new ConsoleSpanExporter();
+}
+
+/**
+ * Exports spans and settles with the exporter's result: resolves on
+ * success, rejects with the result's error (its `permanent` and
+ * `retryAfterMs` intact) on failure.
+ *
+ * @param exporter The exporter.
+ * @param spans The spans.
+ * @returns When the exporter confirmed the spans.
+ */
+export function exportSpans(exporter: SpanExporter, spans: ReadableSpan[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    try {
+      exporter.export(spans, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) resolve();
+        else {reject(
+            result.error ?? failure("otel: the exporter reported a failure without a reason"),
+          );}
+      });
+    } catch (error) {
+      reject(error);
+    }
+  });
+}

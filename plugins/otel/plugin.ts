@@ -1,0 +1,41 @@
+/**
+ * The otel plugin definition.
+ * @module
+ */
+import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
+import denoJson from "./deno.json" with { type: "json" };
+import { OTEL_PLUGIN_ENV, type OtelConfig, otelConfigSchema } from "./config.ts";
+import { createOtelSink } from "./otel_sink.ts";
+import { PRESETS } from "./presets.ts";
+
+/**
+ * The otel plugin: one OpenTelemetry GenAI span per call, exported over
+ * OTLP/HTTP (protobuf or JSON) or to the console.
+ *
+ * `permissions.env` lists every variable it reads (the `OTEL_*` standard
+ * ones, LiteLLM's `OTEL_EXPORTER`/`OTEL_ENDPOINT`/`OTEL_HEADERS`, and each
+ * preset's). `permissions.net` lists the presets' cloud hosts; a sandboxed
+ * otel sink pointed elsewhere needs the gateway to grant that host.
+ *
+ * @example gateway.yaml
+ * ```yaml
+ * sinks:
+ *   - use: otel
+ *     config:
+ *       endpoint: http://127.0.0.1:4318   # /v1/traces is appended
+ *       protocol: http/protobuf
+ * ```
+ */
+const otelPlugin: PluginDefinition<OtelConfig> = {
+  name: "otel",
+  version: denoJson.version,
+  apiVersion: 1,
+  configSchema: otelConfigSchema as JsonSchema,
+  permissions: {
+    env: [...OTEL_PLUGIN_ENV],
+    net: [...new Set(Object.values(PRESETS).flatMap((p) => p.hosts))],
+  },
+  create: (config, ctx) => createOtelSink(config, ctx),
+};
+
+export default otelPlugin;
