@@ -77,6 +77,7 @@ export {
   PRESETS,
   type PresetValues,
 } from "./presets.ts";
+export type { GenAiSpanOptions, SystemInstructionsMode } from "./genai.ts";
 export { displayUrl, parseKeyValueList, parseRetryAfter, TRACES_PATH, tracesUrl } from "./env.ts";
 export { DEFAULT_RETRY_AFTER_MS } from "./exporter.ts";
 /** The plugin contract's types this package's API mentions (re-exported from `@sluice/core/plugin`). */
