@@ -68,6 +68,7 @@ Deno.test("a success event has ids, model, timings, usage, cost and metadata; ke
   assert.deepEqual(e.messages, [{ role: "user", content: "Hello there" }]);
   assert.equal(e.response.role, "assistant");
   assert.match(e.response.content, /Hello there/);
+  assert.deepEqual(e.finish_reasons, ["stop"]);
   assert.equal(e.metadata.user_api_key_hash, sha256("sk-team-key-0001"));
   assert.equal(e.metadata.user_api_key_alias, "app-a");
   assert.equal(e.metadata.user_api_key_team, "team-a");

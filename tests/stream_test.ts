@@ -206,6 +206,7 @@ Deno.test("stream: the log event carries the assembled output, tool calls, usage
   assert.equal(event.prompt_tokens, 20);
   assert.equal(event.completion_tokens, 12);
   assert.equal(event.total_tokens, 32);
+  assert.deepEqual(event.finish_reasons, ["tool_calls"]);
   const start = event.start_time as number;
   const first = event.completion_start_time as number;
   const end = event.end_time as number;

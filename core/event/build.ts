@@ -62,6 +62,8 @@ export interface CallRecord {
   usage?: Usage;
   /** The response content for the event. */
   response?: unknown;
+  /** Each choice's `finish_reason`. */
+  finishReasons?: string[];
   /** Cost, when the price is known. */
   cost?: { total: number; breakdown: LogEventCostBreakdown };
   /** The failure, if any. */
@@ -162,6 +164,7 @@ export function buildLogEvent(r: CallRecord): LogEvent {
     },
     messages: messagesOf(r.callType, body),
     response: r.response,
+    finish_reasons: r.finishReasons?.length ? r.finishReasons : undefined,
     error: r.error,
   };
   if (metadata?.log_raw_request === true && r.sent) {

@@ -122,6 +122,8 @@ export interface LogEvent {
   messages?: unknown;
   /** The assistant message, completion choices, or an embeddings summary. */
   response?: unknown;
+  /** Each choice's `finish_reason` (`stop`, `length`, `tool_calls`, …), when the upstream gave one. */
+  finish_reasons?: string[];
   /** The upstream body and headers (credentials removed), only with `metadata.log_raw_request`. */
   raw_request?: { url: string; headers: Record<string, string>; body: unknown };
   /** Present when `status` is `failure`. */

@@ -300,6 +300,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
             record.response = callType === "completion"
               ? accumulator.texts()
               : accumulator.messages()[0];
+            record.finishReasons = accumulator.finishReasons();
             record.cost = usageCost(routed.deployment, accumulator.usage);
             if (aborted === "client") {
               record.error = {
@@ -334,6 +335,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       record.responseModel = typeof result.model === "string" ? result.model : undefined;
       record.usage = result.usage as Usage | undefined;
       record.response = responseOf(callType, result);
+      record.finishReasons = finishReasonsOf(result);
       record.cost = usageCost(routed.deployment, record.usage);
       const headers = baseHeaders(record);
       headers["content-type"] = "application/json";
@@ -494,6 +496,12 @@ async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promis
   });
   for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
   return pipeline;
+}
+
+function finishReasonsOf(result: Record<string, unknown>): string[] | undefined {
+  const choices = result.choices;
+  if (!Array.isArray(choices)) return undefined;
+  return choices.flatMap((c) => (typeof c?.finish_reason === "string" ? [c.finish_reason] : []));
 }
 
 function responseOf(callType: ProxyCallType, result: Record<string, unknown>): unknown {

@@ -109,6 +109,11 @@ export class StreamAccumulator {
     return this.#choices[0]?.finishReason ?? null;
   }
 
+  /** The finish reason of each choice that reported one, in choice order. */
+  finishReasons(): string[] {
+    return this.#choices.flatMap((c) => (c?.finishReason ? [c.finishReason] : []));
+  }
+
   /** The assembled assistant message (chat) of each choice. */
   messages(): Record<string, unknown>[] {
     return this.#choices.filter(Boolean).map((c) => {
