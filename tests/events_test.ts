@@ -268,3 +268,29 @@ Deno.test("a sink that fails to load stops the gateway from starting, naming the
     },
   );
 });
+
+Deno.test("existing_trace_id names the trace like metadata.trace_id, so every sink joins the same trace", async () => {
+  const dir = await Deno.makeTempDir();
+  const gw = await startGateway({
+    models: [{ name: "mock-gpt", provider: "mock" }],
+    sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "x", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    for (const metadata of [{ trace_id: "conv-9" }, { existing_trace_id: "conv-9" }]) {
+      await client.chat.completions.create({
+        model: "mock-gpt",
+        messages: [{ role: "user", content: "hi" }],
+        ...({ metadata } as object),
+      });
+    }
+  } finally {
+    await gw.close();
+  }
+  const events = await readJsonlEvents(dir);
+  await Deno.remove(dir, { recursive: true });
+  assert.deepEqual(events.map((e) => e.trace_id), [
+    sha256("conv-9").slice(0, 32),
+    sha256("conv-9").slice(0, 32),
+  ]);
+});

@@ -16,6 +16,11 @@ import { getObject, listKeys, S3RVER_KEY_ID, sdkClient, startS3rver } from "./fa
 import { startSentryReceiver } from "../plugins/sentry/test_support.ts";
 import { startOtlpReceiver, valueOf } from "../plugins/otel/testdata/otlp_receiver.ts";
 import { assertOtlpJson } from "../plugins/otel/testdata/schemas.ts";
+import {
+  startLangfuseReceiver,
+  TEST_PUBLIC_KEY,
+  TEST_SECRET_KEY,
+} from "../plugins/langfuse/test_support.ts";
 import openmeterSchema from "./fixtures/schemas/openmeter-event.schema.json" with { type: "json" };
 import sentryEventSchema from "./fixtures/schemas/sentry-event.schema.json" with { type: "json" };
 
@@ -280,5 +285,48 @@ Deno.test("litellm docs: otel with OTEL_EXPORTER / OTEL_ENDPOINT / OTEL_HEADERS;
     noSecrets(text);
   } finally {
     await collector.close();
+  }
+});
+
+Deno.test("litellm docs: langfuse with LANGFUSE_PUBLIC_KEY / SECRET_KEY / HOST goes over OTLP, default tags and turn_off_message_logging honoured", async () => {
+  const langfuse = startLangfuseReceiver();
+  try {
+    await runLiteLLM(
+      {
+        environment_variables: {
+          LANGFUSE_PUBLIC_KEY: TEST_PUBLIC_KEY,
+          LANGFUSE_SECRET_KEY: TEST_SECRET_KEY,
+          LANGFUSE_HOST: langfuse.host,
+        },
+        litellm_settings: {
+          success_callback: ["langfuse"],
+          langfuse_default_tags: ["user_api_key_alias"],
+          turn_off_message_logging: true,
+        },
+      },
+      async (client) => {
+        await client.chat.completions.create({
+          model: "gpt-4o",
+          messages: [{ role: "user", content: "a private prompt for langfuse" }],
+          ...({ metadata: { trace_name: "checkout", session_id: "sess-7" } } as object),
+        });
+      },
+    );
+    assert.deepEqual(langfuse.problems(), []);
+    assert.equal(langfuse.unauthorized.length, 0);
+    assert.ok(langfuse.accepted.every((r) => r.kind === "otel"));
+    const [span] = langfuse.spans();
+    assert.ok(span, "one span arrived");
+    assert.equal(span.attributes["langfuse.trace.name"], "checkout");
+    assert.equal(span.attributes["langfuse.observation.type"], "generation");
+    assert.ok(
+      (span.attributes["langfuse.trace.tags"] as string[]).includes("user_api_key_alias:master"),
+      JSON.stringify(span.attributes["langfuse.trace.tags"]),
+    );
+    const wire = langfuse.accepted.map((r) => new TextDecoder().decode(r.body)).join("\n");
+    assert.ok(!wire.includes("a private prompt for langfuse"), "turn_off_message_logging");
+    noSecrets(wire);
+  } finally {
+    await langfuse.close();
   }
 });

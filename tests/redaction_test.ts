@@ -12,6 +12,7 @@ import { effectivePolicy } from "../core/redaction/policy.ts";
 import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
 import { parseConfig } from "../core/mod.ts";
 import { createHmac } from "node:crypto";
+import { isCredentialName } from "../core/redaction/structural.ts";
 
 async function withGateway(
   sinks: Record<string, unknown>[],
@@ -263,4 +264,32 @@ Deno.test("pseudonym_secret: masks become [KIND:tag] with the HMAC-SHA256 tag, e
   const bContents = events.b.map((e) => (e.messages as { content: string }[])[0].content).sort();
   assert.deepEqual(bContents, contents);
   for (const e of [...events.a, ...events.b]) assert.ok(!JSON.stringify(e).includes(secret));
+});
+
+Deno.test("credentials in request metadata become [SECRET]; look-alike names stay", async () => {
+  assert.ok(isCredentialName("langfuse_secret_key"));
+  assert.ok(isCredentialName("access_token"));
+  assert.ok(isCredentialName("apiKey"));
+  assert.ok(isCredentialName("openai_api_key"));
+  assert.ok(!isCredentialName("update_trace_keys"));
+  assert.ok(!isCredentialName("max_tokens"));
+  assert.ok(!isCredentialName("langfuse_public_key"));
+  const events = await withGateway([{ name: "s" }], async (client) => {
+    await client.chat.completions.create({
+      model: "mock-gpt",
+      messages: [{ role: "user", content: "hi" }],
+      ...({
+        metadata: {
+          langfuse_secret_key: "sk-lf-request-secret-0001",
+          langfuse_public_key: "pk-lf-public-0001",
+          update_trace_keys: ["output"],
+        },
+      } as object),
+    });
+  });
+  const request = (events.s[0].metadata as { request: Record<string, unknown> }).request;
+  assert.equal(request.langfuse_secret_key, "[SECRET]");
+  assert.equal(request.langfuse_public_key, "pk-lf-public-0001");
+  assert.deepEqual(request.update_trace_keys, ["output"]);
+  assert.ok(!JSON.stringify(events.s[0]).includes("sk-lf-request-secret-0001"));
 });

@@ -14,6 +14,32 @@ export const REMOVED = REMOVED_PLACEHOLDER;
 /** What a secret value from the config becomes. */
 export const SECRET = "[SECRET]";
 
+const CREDENTIAL_WORDS = new Set([
+  "secret",
+  "password",
+  "passwd",
+  "token",
+  "apikey",
+  "credential",
+  "credentials",
+  "authorization",
+  "cookie",
+  "dsn",
+]);
+
+/**
+ * Whether a request-metadata key names a credential (`langfuse_secret_key`,
+ * `access_token`, `apiKey`), by whole words so that `max_tokens` or
+ * `update_trace_keys` are not mistaken for one.
+ */
+export function isCredentialName(name: string): boolean {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().split(/[^a-z0-9]+/);
+  return words.some((w, i) =>
+    CREDENTIAL_WORDS.has(w) ||
+    (w === "key" && (words[i - 1] === "api" || words[i - 1] === "private"))
+  );
+}
+
 const NON_TEXT_PARTS = new Set(["image_url", "input_audio", "file"]);
 const CREDENTIAL_HEADERS = new Set([
   "authorization",
@@ -80,6 +106,14 @@ export function applyStructural(event: LogEvent, policy: EffectivePolicy): LogEv
       ),
     );
     out.raw_request = { ...out.raw_request, headers };
+  }
+  // Credentials a client put in its request metadata (LiteLLM's per-request
+  // `langfuse_secret_key`, say) never reach a sink.
+  const request = out.metadata.request;
+  if (request && Object.keys(request).some(isCredentialName)) {
+    const cleaned: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(request)) cleaned[k] = isCredentialName(k) ? SECRET : v;
+    out.metadata = { ...out.metadata, request: cleaned };
   }
   if (policy.redactUserApiKeyInfo) {
     const metadata = { ...out.metadata } as Record<string, unknown>;

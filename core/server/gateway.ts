@@ -239,8 +239,10 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       record.stream = body.stream === true;
       const model = validateCallBody(callType, body);
       const metadata = body.metadata as Record<string, unknown> | undefined;
-      if (metadata?.trace_id !== undefined && !req.headers.has("traceparent")) {
-        record.trace = traceContextOf(req.headers, metadata.trace_id);
+      // `metadata.trace_id` (or LiteLLM's `existing_trace_id`) names the trace when no traceparent does.
+      const namedTrace = metadata?.trace_id ?? metadata?.existing_trace_id;
+      if (namedTrace !== undefined && !req.headers.has("traceparent")) {
+        record.trace = traceContextOf(req.headers, namedTrace);
       }
       controls = controlsOf(req, body, record.principal);
       const group = router.deployments(model);
