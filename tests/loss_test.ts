@@ -6,6 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { startGateway } from "./fakes/gateway.ts";
+import {
+  assertEachOnce,
+  duplicateCount,
+  sendCalls,
+  sendThroughOutage,
+  until,
+} from "./fakes/outage.ts";
 
 const N = 2000;
 
@@ -30,44 +37,6 @@ function startReceiver(port = 0) {
   };
 }
 
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Sends one chat call per id, `concurrency` at a time; returns each id's status (0: no answer). */
-async function sendCalls(
-  url: string,
-  ids: string[],
-  concurrency = 16,
-): Promise<Map<string, number>> {
-  const statuses = new Map<string, number>();
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < ids.length) {
-      const id = ids[next++];
-      try {
-        const res = await fetch(`${url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json", "x-sluice-call-id": id },
-          body: JSON.stringify({
-            model: "mock-gpt",
-            messages: [{ role: "user", content: `call ${id}` }],
-          }),
-        });
-        await res.body?.cancel();
-        statuses.set(id, res.status);
-      } catch {
-        statuses.set(id, 0);
-      }
-    }
-  }));
-  return statuses;
-}
-
 const sinkEntry = (port: number) => ({
   use: "webhook",
   config: { url: `http://127.0.0.1:${port}/events` },
@@ -85,22 +54,12 @@ Deno.test("a receiver that is down (503, then refusing connections) loses no eve
   });
   const ids = Array.from({ length: N }, (_, i) => `loss-${i}`);
   try {
-    const first = await sendCalls(gw.url, ids.slice(0, N / 2));
-    // Now refuse connections altogether.
-    await receiver.close();
-    const second = await sendCalls(gw.url, ids.slice(N / 2));
-    assert.deepEqual(
-      [...new Set([...first.values(), ...second.values()])],
-      [200],
-      "every request succeeded",
-    );
+    await sendThroughOutage(gw.url, ids, { stop: () => receiver.close() });
     assert.equal(receiver.seen.size, 0);
     receiver = startReceiver(port);
     receiver.setMode("ok");
     await until(() => receiver.seen.size >= N, 120_000, "all events");
-    assert.deepEqual([...receiver.seen.keys()].sort(), [...ids].sort());
-    const duplicates = [...receiver.seen.values()].filter((n) => n > 1).length;
-    assert.equal(duplicates, 0, "no duplicates without a crash");
+    assertEachOnce(receiver.seen, ids, "event");
   } finally {
     await gw.close();
     await receiver.close();
@@ -169,7 +128,7 @@ Deno.test("SIGTERM in the middle of an outage: the spool is replayed after resta
     second.child.kill("SIGTERM");
     assert.equal((await second.child.status).code, 0);
     await second.stderr;
-    const duplicates = [...receiver.seen.values()].filter((n) => n > 1).length;
+    const duplicates = duplicateCount(receiver.seen);
     // At-least-once: only the batch in flight at SIGTERM may repeat.
     assert.ok(duplicates <= 100, `${duplicates} duplicates`);
   } finally {

@@ -209,15 +209,17 @@ Deno.test("through a gateway with the openai client: both content types validate
       headers: { "x-sluice-call-id": "client-chosen-id" },
     });
     await until(() => om.delivered("/single").length >= 7, 10_000, "the single-event sink");
-    // The unbilled call is counted as skipped, not sent, in /metrics.
+    // The unbilled call is counted as skipped, not sent, in /metrics. The receiver sees the last
+    // event before the gateway counts it as sent: wait for both counts.
     let metrics = "";
     await until(
       async () => {
         metrics = await (await fetch(`${gw.url}/metrics`)).text();
-        return /sluice_sink_events_total\{sink="om-single",outcome="skipped"\} 1\b/.test(metrics);
+        return /sluice_sink_events_total\{sink="om-single",outcome="skipped"\} 1\b/.test(metrics) &&
+          /sluice_sink_events_total\{sink="om-single",outcome="sent"\} 7\b/.test(metrics);
       },
       5_000,
-      "the skipped count",
+      "the skipped and sent counts",
     );
     assert.match(metrics, /sluice_sink_events_total\{sink="om-single",outcome="sent"\} 7\b/);
   } finally {

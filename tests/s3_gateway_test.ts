@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { startGateway } from "./fakes/gateway.ts";
+import { sendCalls } from "./fakes/outage.ts";
 import { startUpstream } from "./fakes/upstream.ts";
 import {
   getObject,
@@ -44,28 +45,6 @@ function captureLogs() {
       console.warn = warn;
     },
   };
-}
-
-/** Sends one chat call per id through the gateway, `concurrency` at a time; returns the statuses. */
-async function sendCalls(url: string, ids: string[], concurrency = 8): Promise<number[]> {
-  const statuses: number[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < ids.length) {
-      const id = ids[next++];
-      const res = await fetch(`${url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-sluice-call-id": id },
-        body: JSON.stringify({
-          model: "mock-gpt",
-          messages: [{ role: "user", content: `call ${id}` }],
-        }),
-      });
-      await res.body?.cancel();
-      statuses.push(res.status);
-    }
-  }));
-  return statuses;
 }
 
 Deno.test("through the gateway: non-text parts dropped per sink, base64 stripped by default, no secret in any object", async () => {
@@ -185,10 +164,14 @@ Deno.test("s3rver stopped while calls flow: every object is there after it comes
   const N = 400;
   const ids = Array.from({ length: N }, (_, i) => `down-${i}`);
   try {
-    const first = await sendCalls(gw.url, ids.slice(0, N / 4));
+    const first = await sendCalls(gw.url, ids.slice(0, N / 4), 8);
     await s3.stop();
-    const second = await sendCalls(gw.url, ids.slice(N / 4));
-    assert.deepEqual([...new Set([...first, ...second])], [200], "every call succeeded");
+    const second = await sendCalls(gw.url, ids.slice(N / 4), 8);
+    assert.deepEqual(
+      [...new Set([...first.values(), ...second.values()])],
+      [200],
+      "every call succeeded",
+    );
     await new Promise((r) => setTimeout(r, 300)); // let some deliveries fail
     await s3.start();
     await until(
@@ -252,7 +235,7 @@ Deno.test("a 403 is reported once with bucket, endpoint and access key id, never
   });
   const ids = Array.from({ length: 30 }, (_, i) => `denied-${i}`);
   try {
-    assert.deepEqual([...new Set(await sendCalls(gw.url, ids))], [200]);
+    assert.deepEqual([...new Set((await sendCalls(gw.url, ids, 8)).values())], [200]);
     await until(
       () => Promise.resolve(proxy.requests.length >= 20),
       30_000,

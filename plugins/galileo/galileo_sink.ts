@@ -6,7 +6,13 @@
  */
 import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
-import { displayUrl, fail, type FailedSend, fetchFailure, parseRetryAfter } from "./_http.ts";
+import {
+  displayUrl,
+  fetchFailure,
+  type HttpSinkError,
+  parseRetryAfter,
+  sinkError,
+} from "@sluice/core/sink-http";
 import {
   galileoTraceUuid,
   toGalileoSpan,
@@ -250,7 +256,7 @@ export function createGalileoSink(
       res.statusText ? ` ${res.statusText}` : ""
     }`;
     if (status === 400 || status === 413 || status === 422) {
-      throw fail(`${answered}: Galileo refused these ${count} records`, {
+      throw sinkError(`${answered}: Galileo refused these ${count} records`, {
         permanent: true,
         status,
       });
@@ -259,12 +265,12 @@ export function createGalileoSink(
   }
 
   /** The retryable error for an answer that is neither a success nor a refusal of the events. */
-  function answerError(res: Response, answered: string): FailedSend {
+  function answerError(res: Response, answered: string): HttpSinkError {
     const status = res.status;
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
         DEFAULT_RETRY_AFTER_MS;
-      return fail(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
+      return sinkError(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
         retryAfterMs,
         status,
       });
@@ -273,15 +279,15 @@ export function createGalileoSink(
       const which = credentials.flow === "api_key"
         ? "the API key (GALILEO_API_KEY or config.api_key)"
         : "the username and password (GALILEO_USERNAME/GALILEO_PASSWORD or config)";
-      return fail(`${answered}: check ${which}`, { status });
+      return sinkError(`${answered}: check ${which}`, { status });
     }
     if (status === 404) {
-      return fail(
+      return sinkError(
         `${answered}: check the base URL and project id (GALILEO_BASE_URL, GALILEO_PROJECT_ID)`,
         { status },
       );
     }
-    return fail(`${answered}; the batch will be retried`, { status });
+    return sinkError(`${answered}; the batch will be retried`, { status });
   }
 
   const calls = (events: readonly LogEvent[]) =>
@@ -376,7 +382,7 @@ export function createGalileoSink(
     }
     const body = await res.json().catch(() => undefined) as { access_token?: unknown } | undefined;
     if (typeof body?.access_token !== "string" || body.access_token === "") {
-      throw fail(`${answered} without an access_token; check GALILEO_BASE_URL`);
+      throw sinkError(`${answered} without an access_token; check GALILEO_BASE_URL`);
     }
     return body.access_token;
   }

@@ -5,17 +5,17 @@
  */
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { LogEvent, PluginContext, Sink, SinkLogResult } from "@sluice/core/plugin";
-import { GENAI_SCHEMA_URL } from "@sluice/otel/genai";
-import denoJson from "./deno.json" with { type: "json" };
+import { GENAI_SCHEMA_URL, toReadableSpan } from "@sluice/otel/genai";
 import {
   basicAuth,
   displayUrl,
   errorDetail,
-  fail,
-  type FailedSend,
   fetchFailure,
+  type HttpSinkError,
   parseRetryAfter,
-} from "./_http.ts";
+  sinkError,
+} from "@sluice/core/sink-http";
+import denoJson from "./deno.json" with { type: "json" };
 import { type LangfuseConfig, type LangfuseSettings, resolveLangfuseSettings } from "./config.ts";
 import {
   type IngestionEnvelope,
@@ -27,7 +27,7 @@ import {
   toIngestionEnvelopes,
 } from "./ingestion.ts";
 import { type LangfuseRecord, toLangfuseRecord, traceSampleScore } from "./mapping.ts";
-import { encodeSpans, type LangfuseScope, toLangfuseSpan, toReadableSpan } from "./otel.ts";
+import { encodeSpans, type LangfuseScope, toLangfuseSpan } from "./otel.ts";
 
 /** The instrumentation scope name of the OTLP spans. */
 export const SCOPE_NAME = "@sluice/langfuse";
@@ -245,14 +245,14 @@ export function createLangfuseSink(
   };
 
   /** Reports a credentials or endpoint problem once (until a delivery succeeds). */
-  const reportOnce = (error: FailedSend) => {
+  const reportOnce = (error: HttpSinkError) => {
     if (error.message === reportedFailure) return;
     reportedFailure = error.message;
     ctx.logger.error(error.message);
   };
 
   /** The error of a non-2xx whole-request answer. */
-  const failureOf = async (res: Response): Promise<FailedSend> => {
+  const failureOf = async (res: Response): Promise<HttpSinkError> => {
     const status = res.status;
     const retryAfterHeader = parseRetryAfter(res.headers.get("retry-after"));
     const detail = await errorDetail(res, scrub);
@@ -261,14 +261,14 @@ export function createLangfuseSink(
       rateLimited++;
       const wait = retryAfterHeader ??
         Math.min(RATE_LIMIT_MAX_MS, RATE_LIMIT_BASE_MS * 2 ** (rateLimited - 1));
-      return fail(`${answered}: rate limited; retry in ${wait} ms`, {
+      return sinkError(`${answered}: rate limited; retry in ${wait} ms`, {
         retryAfterMs: wait,
         status,
       });
     }
     rateLimited = 0;
     if (status === 400 && /ingestion.version/i.test(detail)) {
-      const error = fail(
+      const error = sinkError(
         `langfuse: ${who} does not accept x-langfuse-ingestion-version ` +
           `${settings.ingestionVersion}: set ingestion_version: false (or a lower version) ` +
           `for this server; the events are kept and retried`,
@@ -278,13 +278,13 @@ export function createLangfuseSink(
       return error;
     }
     if (status === 400 || status === 413 || status === 422) {
-      return fail(`${answered}: Langfuse refused these events as malformed`, {
+      return sinkError(`${answered}: Langfuse refused these events as malformed`, {
         permanent: true,
         status,
       });
     }
     if (status === 401 || status === 403) {
-      const error = fail(
+      const error = sinkError(
         `langfuse: ${who} refused the credentials (${status}${detail ? `: ${detail}` : ""}); ` +
           `check public_key and secret_key (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY) for ` +
           `this host's project; the events are kept and retried`,
@@ -299,7 +299,7 @@ export function createLangfuseSink(
           "or set transport: ingestion"
         : "the server has no batch ingestion endpoint (removed from Langfuse Cloud on " +
           "2026-11-16 and from self-hosted v4): set transport: otel";
-      const error = fail(`${answered}: ${hint}; the events are kept and retried`, { status });
+      const error = sinkError(`${answered}: ${hint}; the events are kept and retried`, { status });
       reportOnce(error);
       return error;
     }
@@ -308,11 +308,13 @@ export function createLangfuseSink(
       const to = location && URL.canParse(location, settings.url)
         ? ` to ${displayUrl(new URL(location, settings.url))}`
         : "";
-      const error = fail(`${answered}: a redirect${to}; set host to the final URL`, { status });
+      const error = sinkError(`${answered}: a redirect${to}; set host to the final URL`, {
+        status,
+      });
       reportOnce(error);
       return error;
     }
-    return fail(`${answered}; the events will be retried`, {
+    return sinkError(`${answered}; the events will be retried`, {
       status,
       retryAfterMs: retryAfterHeader,
     });
@@ -385,8 +387,8 @@ export function createLangfuseSink(
     }
     const shrunk = pending.filter((item) => item.shrunk).length;
     const retryable: string[] = [];
-    let failure: FailedSend | undefined;
-    let refusedWhole: FailedSend | undefined;
+    let failure: HttpSinkError | undefined;
+    let refusedWhole: HttpSinkError | undefined;
     for (const batch of packBatches(pending, settings.maxBatchBytes)) {
       const envelopes: IngestionEnvelope[] = batch.flatMap((item) => item.envelopes);
       const body = JSON.stringify({
@@ -440,7 +442,7 @@ export function createLangfuseSink(
       break;
     }
     if (failure || retryable.length > 0) {
-      throw failure ?? fail(
+      throw failure ?? sinkError(
         `langfuse: ${shown} could not store ${retryable.length} event(s) yet (${
           retryable.slice(0, 3).join("; ")
         }); retrying only those`,
@@ -450,7 +452,7 @@ export function createLangfuseSink(
     const dropped = settleDrops(mapped);
     forget(mapped, all);
     if (dropped === mapped.length && dropped > 0) {
-      throw refusedWhole ?? fail(
+      throw refusedWhole ?? sinkError(
         `langfuse: ${shown} refused all ${dropped} call(s) of the batch as malformed`,
         { permanent: true },
       );

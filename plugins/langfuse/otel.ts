@@ -5,10 +5,7 @@
  * the official OTLP serializers (`@opentelemetry/otlp-transformer`).
  * @module
  */
-import { type HrTime, type SpanContext, TraceFlags } from "@opentelemetry/api";
-import { TraceState } from "@opentelemetry/core";
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
-import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import type { LogEvent } from "@sluice/core/plugin";
 import {
@@ -275,77 +272,6 @@ export function toLangfuseSpan(
   else delete span.parentSpanId;
   if (!sameTrace) delete span.traceState;
   return span;
-}
-
-function durationOf(start: HrTime, end: HrTime): HrTime {
-  let seconds = end[0] - start[0];
-  let nanos = end[1] - start[1];
-  if (nanos < 0) {
-    seconds -= 1;
-    nanos += 1e9;
-  }
-  return seconds < 0 ? [0, 0] : [seconds, nanos];
-}
-
-function traceStateOf(raw: string | undefined): TraceState | undefined {
-  if (!raw) return undefined;
-  try {
-    const state = new TraceState(raw);
-    return state.serialize() ? state : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The finished SDK span (`ReadableSpan`) of a span description, with its
- * own ids (no live SDK span with fresh ids is created): sampled, its parent
- * marked remote.
- *
- * @param span The span description.
- * @param resource The resource.
- * @param scope The instrumentation scope.
- * @returns The `ReadableSpan`.
- */
-export function toReadableSpan(
-  span: GenAiSpan,
-  resource: Resource,
-  scope: LangfuseScope,
-): ReadableSpan {
-  const traceState = traceStateOf(span.traceState);
-  const context: SpanContext = {
-    traceId: span.traceId,
-    spanId: span.spanId,
-    traceFlags: TraceFlags.SAMPLED,
-    ...(traceState ? { traceState } : {}),
-  };
-  const parent: SpanContext | undefined = span.parentSpanId
-    ? {
-      traceId: span.traceId,
-      spanId: span.parentSpanId,
-      traceFlags: TraceFlags.SAMPLED,
-      isRemote: true,
-    }
-    : undefined;
-  return {
-    name: span.name,
-    kind: span.kind,
-    spanContext: () => context,
-    parentSpanContext: parent,
-    startTime: span.startTime,
-    endTime: span.endTime,
-    duration: durationOf(span.startTime, span.endTime),
-    status: span.status,
-    attributes: span.attributes,
-    links: [],
-    events: [],
-    ended: true,
-    resource,
-    instrumentationScope: scope,
-    droppedAttributesCount: span.droppedAttributesCount,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  };
 }
 
 /**

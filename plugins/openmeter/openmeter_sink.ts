@@ -5,7 +5,7 @@
  */
 import type { LogEvent, PluginContext, Sink, SinkLogResult } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
-import { displayUrl, fail, fetchFailure, parseRetryAfter } from "./_http.ts";
+import { displayUrl, fetchFailure, parseRetryAfter, sinkError } from "@sluice/core/sink-http";
 import {
   billingSubject,
   DEFAULT_EVENT_TYPE,
@@ -331,7 +331,7 @@ export function createOpenMeterSink(
       const answered = `openmeter: ${shown} answered ${status}${await problemTitle(res)}`;
       if (status === 400 || status === 413 || status === 422) {
         commit(tally); // the batch is settled: the gateway drops it
-        throw fail(`${answered}: OpenMeter refused these ${cloudEvents.length} events`, {
+        throw sinkError(`${answered}: OpenMeter refused these ${cloudEvents.length} events`, {
           permanent: true,
           status,
         });
@@ -339,22 +339,25 @@ export function createOpenMeterSink(
       if (status === 429) {
         const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
           DEFAULT_RETRY_AFTER_MS;
-        throw fail(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
+        throw sinkError(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
           retryAfterMs,
           status,
         });
       }
       if (status === 401 || status === 403) {
-        throw fail(`${answered}: check the API key (OPENMETER_API_KEY or config.api_key)`, {
+        throw sinkError(`${answered}: check the API key (OPENMETER_API_KEY or config.api_key)`, {
           status,
         });
       }
       if (status === 404) {
-        throw fail(`${answered}: check the endpoint (OPENMETER_API_ENDPOINT or config.endpoint)`, {
-          status,
-        });
+        throw sinkError(
+          `${answered}: check the endpoint (OPENMETER_API_ENDPOINT or config.endpoint)`,
+          {
+            status,
+          },
+        );
       }
-      throw fail(`${answered}; the batch will be retried`, { status });
+      throw sinkError(`${answered}; the batch will be retried`, { status });
     },
     flush() {
       report(true);

@@ -14,7 +14,8 @@ import {
   ATTR_TELEMETRY_SDK_VERSION,
 } from "@opentelemetry/semantic-conventions";
 import { DEFAULT_ATTRIBUTE_COUNT_LIMIT, type GenAiSpanOptions } from "./genai.ts";
-import { displayUrl, parseKeyValueList, tracesUrl } from "./env.ts";
+import { displayUrl } from "@sluice/core/sink-http";
+import { parseKeyValueList, tracesUrl } from "./env.ts";
 import { PRESET_NAMES, type PresetName, PRESETS } from "./presets.ts";
 
 /** Exporters: OTLP over HTTP, or the SDK's console exporter (stdout). */

@@ -33,23 +33,20 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
-import type { PluginContext, SinkError } from "@sluice/core/plugin";
+import type { PluginContext } from "@sluice/core/plugin";
+import {
+  displayUrl,
+  errorDetail,
+  fetchFailure,
+  type HttpSinkError,
+  parseRetryAfter,
+  sinkError,
+} from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import type { OtlpProtocol } from "./config.ts";
-import { displayUrl, parseRetryAfter } from "./env.ts";
 
 /** The wait after a 429 without a readable `Retry-After`. */
 export const DEFAULT_RETRY_AFTER_MS = 1000;
-
-/** An export failure carrying the plugin contract's properties and the HTTP status, if any. */
-export interface ExportFailure extends SinkError {
-  /** The collector's HTTP status, when it answered. */
-  status?: number;
-}
-
-function failure(message: string, props: Partial<ExportFailure> = {}): ExportFailure {
-  return Object.assign(new Error(message), props);
-}
 
 /** Options of {@link createFetchTransport}. */
 export interface FetchTransportOptions {
@@ -65,23 +62,18 @@ export interface FetchTransportOptions {
   onPartialSuccess?: (rejected: number, message: string) => void;
 }
 
-/** A short excerpt of an error body (google.rpc.Status `message`, or text). */
-async function errorDetail(res: Response): Promise<string> {
+/**
+ * `: ` and a short excerpt of a JSON or text error body (google.rpc.Status
+ * `message`, or the text); `""` for an empty or binary (protobuf) body.
+ */
+async function answerDetail(res: Response): Promise<string> {
   const type = res.headers.get("content-type") ?? "";
-  const bytes = await res.arrayBuffer().catch(() => new ArrayBuffer(0));
-  if (!type.includes("json") && !type.startsWith("text/")) return "";
-  const text = new TextDecoder().decode(bytes).trim();
-  if (!text) return "";
-  let detail = text;
-  try {
-    const body = JSON.parse(text);
-    const message = body?.message ?? body?.error?.message ?? body?.error;
-    if (typeof message === "string") detail = message;
-  } catch {
-    // plain text
+  if (!type.includes("json") && !type.startsWith("text/")) {
+    await res.arrayBuffer().catch(() => {});
+    return "";
   }
-  detail = detail.replace(/\s+/g, " ");
-  return `: ${detail.length > 200 ? `${detail.slice(0, 200)}…` : detail}`;
+  const detail = await errorDetail(res, (text) => text);
+  return detail ? `: ${detail}` : "";
 }
 
 /**
@@ -125,26 +117,9 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
           timeoutMs: timeoutMillis,
         });
       } catch (error) {
-        const name = error instanceof Error ? error.name : "";
-        if (name === "TimeoutError") {
-          return {
-            status: "failure",
-            error: failure(`otel: POST ${shown} timed out after ${timeoutMillis} ms`),
-          };
-        }
-        if (name === "AbortError") {
-          return {
-            status: "failure",
-            error: failure(`otel: POST ${shown} aborted (shutting down)`),
-          };
-        }
-        const message = error instanceof Error ? error.message : String(error);
-        const cause = error instanceof Error && error.cause instanceof Error
-          ? `: ${error.cause.message}`
-          : "";
         return {
           status: "failure",
-          error: failure(`otel: POST ${shown} failed: ${scrub(message + cause)}`),
+          error: fetchFailure(error, `otel: POST ${shown}`, timeoutMillis, scrub),
         };
       }
       const status = res.status;
@@ -161,39 +136,39 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
         }
         return { status: "success" };
       }
-      const detail = await errorDetail(res);
+      const detail = await answerDetail(res);
       const answered = `otel: ${shown} answered ${status}${
         res.statusText ? ` ${res.statusText}` : ""
       }`;
       const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
-      let error: ExportFailure;
+      let error: HttpSinkError;
       if (status === 400 || status === 413 || status === 422) {
-        error = failure(`${answered}${detail}: the collector refused these spans`, {
+        error = sinkError(`${answered}${detail}: the collector refused these spans`, {
           permanent: true,
           status,
         });
       } else if (status === 429) {
         const wait = retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
-        error = failure(`${answered}: rate limited; retry in ${wait} ms`, {
+        error = sinkError(`${answered}: rate limited; retry in ${wait} ms`, {
           retryAfterMs: wait,
           status,
         });
       } else if (status === 401 || status === 403) {
-        error = failure(
+        error = sinkError(
           `${answered}${detail}: check the credentials (the sink's headers or preset variables)`,
           {
             status,
           },
         );
       } else if (status === 404 || status === 405) {
-        error = failure(
+        error = sinkError(
           `${answered}: check the endpoint (OTLP/HTTP traces are POSTed to …/v1/traces)`,
           {
             status,
           },
         );
       } else if (status === 415) {
-        error = failure(
+        error = sinkError(
           `${answered}: the collector does not accept ${options.protocol}; set protocol`,
           {
             status,
@@ -204,11 +179,11 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
         const to = location && URL.canParse(location, options.url)
           ? ` to ${displayUrl(new URL(location, options.url))}`
           : "";
-        error = failure(`${answered}: a redirect${to}; set the final URL as the endpoint`, {
+        error = sinkError(`${answered}: a redirect${to}; set the final URL as the endpoint`, {
           status,
         });
       } else {
-        error = failure(`${answered}${detail}; the spans will be retried`, {
+        error = sinkError(`${answered}${detail}; the spans will be retried`, {
           status,
           retryAfterMs,
         });
@@ -242,7 +217,7 @@ export function createOtlpSpanExporter(options: OtlpSpanExporterOptions): SpanEx
     url: displayUrl(options.url),
     meterProvider: undefined,
     responseAttributesFromError: (error) => {
-      const status = (error as ExportFailure | undefined)?.status;
+      const status = (error as HttpSinkError | undefined)?.status;
       return typeof status === "number" ? { "http.response.status_code": status } : {};
     },
   });
@@ -279,7 +254,7 @@ export function exportSpans(exporter: SpanExporter, spans: ReadableSpan[]): Prom
       exporter.export(spans, (result) => {
         if (result.code === ExportResultCode.SUCCESS) resolve();
         else {reject(
-            result.error ?? failure("otel: the exporter reported a failure without a reason"),
+            result.error ?? sinkError("otel: the exporter reported a failure without a reason"),
           );}
       });
     } catch (error) {

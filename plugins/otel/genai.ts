@@ -10,7 +10,9 @@
  * times.
  *
  * Everything here is a pure function of the event: no SDK state, no I/O.
- * Other plugins (Langfuse) import it to describe calls the same way.
+ * Other plugins (Langfuse) import it to describe calls the same way, and
+ * {@link toReadableSpan} to turn such a span into the SDK's finished
+ * `ReadableSpan` for the official OTLP serializers.
  *
  * @example Map an event
  * ```ts
@@ -93,6 +95,7 @@ export {
   semconvFinishReason,
   toolDefinitions,
 } from "./messages.ts";
+export { type SpanScope, toReadableSpan } from "./spans.ts";
 
 /** The GenAI semantic conventions release this mapping follows. */
 export const GENAI_SEMCONV_VERSION = "1.41.0";

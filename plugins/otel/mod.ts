@@ -78,7 +78,9 @@ export {
   type PresetValues,
 } from "./presets.ts";
 export type { GenAiSpanOptions, SystemInstructionsMode } from "./genai.ts";
-export { displayUrl, parseKeyValueList, parseRetryAfter, TRACES_PATH, tracesUrl } from "./env.ts";
+export { parseKeyValueList, TRACES_PATH, tracesUrl } from "./env.ts";
+// The HTTP helpers this sink uses, kept here for compatibility (they live in `@sluice/core/sink-http`).
+export { displayUrl, parseRetryAfter } from "@sluice/core/sink-http";
 export { DEFAULT_RETRY_AFTER_MS } from "./exporter.ts";
 /** The plugin contract's types this package's API mentions (re-exported from `@sluice/core/plugin`). */
 export type {

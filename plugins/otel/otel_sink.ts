@@ -8,10 +8,10 @@ import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
 import { parseOtelConfig, type ResolvedOtelConfig, resolveOtelConfig } from "./config.ts";
-import { displayUrl } from "./env.ts";
+import { displayUrl } from "@sluice/core/sink-http";
 import { createConsoleSpanExporter, createOtlpSpanExporter, exportSpans } from "./exporter.ts";
 import { eventToGenAiSpan, GENAI_SCHEMA_URL } from "./genai.ts";
-import { type Scope, toReadableSpan } from "./spans.ts";
+import { type SpanScope, toReadableSpan } from "./spans.ts";
 
 /** The instrumentation scope name of every span. */
 export const SCOPE_NAME = "@sluice/otel";
@@ -68,7 +68,11 @@ export function createOtelSink(
   );
   for (const warning of settings.warnings) ctx.logger.warn(warning);
   const resource = resourceFromAttributes(settings.resource);
-  const scope: Scope = { name: SCOPE_NAME, version: denoJson.version, schemaUrl: GENAI_SCHEMA_URL };
+  const scope: SpanScope = {
+    name: SCOPE_NAME,
+    version: denoJson.version,
+    schemaUrl: GENAI_SCHEMA_URL,
+  };
   let exporter: SpanExporter;
   if (settings.exporter === "console") {
     exporter = createConsoleSpanExporter();

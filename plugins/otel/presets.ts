@@ -4,6 +4,7 @@
  * set explicitly in the sink's config wins over the preset.
  * @module
  */
+import { basicAuth } from "@sluice/core/sink-http";
 
 /** The backends with a preset. */
 export const PRESET_NAMES = [
@@ -133,8 +134,7 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
       const headers: Record<string, string> = { "x-langfuse-ingestion-version": "4" };
       const missing: PresetValues["missing"] = [];
       if (publicKey && secretKey) {
-        const bytes = new TextEncoder().encode(`${publicKey}:${secretKey}`);
-        headers.authorization = `Basic ${btoa(String.fromCharCode(...bytes))}`;
+        headers.authorization = basicAuth(publicKey, secretKey);
       } else {
         missing.push({
           header: "authorization",

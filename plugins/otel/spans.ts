@@ -10,9 +10,9 @@ import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import type { GenAiSpan } from "./genai.ts";
 
-/** The instrumentation scope of the spans. */
-export interface Scope {
-  /** Scope name (`@sluice/otel`). */
+/** The instrumentation scope of the spans (the plugin that emits them). */
+export interface SpanScope {
+  /** Scope name (e.g. `@sluice/otel`). */
   name: string;
   /** Scope version (the plugin's). */
   version: string;
@@ -36,16 +36,40 @@ function traceStateOf(raw: string | undefined): TraceState | undefined {
   return state.serialize() ? state : undefined;
 }
 
+// deno-doc-ignore private-type-ref -- `ReadableSpan` and `Resource` are the OpenTelemetry SDK's public types
 /**
- * Builds the SDK span record of a mapped event. The span is sampled; its
- * parent (the caller's span from `traceparent`) is marked remote.
+ * Builds the finished SDK span (`ReadableSpan`) of a {@link GenAiSpan} with
+ * the span's own trace and span ids (no live SDK span with fresh ids is
+ * created), ready for an SDK exporter or the official OTLP serializers. The
+ * span is sampled; its parent (the caller's span from `traceparent`) is
+ * marked remote; a `tracestate` without valid entries is left out.
  *
- * @param span The mapped event.
+ * @param span The span description (e.g. from `eventToGenAiSpan`).
  * @param resource The resource (service name and attributes).
- * @param scope The instrumentation scope.
+ * @param scope The instrumentation scope (the emitting plugin's name and version).
  * @returns A finished `ReadableSpan`.
+ *
+ * @example Encode a call's span as OTLP/JSON
+ * ```ts
+ * import { eventToGenAiSpan, GENAI_SCHEMA_URL, toReadableSpan } from "@sluice/otel/genai";
+ * import { sampleEvent } from "@sluice/core/testing";
+ * import { resourceFromAttributes } from "@opentelemetry/resources";
+ * import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
+ *
+ * const span = toReadableSpan(
+ *   eventToGenAiSpan(sampleEvent()),
+ *   resourceFromAttributes({ "service.name": "my-gateway" }),
+ *   { name: "my-sink", version: "1.0.0", schemaUrl: GENAI_SCHEMA_URL },
+ * );
+ * span.spanContext().traceId; // the event's trace_id
+ * const body = JsonTraceSerializer.serializeRequest([span]); // an ExportTraceServiceRequest
+ * ```
  */
-export function toReadableSpan(span: GenAiSpan, resource: Resource, scope: Scope): ReadableSpan {
+export function toReadableSpan(
+  span: GenAiSpan,
+  resource: Resource,
+  scope: SpanScope,
+): ReadableSpan {
   const traceState = traceStateOf(span.traceState);
   const context: SpanContext = {
     traceId: span.traceId,

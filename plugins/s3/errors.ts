@@ -54,28 +54,11 @@ export function parseS3Error(body: string): S3ErrorBody {
 }
 
 /**
- * Reads a `Retry-After` value as milliseconds: delay-seconds (`"2"`) or an
- * HTTP date (counted from `now`, never negative).
- *
- * @param value The header value (`null` when absent).
- * @param now The current time in epoch ms.
- * @returns The wait in ms, or `undefined` when absent or unreadable.
- *
- * @example
- * ```ts
- * import { retryAfterMs } from "@sluice/s3";
- * retryAfterMs("2"); // 2000
- * retryAfterMs(null); // undefined
- * ```
+ * `Retry-After` as milliseconds: `@sluice/core/sink-http`'s `parseRetryAfter`
+ * (delay-seconds or an HTTP date), exported here under the name this
+ * package has always used.
  */
-export function retryAfterMs(value: string | null, now: number = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  if (!/[a-z]/i.test(text)) return undefined;
-  const date = Date.parse(text);
-  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
-}
+export { parseRetryAfter as retryAfterMs } from "@sluice/core/sink-http";
 
 /**
  * What a failed PUT means:

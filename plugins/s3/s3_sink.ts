@@ -5,10 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
-import type { LogEvent, PluginContext, Sink, SinkError } from "@sluice/core/plugin";
+import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
+import { fetchFailure, parseRetryAfter, sinkError } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import { parseS3Config, resolveS3Target, type S3Config, type S3Target } from "./config.ts";
-import { classifyFailure, type FailureKind, parseS3Error, retryAfterMs } from "./errors.ts";
+import { classifyFailure, type FailureKind, parseS3Error } from "./errors.ts";
 import { encodeKey, eventObjectKey, type KeyOptions, ndjsonGroups } from "./keys.ts";
 
 /** PUTs in flight at once within one `log` call. */
@@ -75,10 +76,6 @@ async function mapLimited<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-function fail(message: string, props: Partial<SinkError> & { status?: number } = {}): SinkError {
-  return Object.assign(new Error(message), props);
 }
 
 /** The URL of an object: path-style `<endpoint>/<bucket>/<key>` or virtual-hosted `<bucket>.<host>/<key>`. */
@@ -254,23 +251,17 @@ export function createS3Sink(
         timeoutMs: parsed.timeout_ms,
       });
     } catch (error) {
-      const name = error instanceof Error ? error.name : "";
-      if (name === "TimeoutError") {
-        return {
-          kind: "retry",
-          message: `s3: a PUT to ${where} timed out after ${parsed.timeout_ms} ms; retrying`,
-        };
-      }
-      if (name === "AbortError") {
+      if (error instanceof Error && error.name === "AbortError") {
         return { kind: "retry", message: `s3: a PUT to ${where} was aborted (shutting down)` };
       }
-      const text = error instanceof Error ? error.message : String(error);
-      const cause = error instanceof Error && error.cause instanceof Error
-        ? `: ${error.cause.message}`
-        : "";
       // Fetch errors quote the object URL: show the endpoint instead, so the message is stable.
-      const detail = scrub(text + cause).split(url).join(target.shownEndpoint);
-      return { kind: "retry", message: `s3: a PUT to ${where} failed: ${detail}; retrying` };
+      const failed = fetchFailure(
+        error,
+        `s3: a PUT to ${where}`,
+        parsed.timeout_ms,
+        (text) => scrub(text).split(url).join(target.shownEndpoint),
+      );
+      return { kind: "retry", message: `${failed.message}; retrying` };
     }
     if (res.ok) {
       await res.body?.cancel().catch(() => {});
@@ -294,7 +285,7 @@ export function createS3Sink(
       failure.message = `s3: ${where} refused an object as malformed: ${answer}`;
     } else {
       const throttled = status === 429 || s3.code === "SlowDown";
-      failure.retryAfterMs = retryAfterMs(res.headers.get("retry-after")) ??
+      failure.retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
         (throttled ? DEFAULT_THROTTLE_WAIT_MS : undefined);
       failure.message = `s3: ${where} answered ${answer}; retrying`;
     }
@@ -323,13 +314,13 @@ export function createS3Sink(
       }
       const failures = failed.map((o) => o.failure!);
       const access = failures.find((f) => f.kind === "access");
-      if (access) throw fail(access.message, { status: access.status });
+      if (access) throw sinkError(access.message, { status: access.status });
       const retryable = failures.filter((f) => f.kind === "retry");
       if (retryable.length > 0) {
         const waits = retryable.map((f) => f.retryAfterMs).filter((w): w is number =>
           w !== undefined
         );
-        throw fail(retryable[0].message, {
+        throw sinkError(retryable[0].message, {
           status: retryable[0].status,
           retryAfterMs: waits.length ? Math.max(...waits) : undefined,
         });
@@ -337,7 +328,7 @@ export function createS3Sink(
       // Only malformed objects are left: the rest of the batch is written.
       const refused = failed.reduce((n, o) => n + o.object.count, 0);
       const written = objects.reduce((n, o) => n + o.count, 0) - refused;
-      throw fail(
+      throw sinkError(
         `${failures[0].message} (${refused} event${refused === 1 ? "" : "s"} refused${
           written ? `, ${written} written` : ""
         })`,

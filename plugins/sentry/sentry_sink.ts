@@ -3,7 +3,7 @@
  * envelope endpoint.
  * @module
  */
-import type { LogEvent, PluginContext, Sink, SinkError } from "@sluice/core/plugin";
+import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
 import {
   disabledUntil,
   parseRetryAfterHeader,
@@ -11,6 +11,7 @@ import {
   SDK_VERSION,
   updateRateLimits,
 } from "@sentry/core";
+import { fetchFailure, type HttpSinkError, sinkError } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import { envelopeEndpoint, parseDsn, sentryAuthHeader, type SentryDsn } from "./dsn.ts";
 import { eventEnvelope } from "./envelope.ts";
@@ -87,10 +88,6 @@ export interface SentrySettings {
   timeoutMs: number;
   /** Envelopes in flight per batch. */
   concurrency: number;
-}
-
-function fail(message: string, props: Partial<SinkError> & { status?: number } = {}): SinkError {
-  return Object.assign(new Error(message), props);
 }
 
 function rate(value: unknown, name: string): number | undefined {
@@ -269,16 +266,7 @@ export function createSentrySink(
         timeoutMs,
       });
     } catch (error) {
-      const name = error instanceof Error ? error.name : "";
-      if (name === "TimeoutError") {
-        throw fail(`sentry: POST ${endpoint} timed out after ${timeoutMs} ms`);
-      }
-      if (name === "AbortError") throw fail(`sentry: POST ${endpoint} aborted (shutting down)`);
-      const message = error instanceof Error ? error.message : String(error);
-      const cause = error instanceof Error && error.cause instanceof Error
-        ? `: ${error.cause.message}`
-        : "";
-      throw fail(`sentry: POST ${endpoint} failed: ${message}${cause}`);
+      throw fetchFailure(error, `sentry: POST ${endpoint}`, timeoutMs, (text) => text);
     }
   }
 
@@ -313,24 +301,26 @@ export function createSentrySink(
         : retryAfter !== null
         ? Math.max(0, parseRetryAfterHeader(retryAfter, now))
         : DEFAULT_RATE_LIMIT_MS;
-      throw fail(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
+      throw sinkError(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
         retryAfterMs,
         status,
       });
     }
     if (status === 400 || status === 413 || status === 422) {
-      throw fail(`${answered}: Sentry refused the event`, { permanent: true, status });
+      throw sinkError(`${answered}: Sentry refused the event`, { permanent: true, status });
     }
     if (status === 401 || status === 403) {
-      throw fail(`${answered}: check the DSN's public key and project`, { status });
+      throw sinkError(`${answered}: check the DSN's public key and project`, { status });
     }
-    if (status === 404) throw fail(`${answered}: check the DSN's host and project id`, { status });
+    if (status === 404) {
+      throw sinkError(`${answered}: check the DSN's host and project id`, { status });
+    }
     if (status >= 300 && status < 400) {
-      throw fail(`${answered}: a redirect; redirects are not followed, check the DSN's host`, {
+      throw sinkError(`${answered}: a redirect; redirects are not followed, check the DSN's host`, {
         status,
       });
     }
-    throw fail(`${answered}; the batch will be retried`, { status });
+    throw sinkError(`${answered}; the batch will be retried`, { status });
   }
 
   return {
@@ -360,15 +350,15 @@ export function createSentrySink(
       const now = Date.now();
       const blockedFor = disabledUntil(limits, "error") - now;
       if (blockedFor > 0) {
-        throw fail(
+        throw sinkError(
           `sentry: Sentry paused error events (X-Sentry-Rate-Limits) for ${blockedFor} ms more; ` +
             `${todo.length} event(s) wait`,
           { retryAfterMs: blockedFor },
         );
       }
 
-      let halt: SinkError | undefined;
-      const refused: SinkError[] = [];
+      let halt: HttpSinkError | undefined;
+      const refused: HttpSinkError[] = [];
       let next = 0;
       let sent = 0;
       const worker = async () => {
@@ -379,7 +369,7 @@ export function createSentrySink(
             remember(event.request_id);
             sent++;
           } catch (error) {
-            const e = error as SinkError;
+            const e = error as HttpSinkError;
             if (e.permanent === true) refused.push(e);
             else halt ??= e;
           }
@@ -390,15 +380,15 @@ export function createSentrySink(
       );
       if (halt !== undefined) {
         const progress = todo.length > 1 ? ` (${sent} of ${todo.length} sent)` : "";
-        throw fail(`${halt.message}${progress}`, {
+        throw sinkError(`${halt.message}${progress}`, {
           retryAfterMs: halt.retryAfterMs,
-          status: (halt as { status?: number }).status,
+          status: halt.status,
         });
       }
       if (refused.length > 0) {
-        throw fail(
+        throw sinkError(
           `${refused[0].message}: ${refused.length} of ${todo.length} event(s) refused`,
-          { permanent: true, status: (refused[0] as { status?: number }).status },
+          { permanent: true, status: refused[0].status },
         );
       }
     },

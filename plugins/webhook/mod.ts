@@ -39,5 +39,5 @@ export {
   DEFAULT_TIMEOUT_MS,
   type WebhookConfig,
 } from "./webhook_sink.ts";
-export { parseRetryAfter } from "./retry_after.ts";
-export { displayUrl } from "./display_url.ts";
+// The HTTP helpers this sink uses, kept here for compatibility (they live in `@sluice/core/sink-http`).
+export { displayUrl, parseRetryAfter } from "@sluice/core/sink-http";

@@ -2,10 +2,9 @@
  * The webhook sink: POSTs each batch as a JSON array.
  * @module
  */
-import type { LogEvent, PluginContext, Sink, SinkError } from "@sluice/core/plugin";
+import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
+import { displayUrl, fetchFailure, parseRetryAfter, sinkError } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
-import { displayUrl } from "./display_url.ts";
-import { parseRetryAfter } from "./retry_after.ts";
 
 /** `config:` of a webhook sink entry. */
 export interface WebhookConfig {
@@ -22,10 +21,6 @@ export const DEFAULT_RETRY_AFTER_MS = 1000;
 
 /** The POST timeout when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
-
-function fail(message: string, props: Partial<SinkError> & { status?: number } = {}): SinkError {
-  return Object.assign(new Error(message), props);
-}
 
 function checkConfig(config: WebhookConfig): { url: URL; headers: Headers; timeoutMs: number } {
   if (typeof config?.url !== "string") throw new Error("webhook: config.url is required");
@@ -112,16 +107,7 @@ export function createWebhookSink(
         timeoutMs,
       });
     } catch (error) {
-      const name = error instanceof Error ? error.name : "";
-      if (name === "TimeoutError") {
-        throw fail(`webhook: POST ${shown} timed out after ${timeoutMs} ms`);
-      }
-      if (name === "AbortError") throw fail(`webhook: POST ${shown} aborted (shutting down)`);
-      const message = error instanceof Error ? error.message : String(error);
-      const cause = error instanceof Error && error.cause instanceof Error
-        ? `: ${error.cause.message}`
-        : "";
-      throw fail(`webhook: POST ${shown} failed: ${scrub(message + cause)}`);
+      throw fetchFailure(error, `webhook: POST ${shown}`, timeoutMs, scrub);
     }
   }
 
@@ -137,7 +123,7 @@ export function createWebhookSink(
         res.statusText ? ` ${res.statusText}` : ""
       }`;
       if (status === 400 || status === 413 || status === 422) {
-        throw fail(`${answered}: the receiver refused these ${events.length} events`, {
+        throw sinkError(`${answered}: the receiver refused these ${events.length} events`, {
           permanent: true,
           status,
         });
@@ -145,26 +131,26 @@ export function createWebhookSink(
       if (status === 429) {
         const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
           DEFAULT_RETRY_AFTER_MS;
-        throw fail(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
+        throw sinkError(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
           retryAfterMs,
           status,
         });
       }
       if (status === 401 || status === 403) {
-        throw fail(`${answered}: check the credentials in this sink's headers`, { status });
+        throw sinkError(`${answered}: check the credentials in this sink's headers`, { status });
       }
-      if (status === 404) throw fail(`${answered}: check this sink's url`, { status });
+      if (status === 404) throw sinkError(`${answered}: check this sink's url`, { status });
       if (status >= 300 && status < 400) {
         const location = res.headers.get("location");
         const to = location && URL.canParse(location, url)
           ? ` to ${displayUrl(new URL(location, url))}`
           : "";
-        throw fail(
+        throw sinkError(
           `${answered}: a redirect${to}; redirects are not followed, set url to the final address`,
           { status },
         );
       }
-      throw fail(`${answered}; the batch will be retried`, { status });
+      throw sinkError(`${answered}; the batch will be retried`, { status });
     },
   };
 }
