@@ -5,13 +5,19 @@
  * payloads down to a size placeholder. Keys, numbers and structure never
  * change; the output is valid JSON and valid UTF-8.
  *
- * This release ships the TypeScript reference implementation; the
- * WebAssembly scanner that must match it byte for byte comes next.
- * `DETECTORS.md` is the exact specification of every detector.
+ * {@linkcode maskJson} (and its bytes form {@linkcode maskJsonBytes}) runs a
+ * WebAssembly scanner over the document's UTF-8 bytes: one call per document,
+ * vector scans to the next interesting byte, bulk copies of everything else.
+ * Its output equals the TypeScript reference {@linkcode maskJsonReference}
+ * byte for byte on every input `JSON.stringify` could have written; the
+ * reference stays as the benchmark baseline and as the fallback where
+ * WebAssembly is unavailable ({@linkcode wasmAvailable}). The module is
+ * embedded, so the package works from a registry or a URL as well as from a
+ * checkout. `DETECTORS.md` is the exact specification of every detector.
  *
  * @example Mask an event
  * ```ts
- * import { DEFAULT_MASK_OPTIONS, maskJsonReference } from "@sluice/redact";
+ * import { DEFAULT_MASK_OPTIONS, maskJson } from "@sluice/redact";
  * import assert from "node:assert/strict";
  *
  * const event = JSON.stringify({
@@ -19,7 +25,7 @@
  *   image: "data:image/png;base64," + "A".repeat(1600),
  *   tokens: 12,
  * });
- * assert.deepEqual(JSON.parse(maskJsonReference(event, DEFAULT_MASK_OPTIONS)), {
+ * assert.deepEqual(JSON.parse(maskJson(event, DEFAULT_MASK_OPTIONS)), {
  *   content: "I'm [EMAIL], card [CREDIT_CARD]",
  *   image: "data:image/png;base64,[stripped 1.2 KB]",
  *   tokens: 12,
@@ -28,21 +34,16 @@
  *
  * @example Keyed pseudonyms, stable across events
  * ```ts
- * import {
- *   collectDetections,
- *   DEFAULT_MASK_OPTIONS,
- *   maskJsonReference,
- *   pseudonymLookup,
- * } from "@sluice/redact";
+ * import { DEFAULT_MASK_OPTIONS, maskJsonPseudonymized } from "@sluice/redact";
  * import assert from "node:assert/strict";
  *
  * const json = '{"from":"ana@example.com"}';
- * const pseudonym = await pseudonymLookup("s3cret", collectDetections(json, DEFAULT_MASK_OPTIONS));
- * const masked = maskJsonReference(json, { ...DEFAULT_MASK_OPTIONS, pseudonym });
+ * const masked = await maskJsonPseudonymized(json, DEFAULT_MASK_OPTIONS, "s3cret");
  * assert.match(masked, /^\{"from":"\[EMAIL:[0-9a-f]{8}\]"\}$/);
  * ```
  * @module
  */
+export { maskJson, maskJsonBytes, maskJsonPseudonymized, wasmAvailable } from "./redact.ts";
 export { collectDetections, findSpans, maskJsonReference, maskText } from "./reference.ts";
 export { pseudonymLookup, pseudonymTags } from "./pseudonym.ts";
 export {

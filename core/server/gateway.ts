@@ -22,7 +22,7 @@ import { type CallControls, DEFAULT_CONTROLS } from "../pipeline/controls.ts";
 import { LogPipeline, type PipelineSink } from "../pipeline/pipeline.ts";
 import { sinkInstanceName } from "../config/semantics.ts";
 import { Metrics } from "./metrics.ts";
-import { maskWithReference } from "../redaction/mask.ts";
+import { maskEventJson } from "../redaction/mask.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
 import { VERSION } from "../version.ts";
@@ -493,7 +493,7 @@ async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promis
     redaction: {
       global: config.redaction,
       secrets: configSecrets(config),
-      mask: maskWithReference,
+      mask: maskEventJson,
     },
   });
   for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
