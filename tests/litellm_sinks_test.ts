@@ -21,6 +21,8 @@ import {
   TEST_PUBLIC_KEY,
   TEST_SECRET_KEY,
 } from "../plugins/langfuse/test_support.ts";
+import { PutObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { createHash } from "node:crypto";
 import openmeterSchema from "./fixtures/schemas/openmeter-event.schema.json" with { type: "json" };
 import sentryEventSchema from "./fixtures/schemas/sentry-event.schema.json" with { type: "json" };
 
@@ -328,5 +330,50 @@ Deno.test("litellm docs: langfuse with LANGFUSE_PUBLIC_KEY / SECRET_KEY / HOST g
     noSecrets(wire);
   } finally {
     await langfuse.close();
+  }
+});
+
+Deno.test("litellm: a bucket callback loads a Sluice plugin from s3:// with the pin from SLUICE_PLUGIN_PINS", async () => {
+  const s3 = await startS3rver(["plugins"]);
+  const batches: { instance: string; events: Record<string, unknown>[] }[] = [];
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const body = await req.json();
+    if (req.headers.get("x-op") === "log") batches.push(body);
+    return new Response("ok");
+  });
+  const code = await Deno.readFile(new URL("./fixtures/plugins/recorder.js", import.meta.url));
+  const client = sdkClient(s3.endpoint);
+  await client.send(
+    new PutObjectCommand({ Bucket: "plugins", Key: "sinks/recorder.js", Body: code }),
+  );
+  client.destroy();
+  const callback = "s3://plugins/sinks/recorder.js";
+  try {
+    await runLiteLLM(
+      {
+        environment_variables: {
+          AWS_ACCESS_KEY_ID: S3RVER_KEY_ID,
+          AWS_SECRET_ACCESS_KEY: "S3RVER",
+          AWS_ENDPOINT_URL_S3: s3.endpoint,
+          SLUICE_PLUGIN_PINS: `${callback}=${createHash("sha256").update(code).digest("hex")}`,
+        },
+        litellm_settings: { success_callback: [callback] },
+        callback_settings: {
+          [callback]: { url: `http://127.0.0.1:${receiver.addr.port}/in`, message_logging: false },
+        },
+      },
+      async (client) => {
+        await ask(client, "routed to a bucket plugin");
+      },
+    );
+    assert.equal(batches.length, 1);
+    assert.equal(batches[0].instance, "recorder");
+    const [event] = batches[0].events;
+    assert.equal(event.model_group, "gpt-4o");
+    assert.equal(event.messages, "[REDACTED]", "message_logging: false applies to it too");
+    noSecrets(JSON.stringify(batches));
+  } finally {
+    await receiver.shutdown();
+    await s3.close();
   }
 });

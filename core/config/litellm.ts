@@ -498,7 +498,14 @@ function bucketPlugin(name: string, path: string, ctx: SinkContext): SinkEntry |
   const instance = name.slice(name.lastIndexOf("/") + 1).replace(/\.(ts|js|mjs)$/, "")
     .replaceAll(".", "-");
   const sha256 = ctx.pins.sha256.get(name) ?? ctx.pins.sha256.get(file);
-  const entry: SinkEntry = { name: instance, use: file, config: {} };
+  // `callback_settings.<callback>` holds the plugin's own config (LiteLLM's keys aside).
+  const own = ctx.callbackSettings[name];
+  const config = Object.fromEntries(
+    Object.entries(isObj(own) ? own : {}).filter(([k]) =>
+      k !== "message_logging" && k !== "callback_type"
+    ),
+  );
+  const entry: SinkEntry = { name: instance, use: file, config };
   if (sha256) entry.sha256 = sha256;
   else if (ctx.pins.unpinned.has(name) || ctx.pins.unpinned.has(file)) entry.allow_unpinned = true;
   else {
