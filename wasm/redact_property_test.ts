@@ -134,11 +134,18 @@ const text: fc.Arbitrary<string> = fc.oneof(
   },
 );
 
+/**
+ * Object keys: anything `JSON.stringify` writes without an escape. Keys with
+ * escapes are left out of the generated documents because this V8's
+ * `JSON.parse` can mis-decode them once it has cached a similar key
+ * (crbug.com/521080746, nodejs/node#63785), which corrupts the oracle, not
+ * the masker; `redact_test.ts` checks escaped keys deterministically.
+ */
 const key: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 8 }),
   fc.constantFrom(...POSITIVE_VALUES),
   text,
-);
+).filter((k) => JSON.stringify(k) === `"${k}"`);
 
 /** JSON values whose strings often hold PII and edge text, whose keys sometimes do. */
 const { value: jsonValue } = fc.letrec((tie) => ({
@@ -303,11 +310,21 @@ Deno.test("property: WebCrypto pseudonyms, WASM = reference (300)", async () => 
 function respell(json: string, seed: number): string {
   let out = "";
   let inString = false;
+  let inKey = false;
+  // Containers: true for an object that expects a key next.
+  const stack: { object: boolean; expectKey: boolean }[] = [];
   let r = seed;
   const rand = () => (r = (Math.imul(r, 1103515245) + 12345) >>> 0) % 8;
   for (let i = 0; i < json.length; i++) {
     const c = json[i];
-    if (inString) {
+    if (inString && inKey) {
+      // Keys keep their spelling (see `key` above: escaped keys upset JSON.parse here).
+      if (c === "\\") out += c + json[++i];
+      else {
+        if (c === '"') inString = false;
+        out += c;
+      }
+    } else if (inString) {
       if (c === "\\") {
         out += c + json[++i];
         if (json[i] === "u") {
@@ -325,7 +342,15 @@ function respell(json: string, seed: number): string {
         out += c;
       }
     } else {
-      if (c === '"') inString = true;
+      const top = stack[stack.length - 1];
+      if (c === '"') {
+        inString = true;
+        inKey = top?.object === true && top.expectKey;
+        if (inKey) top.expectKey = false;
+      } else if (c === "{") stack.push({ object: true, expectKey: true });
+      else if (c === "[") stack.push({ object: false, expectKey: false });
+      else if (c === "}" || c === "]") stack.pop();
+      else if (c === "," && top?.object) top.expectKey = true;
       out += c;
       if (",:[{".includes(c) && rand() < 2) out += " \n\t\r"[rand() % 4];
     }
