@@ -283,6 +283,7 @@ Deno.test("credentials in request metadata become [SECRET]; look-alike names sta
           langfuse_secret_key: "sk-lf-request-secret-0001",
           langfuse_public_key: "pk-lf-public-0001",
           update_trace_keys: ["output"],
+          nested: { headers: { Authorization: "Bearer nested-credential-0002" } },
         },
       } as object),
     });
@@ -291,5 +292,7 @@ Deno.test("credentials in request metadata become [SECRET]; look-alike names sta
   assert.equal(request.langfuse_secret_key, "[SECRET]");
   assert.equal(request.langfuse_public_key, "pk-lf-public-0001");
   assert.deepEqual(request.update_trace_keys, ["output"]);
+  assert.deepEqual(request.nested, { headers: { Authorization: "[SECRET]" } });
   assert.ok(!JSON.stringify(events.s[0]).includes("sk-lf-request-secret-0001"));
+  assert.ok(!JSON.stringify(events.s[0]).includes("nested-credential-0002"));
 });

@@ -8,6 +8,24 @@ import type { Detection, DetectorName, PseudonymFn } from "./types.ts";
 
 const encoder = new TextEncoder();
 
+/** Imported HMAC keys by secret: a gateway has one or two secrets, used for every event. */
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      encoder.encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 function hex(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) out += b.toString(16).padStart(2, "0");
@@ -42,13 +60,7 @@ export async function pseudonymTags(
   if (secret.length === 0) {
     throw new RangeError("pseudonym secret is empty; set pseudonym_secret or leave it out");
   }
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const key = await hmacKey(secret);
   return await Promise.all(items.map(async ({ kind, value }) => {
     const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${kind}:${value}`));
     return hex(new Uint8Array(mac, 0, 4));

@@ -400,6 +400,13 @@ export async function maskJsonPseudonymized(
   // Copy out before awaiting: another call may reuse the module's memory meanwhile.
   const bytes = out === null ? null : copyOf(out);
   const items = distinct(slots);
+  if (items.length === 0) {
+    // Nothing to tag: no WebCrypto round trip.
+    if (secret.length === 0) {
+      throw new RangeError("pseudonym secret is empty; set pseudonym_secret or leave it out");
+    }
+    return bytes === null ? json : decoder.decode(bytes);
+  }
   const tags = await pseudonymTags(secret, items);
   if (bytes === null) return json;
   patch(bytes, slots, new Map(items.map(({ kind, value }, i) => [`${kind}:${value}`, tags[i]])));

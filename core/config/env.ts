@@ -30,7 +30,7 @@ export interface ResolvedEnv {
 
 const WHOLE_REF = /^(?:os\.environ\/([A-Za-z_][A-Za-z0-9_]*)|\$\{([A-Za-z_][A-Za-z0-9_]*)\})$/;
 const INLINE_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const SECRET_KEY = /key|secret|token|passw|dsn|credential/i;
+const SECRET_KEY = /key|secret|token|passw|dsn|credential|authorization|cookie/i;
 const PUBLIC_ID = /key_?id$/i;
 
 /**

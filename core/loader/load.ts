@@ -226,6 +226,7 @@ async function loadInProcess(
     use: job.entry.use,
     defaultOn: meta.defaultOn,
     sandboxed: false,
+    secrets: job.secrets,
     sink: {
       log: (events) => target.log(events),
       flush: target.flush ? () => target.flush?.() : undefined,
@@ -267,6 +268,7 @@ async function loadSandboxed(job: Job, located: Located): Promise<LoadedSink> {
     use: job.entry.use,
     defaultOn: meta.defaultOn,
     sandboxed: true,
+    secrets: job.secrets,
     sink,
   };
 }

@@ -42,6 +42,12 @@ export interface LoadedSink {
   sandboxed: boolean;
   /** The sink, ready to use (a message-passing proxy when sandboxed). */
   sink: Sink;
+  /**
+   * Credentials this sink holds: config values under secret-like keys, bucket
+   * credentials and the secret-like environment variables it declared. The
+   * pipeline masks them in events and log lines.
+   */
+  secrets: string[];
 }
 
 /** What `loadSinks` returns. */

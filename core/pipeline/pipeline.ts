@@ -7,6 +7,7 @@
 import type { RedactionConfig, SinkConfig } from "../config/types.ts";
 import { type EffectivePolicy, effectivePolicy, policyKey } from "../redaction/policy.ts";
 import { applyStructural, orderSecrets, scrubSecrets } from "../redaction/structural.ts";
+import { maskSecrets } from "../loader/secrets.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { Sink, SinkEventKind } from "../plugin.ts";
 import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
@@ -96,7 +97,7 @@ export class LogPipeline {
     const emitLine = options.log ?? defaultLog;
     // Plugin error messages can echo credentials: config secrets never reach the log.
     const log = (level: "info" | "warn" | "error", message: string) =>
-      emitLine(level, scrubSecrets(message, pipeline.#secrets));
+      emitLine(level, maskSecrets(message, pipeline.#secrets));
     for (const s of sinks) {
       const runner = await SinkRunner.start({
         name: s.name,
@@ -165,14 +166,31 @@ export class LogPipeline {
         if (routes) routes.push(route);
         else prepared.set(key, [route]);
       }
+      // One policy group failing must not cost the other sinks their event.
       for (const [key, routes] of prepared) {
-        const ready = this.#prepare(event, policies.get(key)!);
-        if (ready instanceof Promise) this.#later(event, ready, routes);
-        else for (const route of routes) route.runner.push(ready);
+        try {
+          const ready = this.#prepare(event, policies.get(key)!);
+          if (ready instanceof Promise) this.#later(event, ready, routes);
+          else for (const route of routes) route.runner.push(ready);
+        } catch (error) {
+          this.#unroutable(event, routes, error);
+        }
       }
     } catch (error) {
       console.error(`sluice: could not route event ${event.request_id}: ${error}`);
     }
+  }
+
+  /** Reports an event that could not be prepared for `routes` (never sent unredacted). */
+  #unroutable(event: LogEvent, routes: Route[], error: unknown): void {
+    console.error(
+      maskSecrets(
+        `sluice: could not redact event ${event.request_id} for ${
+          routes.map((r) => r.name).join(", ")
+        }: ${error}`,
+        this.#secrets,
+      ),
+    );
   }
 
   /** Pushes an event whose masking is asynchronous (keyed pseudonyms) once it is ready. */
@@ -181,10 +199,8 @@ export class LogPipeline {
       (prepared) => {
         for (const route of routes) route.runner.push(prepared);
       },
-      (error) => {
-        console.error(`sluice: could not redact event ${event.request_id}: ${error}`);
-      },
-    ).finally(() => this.#pending.delete(done));
+    ).catch((error) => this.#unroutable(event, routes, error))
+      .finally(() => this.#pending.delete(done));
     this.#pending.add(done);
   }
 
@@ -268,7 +284,7 @@ export class LogPipeline {
     if (this.#closed) return;
     this.#closed = true;
     const deadline = Date.now() + deadlineMs;
-    await Promise.all(this.#pending);
+    await Promise.allSettled(this.#pending);
     await Promise.all(this.#routes.map((r) => r.runner.stop(deadline)));
   }
 }

@@ -40,6 +40,28 @@ export function isCredentialName(name: string): boolean {
   );
 }
 
+/** `value` with every credential-named key's value replaced by `[SECRET]`, at any depth (same object when none). */
+function withoutCredentials(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== "object" || depth > 32) return value;
+  if (Array.isArray(value)) {
+    let changed = false;
+    const out = value.map((v) => {
+      const w = withoutCredentials(v, depth + 1);
+      if (w !== v) changed = true;
+      return w;
+    });
+    return changed ? out : value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const w = isCredentialName(k) && v !== null && v !== ""
+      ? SECRET
+      : withoutCredentials(v, depth + 1);
+    if (w !== v) (out ??= { ...value as Record<string, unknown> })[k] = w;
+  }
+  return out ?? value;
+}
+
 const NON_TEXT_PARTS = new Set(["image_url", "input_audio", "file"]);
 const CREDENTIAL_HEADERS = new Set([
   "authorization",
@@ -108,12 +130,14 @@ export function applyStructural(event: LogEvent, policy: EffectivePolicy): LogEv
     out.raw_request = { ...out.raw_request, headers };
   }
   // Credentials a client put in its request metadata (LiteLLM's per-request
-  // `langfuse_secret_key`, say) never reach a sink.
-  const request = out.metadata.request;
-  if (request && Object.keys(request).some(isCredentialName)) {
-    const cleaned: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(request)) cleaned[k] = isCredentialName(k) ? SECRET : v;
-    out.metadata = { ...out.metadata, request: cleaned };
+  // `langfuse_secret_key`, say) or in a logged request body never reach a sink.
+  const request = withoutCredentials(out.metadata.request);
+  if (request !== out.metadata.request) {
+    out.metadata = { ...out.metadata, request: request as Record<string, unknown> };
+  }
+  if (out.raw_request?.body && typeof out.raw_request.body === "object") {
+    const body = withoutCredentials(out.raw_request.body);
+    if (body !== out.raw_request.body) out.raw_request = { ...out.raw_request, body };
   }
   if (policy.redactUserApiKeyInfo) {
     const metadata = { ...out.metadata } as Record<string, unknown>;

@@ -87,8 +87,6 @@ const EVENT_BATCH_MS = 5;
  */
 export async function createGateway(input: GatewayConfig | GatewayConfigInput): Promise<Gateway> {
   const config = parseConfig(input);
-  // LiteLLM's `environment_variables`: set before sinks start, as LiteLLM does.
-  for (const [name, value] of Object.entries(config.environment)) Deno.env.set(name, value);
   const litellmHeaders = config.server.litellm_headers;
   const router = new ModelRouter(config.models);
   const keys = new KeyStore(config);
@@ -476,10 +474,14 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
 /** Loads every sink plugin and starts its runner; optional sinks that fail become gateway_error events. */
 async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promise<LogPipeline> {
   const dataDir = config.server.data_dir;
+  // `environment:` (LiteLLM's environment_variables) is what plugins see first, without
+  // touching the process environment.
+  const environment = config.environment;
   const { loaded, skipped } = await loadSinks(config.sinks, {
     dataDir,
     baseDir: configBaseDir(config),
     signal,
+    env: (name) => Object.hasOwn(environment, name) ? environment[name] : Deno.env.get(name),
   });
   const sinks: PipelineSink[] = loaded.map((l) => ({
     name: l.name,
@@ -492,7 +494,7 @@ async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promis
     dataDir,
     redaction: {
       global: config.redaction,
-      secrets: configSecrets(config),
+      secrets: [...configSecrets(config), ...loaded.flatMap((l) => l.secrets)],
       mask: maskEventJson,
     },
   });

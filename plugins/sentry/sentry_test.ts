@@ -410,7 +410,7 @@ Deno.test("a rate limit announced by X-Sentry-Rate-Limits pauses sending until i
     const paused = sampleFailureEvent();
     const error = await rejection(sink.log([paused]));
     assert.equal(rx.received.length, 1, "nothing sent while paused");
-    assert.ok(error.retryAfterMs! > 500 && error.retryAfterMs! <= 1000, `${error.retryAfterMs}`);
+    assert.ok(error.retryAfterMs! > 0 && error.retryAfterMs! <= 1000, `${error.retryAfterMs}`);
     assert.match(error.message, /paused error events/);
     await new Promise((r) => setTimeout(r, error.retryAfterMs! + 20));
     await sink.log([paused]);
