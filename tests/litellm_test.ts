@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { stringify } from "npm:yaml@2.9.1";
 import { checkConfig, loadConfig } from "../core/mod.ts";
+import { configSecrets } from "../core/config/load.ts";
 import { translateLiteLLMConfig } from "../core/config/litellm.ts";
 import { startGateway } from "./fakes/gateway.ts";
 import { startUpstream } from "./fakes/upstream.ts";
@@ -263,6 +264,8 @@ Deno.test("litellm: a LiteLLM config.yaml runs as is: generic_api callbacks, mes
     }),
   );
   const config = await loadConfig(file);
+  // Header values taken from GENERIC_LOGGER_HEADERS are credentials: masked wherever they appear.
+  assert.ok(configSecrets(config).has("Bearer receiver-token-91011"));
   const gw = await startGateway({
     ...config,
     server: { ...config.server, data_dir: `${dir}/data` },
