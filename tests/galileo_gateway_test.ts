@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { startGateway } from "./fakes/gateway.ts";
 import { chatCompletion, startUpstream } from "./fakes/upstream.ts";
+import { until } from "./fakes/outage.ts";
 
 const PROJECT = "5d0c7a4e-1b2f-4e3d-8c9a-0b1c2d3e4f50";
 const LOG_STREAM = "7f1e2d3c-4b5a-4968-8776-655443322110";
@@ -64,14 +65,6 @@ function startGalileo(
     requests,
     close: () => server.shutdown(),
   };
-}
-
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 // deno-lint-ignore no-explicit-any

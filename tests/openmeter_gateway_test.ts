@@ -12,6 +12,7 @@ import OpenAI from "openai";
 import { Ajv2020 } from "npm:ajv@8.17.1/dist/2020.js";
 import addFormatsModule from "npm:ajv-formats@3.0.1";
 import { startGateway } from "./fakes/gateway.ts";
+import { until } from "./fakes/outage.ts";
 
 const addFormats = addFormatsModule as unknown as (ajv: unknown, formats?: string[]) => void;
 const schema = JSON.parse(
@@ -107,18 +108,6 @@ function startOpenMeter(options: { port?: number; answer?: (n: number) => number
         .flatMap((r) => r.events),
     close: () => server.shutdown(),
   };
-}
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  ms: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Captures the gateway's log lines (core writes them with console.error). */

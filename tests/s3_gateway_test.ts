@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { startGateway } from "./fakes/gateway.ts";
-import { sendCalls } from "./fakes/outage.ts";
+import { sendCalls, until } from "./fakes/outage.ts";
 import { startUpstream } from "./fakes/upstream.ts";
 import {
   getObject,
@@ -23,14 +23,6 @@ import {
 const S3_SECRET = "s3-gateway-secret-Jd82/nQ0xV+tz";
 const MASTER_KEY = "sk-master-key-s3-0001";
 const UPSTREAM_KEY = "sk-upstream-key-s3-ABCDEF0123";
-
-async function until(condition: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Captures the gateway's log lines (it writes them with console.error / console.warn). */
 function captureLogs() {

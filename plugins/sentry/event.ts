@@ -4,6 +4,7 @@
  * @module
  */
 import { type LogEvent, REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
+import { displayUrl } from "@sluice/core/sink-http";
 import { scrubValue } from "./scrub.ts";
 
 /** Sentry event levels. */
@@ -273,15 +274,6 @@ function scalarParameters(params: Record<string, unknown> | undefined) {
   return Object.keys(out).length ? out : undefined;
 }
 
-function stripQuery(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return url.split(/[?#]/)[0];
-  }
-}
-
 function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
@@ -374,7 +366,7 @@ export async function toSentryEvent(
         model_group: event.model_group,
         model_id: event.model_id,
         provider: event.provider,
-        api_base: event.api_base ? stripQuery(event.api_base) : undefined,
+        api_base: event.api_base ? displayUrl(event.api_base) : undefined,
         call_type: event.call_type,
         stream: event.stream,
         response_time_ms: event.response_time_ms,
@@ -391,7 +383,7 @@ export async function toSentryEvent(
 
   const crumbData: Record<string, unknown> = withoutUndefined({
     method: gatewayError ? undefined : "POST",
-    url: event.api_base ? stripQuery(event.api_base) : undefined,
+    url: event.api_base ? displayUrl(event.api_base) : undefined,
     status_code: failed || error ? status : undefined,
     reason: error?.code,
     model,
@@ -463,7 +455,7 @@ export async function toSentryEvent(
   if (meta.user_api_key_user_id) sentry.user = { id: meta.user_api_key_user_id };
   if (event.raw_request && typeof event.raw_request.url === "string") {
     sentry.request = {
-      url: stripQuery(event.raw_request.url),
+      url: displayUrl(event.raw_request.url),
       method: "POST",
       headers: { ...(event.raw_request.headers ?? {}) },
     };

@@ -95,9 +95,13 @@ export function assertEachOnce(counts: Map<string, number>, ids: string[], what:
 }
 
 /** Polls `condition` every 20 ms; throws after `ms` naming `what`. */
-export async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + ms;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
