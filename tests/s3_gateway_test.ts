@@ -164,7 +164,14 @@ Deno.test("s3rver stopped while calls flow: every object is there after it comes
       [200],
       "every call succeeded",
     );
-    await new Promise((r) => setTimeout(r, 300)); // let some deliveries fail
+    await until(
+      () =>
+        Promise.resolve(
+          logs.lines.some((l) => /sink "s3": delivery failed \(will retry; events kept\)/.test(l)),
+        ),
+      30_000,
+      "a failed delivery while the store is down",
+    );
     await s3.start();
     await until(
       async () => (await listKeys(client, "logs", "down/")).length >= N,
@@ -233,7 +240,12 @@ Deno.test("a 403 is reported once with bucket, endpoint and access key id, never
       30_000,
       "several refused writes",
     );
-    await new Promise((r) => setTimeout(r, 1500)); // more retries, the circuit opens
+    // More refused writes (retries of several batches) before looking at the log.
+    await until(
+      () => Promise.resolve(proxy.requests.length >= 40),
+      30_000,
+      "more refused writes",
+    );
     const refused = proxy.requests.length;
     const about = logs.lines.filter((l) => l.includes("AccessDenied"));
     assert.ok(!logs.lines.join("\n").includes(S3_SECRET), "the secret is never logged");
