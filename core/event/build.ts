@@ -60,10 +60,12 @@ export interface CallRecord {
   responseModel?: string;
   /** Usage in OpenAI's shape. */
   usage?: Usage;
-  /** The response content for the event. */
+  /** The response content for the event (streams: assembled by the accumulator). */
   response?: unknown;
-  /** Each choice's `finish_reason`. */
+  /** Each choice's `finish_reason` (streams). */
   finishReasons?: string[];
+  /** A non-stream upstream answer, parsed; `response` and `finish_reasons` are read from it. */
+  result?: Record<string, unknown>;
   /** Cost, when the price is known. */
   cost?: { total: number; breakdown: LogEventCostBreakdown };
   /** The failure, if any. */
@@ -86,6 +88,23 @@ export function tagsOf(headers: Headers, metadata: Record<string, unknown> | und
 }
 
 /** The event's `messages`: chat messages, or the prompt / input as sent. */
+/** The event's `response`: the assistant message(s), completion texts, or an embeddings summary. */
+function responseOf(callType: ProxyCallType, result: Record<string, unknown>): unknown {
+  if (callType === "embedding") return embeddingsSummary(result);
+  const choices = result.choices as Record<string, unknown>[] | undefined;
+  if (!Array.isArray(choices)) return undefined;
+  if (callType === "completion") return choices.map((c) => c.text);
+  return choices.length === 1 ? choices[0].message : choices.map((c) => c.message);
+}
+
+function finishReasons(r: CallRecord): string[] | undefined {
+  const choices = r.result?.choices;
+  const reasons = Array.isArray(choices)
+    ? choices.flatMap((c) => (typeof c?.finish_reason === "string" ? [c.finish_reason] : []))
+    : r.finishReasons;
+  return reasons?.length ? reasons : undefined;
+}
+
 function messagesOf(callType: ProxyCallType, body: Record<string, unknown> | undefined): unknown {
   if (!body) return undefined;
   return callType === "chat" ? body.messages : callType === "completion" ? body.prompt : body.input;
@@ -163,8 +182,8 @@ export function buildLogEvent(r: CallRecord): LogEvent {
       request: metadata ?? {},
     },
     messages: messagesOf(r.callType, body),
-    response: r.response,
-    finish_reasons: r.finishReasons?.length ? r.finishReasons : undefined,
+    response: r.result ? responseOf(r.callType, r.result) : r.response,
+    finish_reasons: finishReasons(r),
     error: r.error,
   };
   if (metadata?.log_raw_request === true && r.sent) {

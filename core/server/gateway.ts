@@ -8,12 +8,7 @@ import { configBaseDir, configSecrets, parseConfig } from "../config/load.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import { computeCost, type ModelPrice, priceOf } from "../cost/cost.ts";
 import { errorTypeForStatus, GatewayError } from "../errors.ts";
-import {
-  buildLogEvent,
-  type CallRecord,
-  embeddingsSummary,
-  GATEWAY_FIELDS,
-} from "../event/build.ts";
+import { buildLogEvent, type CallRecord, GATEWAY_FIELDS } from "../event/build.ts";
 import type { LogEventError } from "../event/log_event.ts";
 import { ClientClosedError, ModelRouter, type UpstreamFailure } from "../providers/router.ts";
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
@@ -334,8 +329,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       record.responseId = typeof result.id === "string" ? result.id : undefined;
       record.responseModel = typeof result.model === "string" ? result.model : undefined;
       record.usage = result.usage as Usage | undefined;
-      record.response = responseOf(callType, result);
-      record.finishReasons = finishReasonsOf(result);
+      record.result = result; // the event's response and finish reasons are read from it later
       record.cost = usageCost(routed.deployment, record.usage);
       const headers = baseHeaders(record);
       headers["content-type"] = "application/json";
@@ -500,20 +494,6 @@ async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promis
   });
   for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
   return pipeline;
-}
-
-function finishReasonsOf(result: Record<string, unknown>): string[] | undefined {
-  const choices = result.choices;
-  if (!Array.isArray(choices)) return undefined;
-  return choices.flatMap((c) => (typeof c?.finish_reason === "string" ? [c.finish_reason] : []));
-}
-
-function responseOf(callType: ProxyCallType, result: Record<string, unknown>): unknown {
-  if (callType === "embedding") return embeddingsSummary(result);
-  const choices = result.choices as Record<string, unknown>[] | undefined;
-  if (!Array.isArray(choices)) return undefined;
-  if (callType === "completion") return choices.map((c) => c.text);
-  return choices.length === 1 ? choices[0].message : choices.map((c) => c.message);
 }
 
 function unknownModel(model: string, known: string[]): GatewayError {
