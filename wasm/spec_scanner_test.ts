@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { scanSpans } from "./_spec_scanner.ts";
 import { generateCorpus } from "./corpus.ts";
 import { DEFAULT_MASK_OPTIONS, DETECTOR_NAMES, findSpans, type MaskOptions } from "./reference.ts";
+import { RULE_FRAGMENTS } from "./_fragments.ts";
 
 const OPTION_SETS: readonly MaskOptions[] = [
   DEFAULT_MASK_OPTIONS,
@@ -32,75 +33,7 @@ Deno.test("spec scanner = reference on the corpus", () => {
   for (const doc of corpus.negatives) same(doc.text);
 });
 
-/** Fragments that sit on the edges of the rules. */
-const FRAGMENTS = [
-  ..."0123456789 .-+()/:@#$_=%;,\n",
-  "a",
-  "x",
-  "é",
-  "\ud800",
-  "A",
-  "F",
-  "Z",
-  "ab",
-  "00",
-  "0",
-  "1",
-  "12",
-  "123",
-  "1234",
-  "255",
-  "256",
-  "+1",
-  "+44",
-  "(0)",
-  "(415)",
-  "415",
-  "555",
-  "2671",
-  "4111",
-  "1111",
-  "3782",
-  "822463",
-  "10005",
-  "::",
-  "fe80",
-  "ffff",
-  "::1",
-  "192.168.1.",
-  "DE89",
-  "3704",
-  "0044",
-  "0532",
-  "0130",
-  "00",
-  "GB29",
-  "NWBK",
-  "sk-",
-  "AKIA",
-  "ghp_",
-  "xoxb-",
-  "AIza",
-  "glpat-",
-  "eyJ",
-  "eyJhbGciOiJIUzI1NiJ9",
-  "Bearer ",
-  "bearer  ",
-  "-----BEGIN RSA PRIVATE KEY-----",
-  "-----END RSA PRIVATE KEY-----",
-  "-----END CERTIFICATE-----",
-  "data:",
-  "image/png",
-  ";base64,",
-  "QUJD",
-  "==",
-  "ana",
-  "@",
-  "example",
-  ".com",
-  "icon@2x.png",
-  "0123456789abcdefABCDEF",
-];
+const FRAGMENTS = RULE_FRAGMENTS;
 
 Deno.test("spec scanner = reference on fuzzed boundary text", () => {
   fc.assert(
