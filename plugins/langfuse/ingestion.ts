@@ -77,35 +77,22 @@ export function toIngestionEnvelopes(
   const { trace, generation: g } = record;
   const timestamp = new Date(Math.max(event.end_time, event.start_time)).toISOString();
   const u = traceUpdates(trace);
-  const traceBody = trace.existing
-    ? compact({
-      id: trace.id,
-      name: u.name,
-      userId: u.user_id,
-      sessionId: u.session_id,
-      release: u.release,
-      version: u.version,
-      metadata: u.metadata,
-      tags: u.tags,
-      public: u.public,
-      input: u.input,
-      output: u.output,
-    })
-    : compact({
-      id: trace.id,
-      timestamp: trace.timestamp,
-      name: u.name,
-      userId: u.user_id,
-      sessionId: u.session_id,
-      release: u.release,
-      version: u.version,
-      metadata: u.metadata,
-      tags: u.tags,
-      public: u.public,
-      input: u.input,
-      output: u.output,
-      environment: trace.environment,
-    });
+  // An existing trace gets only its updated fields: no timestamp or environment of its own.
+  const traceBody = compact({
+    id: trace.id,
+    timestamp: trace.existing ? undefined : trace.timestamp,
+    name: u.name,
+    userId: u.user_id,
+    sessionId: u.session_id,
+    release: u.release,
+    version: u.version,
+    metadata: u.metadata,
+    tags: u.tags,
+    public: u.public,
+    input: u.input,
+    output: u.output,
+    environment: trace.existing ? undefined : trace.environment,
+  });
   const generationBody = compact({
     id: g.id,
     traceId: trace.id,
