@@ -34,6 +34,7 @@ export type {
   GatewayConfig,
   GatewayConfigInput,
   KeyConfig,
+  LogConfig,
   Loose,
   MessagesPolicy,
   ModelConfig,

@@ -83,7 +83,7 @@ Deno.test("errors name the key path, the value's type and what was expected", ()
 
 Deno.test("unknown top-level keys and cross-references get suggestions", () => {
   assert.deepEqual(messages({ modles: [] }), [
-    'error modles: unknown key "modles"; did you mean "models"? (expected one of: server, models, teams, keys, redaction, sinks, controls, environment)',
+    'error modles: unknown key "modles"; did you mean "models"? (expected one of: server, models, teams, keys, redaction, sinks, controls, log, environment)',
   ]);
   assert.deepEqual(
     messages({
@@ -152,6 +152,7 @@ Deno.test("the JSON Schema covers the whole native shape", () => {
     "redaction",
     "sinks",
     "controls",
+    "log",
     "environment",
   ]);
   assert.ok("master_key" in schema.properties.server.properties!);

@@ -134,6 +134,11 @@ const controls = z.strictObject({
   forward_traceparent_to_llm_provider: z.boolean().default(false),
 });
 
+const log = z.strictObject({
+  fsync_ms: z.int().min(0).max(10_000).default(20)
+    .describe("longest wait before an event is fsynced to the write-ahead log"),
+});
+
 /** The whole `gateway.yaml` schema. */
 export const configSchema: z.ZodType<GatewayConfig, GatewayConfigInput> = z.strictObject({
   server: server.prefault({}),
@@ -143,6 +148,7 @@ export const configSchema: z.ZodType<GatewayConfig, GatewayConfigInput> = z.stri
   redaction: globalRedaction.prefault({}),
   sinks: z.array(sink).default([]),
   controls: controls.prefault({}),
+  log: log.prefault({}),
   environment: z.record(z.string(), z.string()).default({})
     .describe("environment variables set before sinks start (LiteLLM's environment_variables)"),
 });

@@ -196,6 +196,15 @@ export interface ControlsConfig {
   forward_traceparent_to_llm_provider: boolean;
 }
 
+/** `log:`: the log path's own settings. */
+export interface LogConfig {
+  /**
+   * Longest wait before a finished call's event is fsynced to its sinks'
+   * write-ahead logs (default 20 ms): the window a SIGKILL can lose.
+   */
+  fsync_ms: number;
+}
+
 /** A validated config with every default filled in. */
 export interface GatewayConfig {
   /** Listener and limits. */
@@ -212,6 +221,8 @@ export interface GatewayConfig {
   sinks: SinkConfig[];
   /** Request controls. */
   controls: ControlsConfig;
+  /** The log path. */
+  log: LogConfig;
   /** Environment variables set before sinks start (LiteLLM's `environment_variables`). */
   environment: Record<string, string>;
 }
@@ -238,6 +249,8 @@ export interface GatewayConfigInput {
     })[];
   /** Request controls. */
   controls?: Partial<ControlsConfig>;
+  /** The log path. */
+  log?: Partial<LogConfig>;
   /** Environment variables set before sinks start. */
   environment?: Record<string, string>;
 }

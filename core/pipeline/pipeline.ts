@@ -13,6 +13,7 @@ import type { Sink, SinkEventKind } from "../plugin.ts";
 import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
 import { randomHex, randomUuid } from "../server/ids.ts";
 import { SinkRunner } from "./sink_runner.ts";
+import { minimalEvent } from "../event/minimal.ts";
 import type { SinkSnapshot } from "../server/metrics.ts";
 
 /** A sink ready to receive events. */
@@ -56,6 +57,8 @@ export interface PipelineOptions {
   log?: (level: "info" | "warn" | "error", message: string) => void;
   /** Per-call deadline of a plugin's `log()` (default 30 s). */
   callTimeoutMs?: number;
+  /** Longest wait before an event is fsynced to its sinks' write-ahead logs (default 20 ms). */
+  fsyncMs?: number;
 }
 
 interface Route {
@@ -105,6 +108,7 @@ export class LogPipeline {
         queue: s.entry.queue,
         spoolDir: `${options.dataDir}/spool/${encodeURIComponent(s.name)}`,
         callTimeoutMs: options.callTimeoutMs,
+        fsyncMs: options.fsyncMs,
         hooks: {
           log: (level, message) => log(level, `sink "${s.name}": ${message}`),
           gatewayError: (message, code) => pipeline.gatewayError(s.name, message, code),
@@ -181,16 +185,30 @@ export class LogPipeline {
     }
   }
 
-  /** Reports an event that could not be prepared for `routes` (never sent unredacted). */
+  /**
+   * An event that could not be prepared for `routes` (too deep, not
+   * serialisable) is never sent unredacted: each route gets a minimal event
+   * (ids, model, status, usage, an error saying why), counted as replaced.
+   */
   #unroutable(event: LogEvent, routes: Route[], error: unknown): void {
+    const reason = maskSecrets(`it could not be redacted: ${messageOf(error)}`, this.#secrets);
     console.error(
-      maskSecrets(
-        `sluice: could not redact event ${event.request_id} for ${
-          routes.map((r) => r.name).join(", ")
-        }: ${error}`,
-        this.#secrets,
-      ),
+      `sluice: event ${String(event.request_id)} for ${
+        routes.map((r) => r.name).join(", ")
+      } replaced by a minimal event: ${reason}`,
     );
+    let stand_in: LogEvent;
+    try {
+      stand_in = minimalEvent(event, reason);
+      stand_in = JSON.parse(scrubSecrets(JSON.stringify(stand_in), this.#secrets));
+    } catch (failure) {
+      console.error(`sluice: could not build a minimal event: ${messageOf(failure)}`);
+      return;
+    }
+    for (const route of routes) {
+      route.runner.counters.replaced++;
+      route.runner.push(stand_in);
+    }
   }
 
   /** Pushes an event whose masking is asynchronous (keyed pseudonyms) once it is ready. */
@@ -287,4 +305,8 @@ export class LogPipeline {
     await Promise.allSettled(this.#pending);
     await Promise.all(this.#routes.map((r) => r.runner.stop(deadline)));
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,25 +1,35 @@
 /**
- * One sink's delivery loop: a bounded in-memory queue, batches by count and
- * age, confirm-then-remove, retries with exponential backoff and jitter, a
- * circuit breaker, and a durable spool for overflow and outages.
+ * One sink's delivery loop over its write-ahead log: every event is
+ * appended to the log (group commit: one write and fsync per `fsyncMs` at
+ * most) before it can be delivered, and released only after the sink
+ * confirms it. Batches by count and age, retries with exponential backoff
+ * and jitter, and a circuit breaker that waits on a timer while it is open.
  *
- * Order is kept: once anything is spooled, new events follow it into the
- * spool until the spool has been replayed.
+ * The newest events are kept in memory (up to `max_queue`) so a healthy sink
+ * is fed without reading the disk; past that, events live only in the log
+ * and are read back in order. Events the log could not take (a full disk,
+ * `spool_max_bytes`) stay in memory while there is room and are delivered
+ * from there: a crash loses them, a healthy sink still gets them.
+ *
+ * The loop never spins: whenever nothing can be sent it waits on a timer or
+ * on the next event.
  * @module
  */
 import type { QueueConfig } from "../config/types.ts";
+import { minimalEvent } from "../event/minimal.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { Sink } from "../plugin.ts";
-import { Spool } from "./spool.ts";
+import { ThrottledReport } from "./throttled_report.ts";
+import { type AppendResult, WriteAheadLog } from "./wal.ts";
 
 /** Consecutive failures that open the circuit. */
 const FAILURES_TO_OPEN = 5;
 /** Longest wait between attempts. */
 const MAX_BACKOFF_MS = 30_000;
-/** Spool overflow is reported at most this often (the count covers the whole interval). */
-const OVERFLOW_REPORT_MS = 10_000;
 /** Longest time the circuit stays open before a probe. */
 const MAX_OPEN_MS = 60_000;
+/** Default group-commit interval. */
+export const DEFAULT_FSYNC_MS = 20;
 
 /** Outcome counters of one sink. */
 export interface SinkCounters {
@@ -29,10 +39,12 @@ export interface SinkCounters {
   skipped: number;
   /** Failed attempts (in events). */
   retried: number;
-  /** Events written to the spool. */
+  /** Events written to the write-ahead log. */
   spooled: number;
-  /** Events dropped (malformed, or past the spool limit). */
+  /** Events dropped (malformed, past the spool limit with memory full, lost at shutdown). */
   dropped: number;
+  /** Events that could not be serialised and were replaced by a minimal event. */
+  replaced: number;
 }
 
 /** What a runner reports to the pipeline. */
@@ -51,12 +63,22 @@ export interface SinkRunnerOptions {
   sink: Sink;
   /** Queue settings of the sink entry. */
   queue: QueueConfig;
-  /** Spool directory for this sink. */
+  /** Write-ahead log directory for this sink. */
   spoolDir: string;
+  /** Longest wait between an event's arrival and its fsync (default {@link DEFAULT_FSYNC_MS}). */
+  fsyncMs?: number;
   /** Per-call deadline for `log()` (default 30 s). */
   callTimeoutMs?: number;
   /** Reports. */
   hooks: SinkRunnerHooks;
+}
+
+/** An event in memory; `lsn` is set once it is in the log. */
+interface Entry {
+  event: LogEvent;
+  lsn?: number;
+  /** When it became deliverable (performance.now()). */
+  at: number;
 }
 
 /** Delivers one sink's events. */
@@ -64,59 +86,83 @@ export class SinkRunner {
   /** Instance name. */
   readonly name: string;
   /** Outcome counters. */
-  readonly counters: SinkCounters = { sent: 0, skipped: 0, retried: 0, spooled: 0, dropped: 0 };
+  readonly counters: SinkCounters = {
+    sent: 0,
+    skipped: 0,
+    retried: 0,
+    spooled: 0,
+    dropped: 0,
+    replaced: 0,
+  };
   readonly #sink: Sink;
   readonly #queue: QueueConfig;
   readonly #hooks: SinkRunnerHooks;
   readonly #callTimeoutMs: number;
-  readonly #spool: Spool;
-  #memory: LogEvent[] = [];
-  #oldestAt = 0;
-  /** Events on their way into the spool (kept in order behind the spool). */
-  #toSpool: LogEvent[] = [];
-  #spoolWrite: Promise<void> = Promise.resolve();
-  /** A group write to the spool is queued and will take everything in `#toSpool`. */
-  #spoolWriteQueued = false;
-  /** Events taken from `#toSpool` whose write has not finished. */
-  #spoolWriting = 0;
+  readonly #fsyncMs: number;
+  readonly #wal: WriteAheadLog;
+  /** Events waiting for the next group commit, with their log lines. */
+  #incoming: { event: LogEvent; line: string }[] = [];
+  #commitTimer?: ReturnType<typeof setTimeout>;
+  #committing?: Promise<void>;
+  #lastCommitAt = -Infinity;
+  /** Deliverable events in memory, oldest first (logged ones in log order). */
+  #memory: Entry[] = [];
+  /** Logged events not in memory, `[from, to)` in LSNs: newer than everything in `#memory`. */
+  #diskTail?: { from: number; to: number };
   #failures = 0;
   #openUntil = 0;
   #openFor = 1000;
   #lastError = "";
-  #overflowUnreported = 0;
-  #overflowReportedAt = 0;
+  readonly #writeErrors: ThrottledReport;
+  /** The last write failed: the next good one is reported. */
+  #writeFailing = false;
+  readonly #drops: ThrottledReport;
   #wake?: () => void;
   #stopping = false;
   /** Set when the stop deadline passed: the loop exits at its next step. */
   #halted = false;
   #loop?: Promise<void>;
 
-  private constructor(options: SinkRunnerOptions, spool: Spool) {
+  private constructor(options: SinkRunnerOptions, wal: WriteAheadLog) {
     this.name = options.name;
     this.#sink = options.sink;
     this.#queue = options.queue;
     this.#hooks = options.hooks;
     this.#callTimeoutMs = options.callTimeoutMs ?? 30_000;
-    this.#spool = spool;
+    this.#fsyncMs = options.fsyncMs ?? DEFAULT_FSYNC_MS;
+    this.#wal = wal;
+    this.#writeErrors = new ThrottledReport((count, since, detail) =>
+      options.hooks.log(
+        "error",
+        `could not write ${count} events to the write-ahead log${since} (${detail}); ` +
+          "they are kept in memory while there is room and are lost if the gateway crashes",
+      )
+    );
+    this.#drops = new ThrottledReport((count, since, detail) => {
+      const message = `dropped ${count} events${since}: ${detail}`;
+      options.hooks.log("error", message);
+      options.hooks.gatewayError(message, "spool_overflow");
+    });
+    if (wal.size > 0) this.#diskTail = { from: wal.cursor, to: wal.nextLsn };
   }
 
-  /** Opens the sink's spool (replaying what an earlier run left) and starts delivering. */
+  /** Opens the sink's log (replaying what an earlier run left) and starts delivering. */
   static async start(options: SinkRunnerOptions): Promise<SinkRunner> {
-    const spool = await Spool.open(options.spoolDir, options.queue.spool_max_bytes);
-    const runner = new SinkRunner(options, spool);
-    if (spool.size > 0) options.hooks.log("info", `replaying ${spool.size} spooled events`);
+    const wal = await WriteAheadLog.open(options.spoolDir, options.queue.spool_max_bytes);
+    const runner = new SinkRunner(options, wal);
+    if (wal.size > 0) options.hooks.log("info", `replaying ${wal.size} logged events`);
     runner.#loop = runner.#run();
     return runner;
   }
 
-  /** Events in memory (not yet spooled). */
+  /** Events in memory (waiting for their fsync or for delivery). */
   get queueDepth(): number {
-    return this.#memory.length + this.#toSpool.length;
+    return this.#memory.length + this.#incoming.length;
   }
 
-  /** Events in the spool on disk. */
+  /** Events in the log on disk, not yet confirmed by the sink. */
   get spoolSize(): number {
-    return this.#spool.size;
+    return this.#wal.size;
   }
 
   /** Whether the circuit is open (the sink is failing). */
@@ -124,25 +170,39 @@ export class SinkRunner {
     return this.#failures >= FAILURES_TO_OPEN;
   }
 
-  /** Queues an event. Never blocks. */
+  /**
+   * Queues an event for the next group commit. Never blocks, never throws:
+   * an event that cannot be serialised is replaced by a minimal one.
+   */
   push(event: LogEvent): void {
     if (this.#stopping) return;
-    if (this.#spooling()) {
-      this.#toSpool.push(event);
-      this.#flushToSpool();
+    let line: string;
+    try {
+      line = JSON.stringify(event) + "\n";
+    } catch (error) {
+      const reason = `it could not be serialised: ${messageOf(error)}`;
+      this.counters.replaced++;
+      this.#hooks.log(
+        "error",
+        `event ${String(event.request_id)} replaced by a minimal event: ${reason}`,
+      );
+      event = minimalEvent(event, reason);
+      line = JSON.stringify(event) + "\n";
+    }
+    if (this.#incoming.length >= this.#queue.max_queue) {
+      // The disk is slower than the traffic: memory stays bounded, and the loss is counted.
+      this.counters.dropped++;
+      this.#drops.add(1, "the write-ahead log is not keeping up (max_queue events wait for it)");
       return;
     }
-    if (this.#memory.length === 0) this.#oldestAt = performance.now();
-    this.#memory.push(event);
-    if (this.#memory.length > this.#queue.max_queue) this.#spill("the queue is full");
-    else if (this.#memory.length === 1 || this.#memory.length >= this.#queue.batch_size) {
-      this.#wake?.();
-    }
+    this.#incoming.push({ event, line });
+    this.#scheduleCommit();
   }
 
-  /** Stops the loop: delivers what it can before `deadline` (epoch ms), spools the rest. */
+  /** Stops the loop: delivers what it can before `deadline` (epoch ms); the log keeps the rest. */
   async stop(deadline: number): Promise<void> {
     this.#stopping = true;
+    await this.#commitNow();
     this.#wake?.();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
@@ -151,12 +211,15 @@ export class SinkRunner {
     ]);
     clearTimeout(timer);
     this.#halted = true;
-    // Whatever is left goes to disk, to be replayed at the next start.
-    if (this.#memory.length) this.#spill("the gateway is shutting down");
-    this.#flushToSpool();
-    await this.#spoolWrite;
-    this.#reportOverflow(0, true);
-    await this.#spool.close();
+    this.#wake?.();
+    const unlogged = this.#memory.filter((e) => e.lsn === undefined).length;
+    if (unlogged > 0) {
+      this.counters.dropped += unlogged;
+      this.#drops.add(unlogged, "they could not be written to disk and the gateway stopped");
+    }
+    this.#writeErrors.flush();
+    this.#drops.flush();
+    await this.#wal.close();
     try {
       await this.#withTimeout(Promise.resolve(this.#sink.flush?.()), "flush");
       await this.#withTimeout(Promise.resolve(this.#sink.close?.()), "close");
@@ -165,117 +228,146 @@ export class SinkRunner {
     }
   }
 
-  #spooling(): boolean {
-    return this.#spool.size > 0 || this.#toSpool.length > 0 || this.#spoolWriting > 0 ||
-      this.circuitOpen;
+  #scheduleCommit(): void {
+    if (this.#commitTimer !== undefined || this.#committing) return;
+    const delay = Math.max(0, this.#lastCommitAt + this.#fsyncMs - performance.now());
+    this.#commitTimer = setTimeout(() => {
+      this.#commitTimer = undefined;
+      this.#commitNow();
+    }, delay);
   }
 
-  /** Moves the in-memory queue into the spool (order kept: memory is older than anything new). */
-  #spill(reason: string): void {
-    if (this.#memory.length === 0) return;
-    this.#hooks.log("warn", `spooling ${this.#memory.length} events to disk: ${reason}`);
-    this.#toSpool.unshift(...this.#memory);
-    this.#memory = [];
-    this.#flushToSpool();
+  /** Runs one group commit now (or waits for the running one and runs another if needed). */
+  async #commitNow(): Promise<void> {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    while (this.#committing) await this.#committing;
+    if (this.#incoming.length === 0) return;
+    this.#committing = this.#commit().finally(() => (this.#committing = undefined));
+    await this.#committing;
+    if (this.#incoming.length > 0 && !this.#stopping) this.#scheduleCommit();
   }
 
-  /** Queues one group write (and fsync) that takes every event waiting at the time it runs. */
-  #flushToSpool(): void {
-    if (this.#toSpool.length === 0 || this.#spoolWriteQueued) return;
-    this.#spoolWriteQueued = true;
-    this.#spoolWrite = this.#spoolWrite.then(async () => {
-      this.#spoolWriteQueued = false;
-      const events = this.#toSpool;
-      this.#toSpool = [];
-      this.#spoolWriting = events.length;
-      const written = await this.#spool.append(events).catch((error) => {
-        this.#hooks.log("error", `spool write failed: ${messageOf(error)}`);
-        return 0;
-      });
-      this.#spoolWriting = 0;
-      this.counters.spooled += written;
-      const lost = events.length - written;
-      if (lost > 0) {
-        this.counters.dropped += lost;
-        this.#reportOverflow(lost);
-      }
-      this.#wake?.();
+  async #commit(): Promise<void> {
+    const batch = this.#incoming;
+    this.#incoming = [];
+    this.#lastCommitAt = performance.now();
+    let result: AppendResult;
+    try {
+      result = await this.#wal.append(batch.map((b) => b.line));
+    } catch (error) {
+      result = { firstLsn: 0, written: 0, overLimit: 0, error: error as Error };
+    }
+    const now = performance.now();
+    this.counters.spooled += result.written;
+    batch.forEach((item, i) => {
+      if (i < result.written) {
+        this.#placeLogged({ event: item.event, lsn: result.firstLsn + i, at: now });
+      } else this.#placeUnlogged({ event: item.event, at: now });
     });
+    const unwritten = batch.length - result.written;
+    if (result.error) {
+      this.#writeFailing = true;
+      this.#writeErrors.add(unwritten - result.overLimit, describeIoError(result.error));
+    } else if (this.#writeFailing && result.written > 0) {
+      this.#writeFailing = false;
+      this.#writeErrors.flush();
+      this.#hooks.log("info", "the write-ahead log takes writes again");
+    }
+    if (result.overLimit > 0) {
+      this.#writeErrors.add(
+        result.overLimit,
+        `the log is at spool_max_bytes (${this.#queue.spool_max_bytes})`,
+      );
+    }
+    this.#wake?.();
   }
 
-  /** Reports spool overflow drops at most once per interval, with the count since the last report. */
-  #reportOverflow(lost: number, force = false): void {
-    this.#overflowUnreported += lost;
-    const now = Date.now();
-    if (this.#overflowUnreported === 0) return;
-    if (!force && now - this.#overflowReportedAt < OVERFLOW_REPORT_MS) return;
-    const message = `spool full (spool_max_bytes ${this.#queue.spool_max_bytes}): dropped ` +
-      `${this.#overflowUnreported} events` +
-      (this.#overflowReportedAt
-        ? ` in the last ${Math.round((now - this.#overflowReportedAt) / 1000)} s`
-        : "");
-    this.#overflowUnreported = 0;
-    this.#overflowReportedAt = now;
-    this.#hooks.log("error", message);
-    this.#hooks.gatewayError(message, "spool_overflow");
+  /** A logged event goes to memory unless memory is full or older events wait on disk. */
+  #placeLogged(entry: Entry & { lsn: number }): void {
+    if (this.#diskTail || this.#memory.length >= this.#queue.max_queue) {
+      this.#diskTail ??= { from: entry.lsn, to: entry.lsn };
+      this.#diskTail.to = entry.lsn + 1;
+      return;
+    }
+    this.#memory.push(entry);
+  }
+
+  /** An event the log could not take stays in memory while there is room (order may differ). */
+  #placeUnlogged(entry: Entry): void {
+    if (this.#memory.length < this.#queue.max_queue) {
+      this.#memory.push(entry);
+      return;
+    }
+    this.counters.dropped++;
+    this.#drops.add(
+      1,
+      "the write-ahead log could not take them and the in-memory queue (max_queue) is full",
+    );
   }
 
   async #run(): Promise<void> {
     for (;;) {
-      await this.#waitForWork();
-      if (this.#halted || (this.#stopping && this.#nothingToSend())) return;
-      if (this.#stopping && this.circuitOpen) return; // do not hammer a dead sink at shutdown
-      const fromSpool = this.#spool.size > 0 || this.#toSpool.length > 0 || this.#spoolWriting > 0;
-      if (fromSpool) {
-        this.#flushToSpool();
-        await this.#spoolWrite;
-      }
-      const batch = fromSpool ? await this.#spool.read(this.#queue.batch_size) : undefined;
-      const events = batch?.events ?? this.#memory.slice(0, this.#queue.batch_size);
-      if (events.length === 0) {
-        await batch?.commit();
-        continue;
-      }
-      const outcome = await this.#send(events);
-      if (this.#halted) return; // stop() has taken over what is left
+      if (!(await this.#waitForWork())) return;
+      await this.#refill();
+      const batch = this.#memory.slice(0, this.#queue.batch_size);
+      if (batch.length === 0) continue; // the log had only unreadable lines: they were counted
+      const outcome = await this.#send(batch.map((e) => e.event));
+      if (this.#halted) return; // stop() has taken over
       if (outcome === "retry") {
-        if (this.#stopping) return; // the sink is failing at shutdown: stop() spools the rest
-        if (!fromSpool && this.circuitOpen) this.#spill("the sink is failing");
+        if (this.#stopping) return; // failing at shutdown: the log keeps the rest
         continue;
       }
-      // Delivered, or dropped as malformed: confirm removal now, never earlier.
-      if (batch) await batch.commit();
-      else {
-        this.#memory.splice(0, events.length);
-        if (this.#memory.length) this.#oldestAt = performance.now();
-      }
+      // Delivered, or dropped as malformed: release now, never earlier.
+      this.#memory.splice(0, batch.length);
+      const last = batch.findLast((e) => e.lsn !== undefined)?.lsn;
+      if (last !== undefined) await this.#wal.confirm(last + 1);
     }
   }
 
-  #nothingToSend(): boolean {
-    return this.#memory.length === 0 && this.#toSpool.length === 0 && this.#spool.size === 0;
+  /** With memory empty, reads the next batch from the log's disk tail. */
+  async #refill(): Promise<void> {
+    const tail = this.#diskTail;
+    if (this.#memory.length > 0 || !tail) return;
+    const records = await this.#wal.read(tail.from, this.#queue.batch_size);
+    const now = performance.now();
+    let unreadable = 0;
+    for (const r of records) {
+      if (r.event) this.#memory.push({ event: r.event, lsn: r.lsn, at: now });
+      else unreadable++;
+    }
+    tail.from = records.length > 0 ? records.at(-1)!.lsn + 1 : tail.to;
+    if (tail.from >= tail.to) this.#diskTail = undefined;
+    if (unreadable > 0) {
+      this.counters.dropped += unreadable;
+      this.#drops.add(unreadable, "their lines in the write-ahead log were not valid JSON");
+      if (this.#memory.length === 0) await this.#wal.confirm(tail.from);
+    }
   }
 
-  /** Waits until a batch is due: full, old enough, spooled work, a probe time, or stop. */
-  async #waitForWork(): Promise<void> {
+  #pendingCount(): number {
+    return this.#memory.length + (this.#diskTail ? this.#diskTail.to - this.#diskTail.from : 0);
+  }
+
+  /**
+   * Waits until a batch is due: full, old enough, on disk, a probe time, or
+   * stop. Resolves false when the loop should end. Always waits on a timer or
+   * a wake-up when nothing can be sent, so it never spins.
+   */
+  async #waitForWork(): Promise<boolean> {
     for (;;) {
-      const now = performance.now();
+      if (this.#halted) return false;
+      const pending = this.#pendingCount();
+      // At shutdown, events still on their way into the log are waited for (the commit wakes us).
+      const arriving = this.#incoming.length > 0 || this.#committing !== undefined;
+      if (this.#stopping && ((pending === 0 && !arriving) || this.circuitOpen)) return false;
       let wait: number;
-      if (this.circuitOpen) {
-        wait = this.#openUntil - Date.now();
-        if (this.#stopping) return;
-      } else if (
-        this.#stopping || this.#spool.size > 0 || this.#toSpool.length > 0 || this.#spoolWriting > 0
-      ) {
-        return;
-      } else if (this.#memory.length >= this.#queue.batch_size) {
-        return;
-      } else if (this.#memory.length > 0) {
-        wait = this.#oldestAt + this.#queue.flush_interval_ms - now;
-      } else {
-        wait = Infinity;
-      }
-      if (wait <= 0) return;
+      if (pending === 0) wait = Infinity;
+      else if (this.circuitOpen) wait = this.#openUntil - Date.now();
+      else if (this.#stopping || this.#diskTail || this.#memory.length >= this.#queue.batch_size) {
+        wait = 0;
+      } else wait = this.#memory[0].at + this.#queue.flush_interval_ms - performance.now();
+      if (wait <= 0) return true;
       await new Promise<void>((resolve) => {
         const timer = Number.isFinite(wait) ? setTimeout(done, wait) : undefined;
         this.#wake = done;
@@ -288,7 +380,7 @@ export class SinkRunner {
     }
   }
 
-  /** One delivery attempt; waits out the backoff after a failure. */
+  /** One delivery attempt; waits out the backoff after a failure (the circuit waits in the loop). */
   async #send(events: LogEvent[]): Promise<"ok" | "dropped" | "retry"> {
     try {
       const result = await this.#withTimeout(Promise.resolve(this.#sink.log(events)), "log");
@@ -304,46 +396,53 @@ export class SinkRunner {
       this.#lastError = "";
       return "ok";
     } catch (error) {
-      const failure = error as { permanent?: unknown; retryAfterMs?: unknown };
-      const message = messageOf(error);
-      if (failure?.permanent === true) {
-        this.counters.dropped += events.length;
-        const text = `dropped ${events.length} events the sink rejected as malformed: ${message}`;
-        this.#hooks.log("error", text);
-        this.#hooks.gatewayError(text, "permanent_failure");
-        return "dropped";
+      return await this.#failed(events, error);
+    }
+  }
+
+  async #failed(events: LogEvent[], error: unknown): Promise<"dropped" | "retry"> {
+    const failure = error as { permanent?: unknown; retryAfterMs?: unknown };
+    const message = messageOf(error);
+    if (failure?.permanent === true) {
+      // The sink answered: it is up, and only these events are at fault.
+      this.#failures = 0;
+      this.#openFor = 1000;
+      this.counters.dropped += events.length;
+      const text = `dropped ${events.length} events the sink rejected as malformed: ${message}`;
+      this.#hooks.log("error", text);
+      this.#hooks.gatewayError(text, "permanent_failure");
+      return "dropped";
+    }
+    this.counters.retried += events.length;
+    this.#failures++;
+    if (message !== this.#lastError) {
+      this.#hooks.log("warn", `delivery failed (will retry; events kept): ${message}`);
+      this.#lastError = message;
+    }
+    const retryAfter = typeof failure?.retryAfterMs === "number" ? failure.retryAfterMs : 0;
+    if (this.circuitOpen) {
+      if (this.#failures === FAILURES_TO_OPEN) {
+        this.#hooks.log(
+          "warn",
+          `circuit open after ${FAILURES_TO_OPEN} failures; events stay in the log until it recovers`,
+        );
       }
-      this.counters.retried += events.length;
-      this.#failures++;
-      if (message !== this.#lastError) {
-        this.#hooks.log("warn", `delivery failed (will retry; events kept): ${message}`);
-        this.#lastError = message;
-      }
-      const retryAfter = typeof failure?.retryAfterMs === "number" ? failure.retryAfterMs : 0;
-      if (this.circuitOpen) {
-        if (this.#failures === FAILURES_TO_OPEN) {
-          this.#hooks.log(
-            "warn",
-            `circuit open after ${FAILURES_TO_OPEN} failures; spooling until it recovers`,
-          );
-        }
-        this.#openUntil = Date.now() +
-          Math.max(retryAfter, this.#openFor * (0.5 + Math.random() / 2));
-        this.#openFor = Math.min(MAX_OPEN_MS, this.#openFor * 2);
-        return "retry";
-      }
-      const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.#failures - 1)) *
-        (0.5 + Math.random() / 2);
-      await this.#sleep(Math.max(retryAfter, backoff));
+      this.#openUntil = Date.now() +
+        Math.max(retryAfter, this.#openFor * (0.5 + Math.random() / 2));
+      this.#openFor = Math.min(MAX_OPEN_MS, this.#openFor * 2);
       return "retry";
     }
+    const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.#failures - 1)) *
+      (0.5 + Math.random() / 2);
+    await this.#sleep(Math.max(retryAfter, backoff));
+    return "retry";
   }
 
   #sleep(ms: number): Promise<void> {
     if (this.#stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
-      // A full batch does not cut a backoff short; stopping does.
+      // New events do not cut a backoff short; stopping does.
       this.#wake = () => {
         if (this.#stopping) done();
       };
@@ -364,6 +463,12 @@ export class SinkRunner {
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
+}
+
+function describeIoError(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === "ENOSPC" || /No space left/i.test(error.message)) return "the disk is full";
+  return error.message;
 }
 
 function messageOf(error: unknown): string {

@@ -486,6 +486,7 @@ async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promis
   }));
   const pipeline = await LogPipeline.start(sinks, {
     dataDir,
+    fsyncMs: config.log.fsync_ms,
     redaction: {
       global: config.redaction,
       secrets: [...configSecrets(config), ...loaded.flatMap((l) => l.secrets)],

@@ -21,7 +21,14 @@ export interface SinkSnapshot {
   /** Instance name. */
   name: string;
   /** Outcome counters. */
-  counters: { sent: number; skipped: number; retried: number; spooled: number; dropped: number };
+  counters: {
+    sent: number;
+    skipped: number;
+    retried: number;
+    spooled: number;
+    dropped: number;
+    replaced: number;
+  };
   /** Events in memory. */
   queueDepth: number;
   /** Events in the spool. */
@@ -126,9 +133,9 @@ export class Metrics {
     family(
       "sluice_sink_events_total",
       "counter",
-      "Sink events by outcome (sent, skipped, retried, spooled, dropped).",
+      "Sink events by outcome (sent, skipped, retried, spooled, dropped, replaced).",
       sinks.flatMap((s) =>
-        (["sent", "skipped", "retried", "spooled", "dropped"] as const).map((
+        (["sent", "skipped", "retried", "spooled", "dropped", "replaced"] as const).map((
           outcome,
         ) => [labels({ sink: s.name, outcome }), s.counters[outcome]] as [string, number])
       ),
