@@ -22,6 +22,7 @@ import {
   type GatewayConfig,
   VERSION,
 } from "./core/mod.ts";
+import { configScrubber } from "./core/config/load.ts";
 
 export * from "./core/mod.ts";
 
@@ -61,6 +62,13 @@ function parseCli(args: string[]) {
       help: { type: "boolean", short: "h" },
     },
   }).values;
+}
+
+/** After the drain, how long responses still being written get before connections are closed. */
+const CONNECTION_GRACE_MS = 1_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function fail(message: string): never {
@@ -121,11 +129,14 @@ async function main(args: string[]): Promise<number> {
   }
   if (flags["data-dir"]) config.server.data_dir = flags["data-dir"];
 
+  // What the CLI prints may quote any credential of the config (a plugin's failure, a
+  // sink's `use:` URL): it goes through the gateway's one scrubber.
+  const scrub = configScrubber(config);
   let gateway;
   try {
     gateway = await createGateway(config);
   } catch (error) {
-    console.error(`sluice: cannot start: ${(error as Error).message}`);
+    console.error(`sluice: cannot start: ${scrub.text((error as Error).message)}`);
     return 1;
   }
   const server = Deno.serve({
@@ -138,7 +149,7 @@ async function main(args: string[]): Promise<number> {
       );
       console.error(
         `  models: ${models || "none"}; sinks: ${
-          config.sinks.map((s) => s.name ?? s.use).join(", ") || "none"
+          scrub.text(config.sinks.map((s) => s.name ?? s.use).join(", ")) || "none"
         }`,
       );
       if (!flags.config) {
@@ -150,16 +161,21 @@ async function main(args: string[]): Promise<number> {
     },
   }, gateway.fetch);
 
-  let stopped: Promise<unknown> | undefined;
+  const stopped = Promise.withResolvers<void>();
+  let stopping = false;
   const stop = (signal: string) => {
-    if (stopped) return;
+    if (stopping) return;
+    stopping = true;
     console.error(`sluice: ${signal}: finishing in-flight requests and flushing sinks`);
-    stopped = Promise.all([server.shutdown(), gateway.close()]);
+    // Deno's graceful shutdown waits for every connection, even one whose client never
+    // finishes its request body: after the drain and a grace, exiting closes those.
+    const drained = server.shutdown();
+    gateway.close().then(() => Promise.race([drained, delay(CONNECTION_GRACE_MS)]))
+      .then(stopped.resolve, stopped.reject);
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  await server.finished;
-  await stopped;
+  await stopped.promise;
   return 0;
 }
 

@@ -6,9 +6,14 @@
  * `core/stream/relay.ts` drives them: decode each read, split it into events,
  * `JSON.parse` each chunk and feed it to the accumulator. One iteration is
  * one whole stream.
+ *
+ * A second group feeds the parser 20 MB in 64 KiB reads that never end an
+ * event (a broken or hostile upstream): linear work, and with the default
+ * bound the read that crosses 16 MiB is refused.
  * @module
  */
 import { StreamAccumulator } from "../core/stream/accumulator.ts";
+import { StreamFault } from "../core/stream/fault.ts";
 import { encodeSse, SseParser } from "../core/stream/sse.ts";
 
 const WORDS = ("Hamlet, Prince of Denmark, returns from Wittenberg to find his father dead and " +
@@ -144,5 +149,78 @@ Deno.bench({
   group,
   fn: () => {
     frameOnly(PER_EVENT);
+  },
+});
+
+/** 20 MB in 64 KiB reads that never end an event: the input of a hostile or broken upstream. */
+function noBoundaryReads(line: boolean): string[] {
+  const size = 20 * 1024 * 1024;
+  const read = 64 * 1024;
+  // One endless `data:` line, or many `data:` lines with no blank line between them.
+  const unit = line
+    ? "x".repeat(read)
+    : "data: 0123456789abcdef0123456789abcdef\n".repeat(read / 40);
+  const reads = [line ? "data: " + unit.slice(6) : unit];
+  while (reads.length * read < size) reads.push(unit);
+  return reads;
+}
+
+const ONE_LINE_20MB = noBoundaryReads(true);
+const DATA_LINES_20MB = noBoundaryReads(false);
+
+/** Feeds every read to a parser without a bound; returns the events seen (none complete). */
+function feedNoBoundary(reads: string[]): number {
+  const parser = new SseParser({ maxEventLength: Infinity });
+  let events = 0;
+  for (const read of reads) events += parser.push(read).length;
+  return events;
+}
+
+/** Feeds reads to a parser with the default bound; returns how many it took before refusing. */
+function feedUntilRefused(reads: string[]): number {
+  const parser = new SseParser();
+  let fed = 0;
+  try {
+    for (const read of reads) {
+      parser.push(read);
+      fed++;
+    }
+  } catch (error) {
+    if (!(error instanceof StreamFault)) throw error;
+    return fed;
+  }
+  throw new Error("the oversized event was not refused");
+}
+
+const hostile = "sse: 20 MB with no event boundary, 64 KiB reads";
+
+Deno.bench({
+  name: "one endless data line (no bound)",
+  group: hostile,
+  baseline: true,
+  n: 5,
+  warmup: 1,
+  fn: () => {
+    feedNoBoundary(ONE_LINE_20MB);
+  },
+});
+
+Deno.bench({
+  name: "data lines, no blank line (no bound)",
+  group: hostile,
+  n: 5,
+  warmup: 1,
+  fn: () => {
+    feedNoBoundary(DATA_LINES_20MB);
+  },
+});
+
+Deno.bench({
+  name: "one endless data line, default 16 MiB bound (refused)",
+  group: hostile,
+  n: 5,
+  warmup: 1,
+  fn: () => {
+    feedUntilRefused(ONE_LINE_20MB);
   },
 });

@@ -8,6 +8,7 @@
  * const gw = await createGateway({ models: [{ name: "mock-gpt", provider: "mock" }] });
  * const res = await gw.fetch(new Request("http://localhost/v1/chat/completions", {
  *   method: "POST",
+ *   headers: { "content-type": "application/json" },
  *   body: JSON.stringify({ model: "mock-gpt", messages: [{ role: "user", content: "hi" }] }),
  * }));
  * console.log((await res.json()).choices[0].message.content);

@@ -210,7 +210,7 @@ Deno.test("GET /metrics: requests, latency, tokens, cost and each sink's deliver
     );
     assert.match(
       text,
-      /^sluice_requests_total\{route="\/v1\/chat\/completions",model="nope",status="404"\} 1$/m,
+      /^sluice_requests_total\{route="\/v1\/chat\/completions",model="__unknown__",status="404"\} 1$/m,
     );
     assert.match(
       text,

@@ -203,7 +203,8 @@ Deno.test("through a gateway with the openai client: both content types validate
     let metrics = "";
     await until(
       async () => {
-        metrics = await (await fetch(`${gw.url}/metrics`)).text();
+        const headers = { authorization: `Bearer ${MASTER}` };
+        metrics = await (await fetch(`${gw.url}/metrics`, { headers })).text();
         return /sluice_sink_events_total\{sink="om-single",outcome="skipped"\} 1\b/.test(metrics) &&
           /sluice_sink_events_total\{sink="om-single",outcome="sent"\} 7\b/.test(metrics);
       },

@@ -1,8 +1,11 @@
 /**
- * Resolves `os.environ/NAME` and `${NAME}` references in a parsed config and
- * collects the secret values the redaction step must scrub from events.
+ * Resolves `os.environ/NAME` and `${NAME}` references in a parsed config,
+ * collects the secret values the redaction step must scrub from events, and
+ * remembers where each resolved value came from, so that messages can name
+ * the reference instead of showing the value.
  * @module
  */
+import { MIN_SECRET_LENGTH } from "../redaction/scrub.ts";
 
 /** One problem found while resolving or validating a config. */
 export interface ConfigProblem {
@@ -24,6 +27,11 @@ export interface ResolvedEnv {
   envPaths: (string | number)[][];
   /** Secret values: whatever came from the environment or sits under a secret-like key. */
   secrets: Set<string>;
+  /**
+   * For each string that held a reference, by formatted key path
+   * (`server.port`): the text as written (`os.environ/PORT`, `${HOST}:80`).
+   */
+  origins: Map<string, string>;
   /** Unset variables and the like. */
   problems: ConfigProblem[];
 }
@@ -41,8 +49,6 @@ const PUBLIC_ID = /key_?id$/i;
 export function isSecretKeyName(name: string): boolean {
   return SECRET_KEY.test(name) && !PUBLIC_ID.test(name);
 }
-/** Values shorter than this are never treated as secrets (they would mask ordinary words). */
-const MIN_SECRET_LENGTH = 6;
 
 /** Formats a key path as `models[0].api_key`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -62,6 +68,7 @@ export function resolveEnv(
   const envPaths: (string | number)[][] = [];
   const secrets = new Set<string>();
   const problems: ConfigProblem[] = [];
+  const origins = new Map<string, string>();
 
   const visit = (value: unknown, path: (string | number)[], secretKey: boolean): unknown => {
     const last = path[path.length - 1];
@@ -81,6 +88,7 @@ export function resolveEnv(
           return value;
         }
         envPaths.push(path);
+        origins.set(formatPath(path), value);
         if (!publicId && resolved.length >= MIN_SECRET_LENGTH) secrets.add(resolved);
         return resolved;
       }
@@ -96,6 +104,7 @@ export function resolveEnv(
           return "";
         }
         fromEnv = !publicId;
+        origins.set(formatPath(path), value);
         if (fromEnv && resolved.length >= MIN_SECRET_LENGTH) secrets.add(resolved);
         return resolved;
       });
@@ -113,5 +122,5 @@ export function resolveEnv(
     return value;
   };
 
-  return { value: visit(input, [], false), envPaths, secrets, problems };
+  return { value: visit(input, [], false), envPaths, secrets, origins, problems };
 }

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { configJsonSchema, configSchema } from "./schema.ts";
 import type { GatewayConfig } from "./types.ts";
 import { type ConfigProblem, formatPath, resolveEnv } from "./env.ts";
+import { createScrubber, maskSecrets, type Scrubber } from "../redaction/scrub.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { isLiteLLMConfig, translateLiteLLMConfig } from "./litellm.ts";
 import { checkSemantics } from "./semantics.ts";
@@ -58,6 +59,15 @@ export function configSecrets(config: GatewayConfig): ReadonlySet<string> {
   return secretsByConfig.get(config) ?? new Set();
 }
 
+const scrubberByConfig = new WeakMap<GatewayConfig, Scrubber>();
+
+/** The credential scrubber for what leaves a gateway with this config (its secrets and credential patterns). */
+export function configScrubber(config: GatewayConfig): Scrubber {
+  let scrubber = scrubberByConfig.get(config);
+  if (!scrubber) scrubberByConfig.set(config, scrubber = createScrubber(configSecrets(config)));
+  return scrubber;
+}
+
 /** Options for parsing a config. */
 export interface ParseConfigOptions {
   /** Where the config came from, for messages. */
@@ -96,12 +106,17 @@ export function checkConfig(input: unknown, options: ParseConfigOptions = {}): C
     }
   }
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(...describeIssue(issue, value));
+    const origins = resolved.origins;
+    for (const issue of result.error.issues) {
+      problems.push(...describeIssue(issue, value, origins));
+    }
   } else {
     problems.push(...checkSemantics(result.data));
   }
   for (const p of problems) {
     if (p.line === undefined && options.lineOf) p.line = options.lineOf(pathParts(p.path));
+    // No message shows a secret value, whatever check wrote it.
+    p.message = maskSecrets(p.message, resolved.secrets);
   }
   if (!result.success || problems.some((p) => p.severity === "error")) return { problems };
   secretsByConfig.set(result.data, resolved.secrets);
@@ -181,7 +196,15 @@ function pathParts(path: string): (string | number)[] {
   return parts;
 }
 
-function describeValue(value: unknown): string {
+/**
+ * A value as messages show it. One resolved from the environment is named by
+ * its reference (`a string from os.environ/PORT`), never shown.
+ */
+function describeValue(value: unknown, origin?: string): string {
+  if (origin !== undefined) {
+    const ref = /^(?:os\.environ\/\w+|\$\{\w+\})$/.test(origin) ? origin : JSON.stringify(origin);
+    return `${typeof value === "string" ? "a string" : "a value"} from ${ref}`;
+  }
   if (value === undefined) return "nothing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
@@ -228,9 +251,14 @@ function knownKeysAt(path: readonly PropertyKey[]): string[] {
   );
 }
 
-function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigProblem[] {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  root: unknown,
+  origins: ReadonlyMap<string, string>,
+): ConfigProblem[] {
   const path = formatPath(issue.path);
   const value = valueAt(root, issue.path);
+  const shown = describeValue(value, origins.get(path));
   const error = (message: string, at = path): ConfigProblem => ({
     path: at,
     message,
@@ -254,7 +282,7 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigProblem[] 
         error(
           value === undefined
             ? `is required (expected ${issue.expected})`
-            : `expected ${issue.expected}, got ${describeValue(value)}`,
+            : `expected ${issue.expected}, got ${shown}`,
         ),
       ];
     case "invalid_value": {
@@ -264,7 +292,7 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigProblem[] 
         : undefined;
       return [
         error(
-          `expected one of ${options.join(" | ")}, got ${describeValue(value)}` +
+          `expected one of ${options.join(" | ")}, got ${shown}` +
             (guess ? `; did you mean "${guess}"?` : ""),
         ),
       ];
@@ -276,7 +304,7 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigProblem[] 
       );
       if (inner) {
         return inner.flatMap((i) =>
-          describeIssue({ ...i, path: [...issue.path, ...i.path] }, root)
+          describeIssue({ ...i, path: [...issue.path, ...i.path] }, root, origins)
         );
       }
       const nested = issue.errors.flat();
@@ -288,12 +316,12 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigProblem[] 
           : i.message
       );
       return [
-        error(`expected ${[...new Set(expected)].join(" or ")}, got ${describeValue(value)}`),
+        error(`expected ${[...new Set(expected)].join(" or ")}, got ${shown}`),
       ];
     }
     default:
       return [
-        error(`${issue.message.replace(/^Invalid input: /, "")}, got ${describeValue(value)}`),
+        error(`${issue.message.replace(/^Invalid input: /, "")}, got ${shown}`),
       ];
   }
 }

@@ -59,6 +59,12 @@ const server = z.strictObject({
   port: z.int().min(0).max(65535).default(4000),
   master_key: z.string().min(1).optional().describe("clients must send it as a Bearer token"),
   max_body_bytes: z.int().positive().default(33_554_432),
+  max_json_depth: z.int().min(1).max(1024).default(64)
+    .describe("deepest JSON nesting a request body may have; the body object is level 1"),
+  body_timeout_ms: z.int().positive().default(30_000)
+    .describe("time allowed to receive a request body once its headers are in, else 408"),
+  metrics_key: z.string().min(1).optional()
+    .describe("Bearer token that may read /metrics and readiness details (besides the master key)"),
   data_dir: z.string().default("./.sluice").describe("logs, spool and plugin cache"),
   shutdown_timeout_ms: z.int().positive().default(10_000),
   litellm_headers: z.boolean().default(false)
@@ -71,7 +77,8 @@ const model = z.strictObject({
     .describe("deployment id; default: short hash of provider + model + api_base"),
   provider: z.enum(PROVIDERS),
   model: z.string().min(1).optional().describe("upstream model id (default: name)"),
-  api_base: z.url().optional(),
+  api_base: z.url().optional()
+    .describe("upstream base URL; a query (?key=…) stays the query; user info becomes Basic auth"),
   api_key: z.string().optional(),
   api_version: z.string().optional().describe("Azure api-version"),
   headers: z.record(z.string(), z.string()).optional().describe("extra headers to the upstream"),

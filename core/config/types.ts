@@ -64,6 +64,12 @@ export interface ServerConfig {
   master_key?: string;
   /** Request body limit (default 32 MiB). */
   max_body_bytes: number;
+  /** Deepest JSON nesting a request body may have (default 64; the body object is level 1). */
+  max_json_depth: number;
+  /** Time allowed to receive a request body once its headers are in (default 30 s), else 408. */
+  body_timeout_ms: number;
+  /** Bearer token that may read `/metrics` and readiness details (besides the master key). */
+  metrics_key?: string;
   /** Logs, spool and plugin cache (default ./.sluice). */
   data_dir: string;
   /** Drain deadline at shutdown (default 10 s). */

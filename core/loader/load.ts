@@ -303,7 +303,8 @@ export async function loadSink(entry: SinkConfig, options: LoadSinkOptions): Pro
   const shown = displaySource(entry.use);
   const log = options.log ?? defaultLog;
   const secrets = entrySecrets(entry);
-  const mask = (text: string) => maskSecrets(text, secrets);
+  const others = [...(options.secrets ?? [])];
+  const mask = (text: string) => maskSecrets(text, [...secrets, ...others]);
   const job: Job = {
     entry,
     name,
@@ -341,7 +342,10 @@ export async function loadSinks(
   options: LoadSinkOptions,
 ): Promise<LoadSinksResult> {
   const log = options.log ?? defaultLog;
-  const results = await Promise.allSettled(entries.map((entry) => loadSink(entry, options)));
+  // One entry's failure may quote another's credentials: every message is masked with all of them.
+  const secrets = [...(options.secrets ?? []), ...entries.flatMap(entrySecrets)];
+  const withAll = { ...options, secrets };
+  const results = await Promise.allSettled(entries.map((entry) => loadSink(entry, withAll)));
   const loaded: LoadedSink[] = [];
   const skipped: LoadSinksResult["skipped"] = [];
   let failure: PluginLoadError | undefined;
@@ -355,7 +359,7 @@ export async function loadSinks(
       "import_failed",
       sinkInstanceName(entry.use, entry.name),
       displaySource(entry.use),
-      errorMessage(result.reason),
+      maskSecrets(errorMessage(result.reason), secrets),
     );
     if (entry.optional) {
       skipped.push({ name: error.sink, error });

@@ -1,14 +1,16 @@
 /**
- * Secret masking for loader messages: the values a sink entry carries under
- * secret-like keys, its bucket credentials and its declared environment
- * values never appear in an error or a log line; they become `[SECRET]`.
+ * Secret values of sink entries for loader messages: the values an entry
+ * carries under secret-like keys, its bucket credentials and its declared
+ * environment values never appear in an error or a log line; they become
+ * `[SECRET]` (through `maskSecrets`, the gateway's one scrubber).
  * @module
  */
 import type { SinkConfig } from "../config/types.ts";
 import { isSecretKeyName } from "../config/env.ts";
 
-/** Values shorter than this are not masked (they would garble every message). */
-const MIN_SECRET_LENGTH = 3;
+// Masking itself is the gateway's one credential scrubber (values shorter than
+// its MIN_SECRET_LENGTH are not masked); the name stays importable from here.
+export { maskSecrets } from "../redaction/scrub.ts";
 
 /** Collects every string under a secret-like key, at any depth. */
 export function secretValuesIn(
@@ -42,14 +44,5 @@ export function entrySecrets(entry: SinkConfig): string[] {
   } catch {
     // not a URL
   }
-  return out;
-}
-
-/** Replaces each secret (longest first) in `text` with `[SECRET]`. */
-export function maskSecrets(text: string, secrets: Iterable<string>): string {
-  const list = [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH)
-    .sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const secret of list) out = out.split(secret).join("[SECRET]");
   return out;
 }

@@ -26,6 +26,12 @@ export interface LoadSinkOptions {
    * `/proc`).
    */
   workerOptions?: boolean;
+  /**
+   * Every secret value of the config (e.g. `configSecrets(config)`): masked in
+   * each entry's messages besides the entry's own. `loadSinks` adds the
+   * secrets of all its entries.
+   */
+  secrets?: Iterable<string>;
 }
 
 /** A plugin loaded and created for one sink entry. */

@@ -243,7 +243,10 @@ export class SinkRunner {
     this.#commitTimer = undefined;
     while (this.#committing) await this.#committing;
     if (this.#incoming.length === 0) return;
-    this.#committing = this.#commit().finally(() => (this.#committing = undefined));
+    this.#committing = this.#commit().finally(() => {
+      this.#committing = undefined;
+      this.#wake?.(); // the loop sees the new events (and, at shutdown, that none are arriving)
+    });
     await this.#committing;
     if (this.#incoming.length > 0 && !this.#stopping) this.#scheduleCommit();
   }
@@ -280,7 +283,6 @@ export class SinkRunner {
         `the log is at spool_max_bytes (${this.#queue.spool_max_bytes})`,
       );
     }
-    this.#wake?.();
   }
 
   /** A logged event goes to memory unless memory is full or older events wait on disk. */
@@ -362,7 +364,7 @@ export class SinkRunner {
       const arriving = this.#incoming.length > 0 || this.#committing !== undefined;
       if (this.#stopping && ((pending === 0 && !arriving) || this.circuitOpen)) return false;
       let wait: number;
-      if (pending === 0) wait = Infinity;
+      if (pending === 0 || (this.#stopping && arriving)) wait = Infinity; // one batch at shutdown
       else if (this.circuitOpen) wait = this.#openUntil - Date.now();
       else if (this.#stopping || this.#diskTail || this.#memory.length >= this.#queue.batch_size) {
         wait = 0;

@@ -4,8 +4,10 @@
  * (JSON, errors and SSE streams) back into OpenAI's, event by event.
  * @module
  */
-import { joinUrl, postJson } from "./http.ts";
+import { joinUrl, pathPartOf, postJson } from "./http.ts";
+import { displayUrl } from "../sink_http.ts";
 import type { Deployment, Provider, UpstreamRequest, UpstreamResponse } from "./types.ts";
+import { StreamFault } from "../stream/fault.ts";
 import { encodeSse, SseParser } from "../stream/sse.ts";
 
 /** Default base URL of the Anthropic API. */
@@ -28,8 +30,8 @@ function isObject(value: unknown): value is Json {
 
 /** Builds the Messages endpoint URL: `…/v1` gets `/messages`, anything else `/v1/messages`. */
 export function anthropicUrl(apiBase: string | undefined): string {
-  const base = (apiBase ?? ANTHROPIC_API_BASE).replace(/\/+$/, "");
-  return joinUrl(base, /\/v1$/.test(base) ? "messages" : "v1/messages");
+  const base = apiBase ?? ANTHROPIC_API_BASE;
+  return joinUrl(base, /\/v1\/*$/.test(pathPartOf(base)) ? "messages" : "v1/messages");
 }
 
 /** Concatenates the text of an OpenAI content value (a string or an array of parts). */
@@ -452,41 +454,57 @@ export function anthropicStreamToOpenAI(
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      for (;;) {
-        const result = await reader.read();
-        const text = result.done ? "" : decoder.decode(result.value, { stream: true });
-        const events = result.done ? parser.end() : parser.push(text);
-        let sent = false;
-        for (const sse of events) {
-          let event: unknown;
-          try {
-            event = JSON.parse(sse.data);
-          } catch {
-            continue;
-          }
-          if (!isObject(event)) continue;
-          if (typeof event.type !== "string" && sse.event) event.type = sse.event;
-          for (const bytes of translate(event)) {
-            controller.enqueue(bytes);
-            sent = true;
-          }
-          if (finished) {
-            controller.close();
-            await reader.cancel().catch(() => {});
-            return;
-          }
-        }
-        if (result.done) {
-          controller.error(new Error("anthropic stream ended before message_stop"));
-          return;
-        }
-        if (sent) return;
+      try {
+        await pump(controller);
+      } catch (error) {
+        // An oversized event or a failed read: the upstream is let go, the relay reports it.
+        await reader.cancel(error).catch(() => {});
+        throw error;
       }
     },
     async cancel(reason) {
       await reader.cancel(reason).catch(() => {});
     },
   });
+
+  /** Reads until there is something to send, or the stream ends. */
+  async function pump(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    for (;;) {
+      const result = await reader.read();
+      const text = result.done ? "" : decoder.decode(result.value, { stream: true });
+      const events = result.done ? parser.end() : parser.push(text);
+      let sent = false;
+      for (const sse of events) {
+        let event: unknown;
+        try {
+          event = JSON.parse(sse.data);
+        } catch {
+          continue;
+        }
+        if (!isObject(event)) continue;
+        if (typeof event.type !== "string" && sse.event) event.type = sse.event;
+        for (const bytes of translate(event)) {
+          controller.enqueue(bytes);
+          sent = true;
+        }
+        if (finished) {
+          controller.close();
+          await reader.cancel().catch(() => {});
+          return;
+        }
+      }
+      if (result.done) {
+        controller.error(
+          new StreamFault(
+            "upstream_stream_truncated",
+            "anthropic stream ended before message_stop",
+          ),
+        );
+        return;
+      }
+      if (sent) return;
+    }
+  }
 }
 
 /** Anthropic Messages adapter: `{api_base}/v1/messages`, `x-api-key` auth, chat only. */
@@ -504,7 +522,7 @@ export const anthropicProvider: Provider = {
             code: "unsupported_call_type",
           },
         },
-        sent: { url, headers: {}, body: null },
+        sent: { url: displayUrl(url), headers: {}, body: null },
       };
     }
     const headers: Record<string, string> = {
@@ -526,6 +544,7 @@ export const anthropicProvider: Provider = {
     const json = response.status >= 200 && response.status < 300
       ? fromAnthropicResponse(response.json)
       : fromAnthropicError(response.status, response.json);
-    return { status: response.status, json, retryAfter: response.retryAfter, sent: response.sent };
+    const { status, retryAfter, sent, final } = response;
+    return { status, json, retryAfter, sent, final };
   },
 };

@@ -72,16 +72,87 @@ function base64OfFloats(vector: Float32Array): string {
   return btoa(binary);
 }
 
-function embeddings(deployment: Deployment, body: Record<string, unknown>): unknown {
-  const raw = body.input;
-  const inputs: string[] = typeof raw === "string"
+/** Largest embedding the mock makes (OpenAI's largest model has 3072). */
+export const MOCK_MAX_DIMENSIONS = 4096;
+/** Most inputs in one embeddings call (OpenAI's limit). */
+export const MOCK_MAX_INPUTS = 2048;
+/** Most numbers in one embeddings answer (inputs × dimensions). */
+export const MOCK_MAX_VALUES = 262_144;
+/** Largest `n` (OpenAI's limit). */
+export const MOCK_MAX_N = 128;
+/** Largest `max_tokens` / `max_completion_tokens` the mock accepts. */
+export const MOCK_MAX_TOKENS = 1_000_000;
+
+/** An OpenAI-shaped 400 from the mock, naming the parameter at fault. */
+function invalidValue(param: string, message: string, sent: UpstreamResponse["sent"]) {
+  return {
+    status: 400,
+    json: { error: { message, type: "invalid_request_error", param, code: "invalid_value" } },
+    sent,
+  };
+}
+
+/** The first parameter out of range as `[param, message]`, or undefined. */
+function outOfRange(
+  body: Record<string, unknown>,
+  param: string,
+  min: number,
+  max: number,
+): [string, string] | undefined {
+  const value = body[param];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) {
+    return undefined;
+  }
+  return [
+    param,
+    `'${param}' must be an integer from ${min} to ${max}; got ${
+      JSON.stringify(value).slice(0, 40)
+    }.`,
+  ];
+}
+
+/** What makes a mock call too costly to answer, as `[param, message]`; the mock's inputs are bounded. */
+function mockLimit(
+  callType: UpstreamRequest["callType"],
+  body: Record<string, unknown>,
+): [string, string] | undefined {
+  if (callType !== "embedding") {
+    return outOfRange(body, "n", 1, MOCK_MAX_N) ??
+      outOfRange(body, "max_tokens", 1, MOCK_MAX_TOKENS) ??
+      outOfRange(body, "max_completion_tokens", 1, MOCK_MAX_TOKENS);
+  }
+  const dims = outOfRange(body, "dimensions", 1, MOCK_MAX_DIMENSIONS);
+  if (dims) return dims;
+  const count = embeddingInputs(body.input).length;
+  if (count > MOCK_MAX_INPUTS) {
+    return ["input", `'input' may hold at most ${MOCK_MAX_INPUTS} items; got ${count}.`];
+  }
+  const values = count * ((body.dimensions as number | undefined) ?? DEFAULT_DIMENSIONS);
+  if (values > MOCK_MAX_VALUES) {
+    return [
+      "input",
+      `The mock answers at most ${MOCK_MAX_VALUES} numbers per call (inputs × dimensions); got ${values}.`,
+    ];
+  }
+  return undefined;
+}
+
+const DEFAULT_DIMENSIONS = 64;
+
+function embeddingInputs(raw: unknown): string[] {
+  return typeof raw === "string"
     ? [raw]
     : Array.isArray(raw)
     ? raw.every((x) => typeof x === "number")
       ? [JSON.stringify(raw)]
       : raw.map((x) => typeof x === "string" ? x : JSON.stringify(x))
     : [];
-  const dimensions = typeof body.dimensions === "number" ? body.dimensions : 64;
+}
+
+function embeddings(deployment: Deployment, body: Record<string, unknown>): unknown {
+  const inputs = embeddingInputs(body.input);
+  const dimensions = typeof body.dimensions === "number" ? body.dimensions : DEFAULT_DIMENSIONS;
   const base64 = body.encoding_format === "base64";
   const tokens = inputs.reduce((n, s) => n + estimateTokens(s), 0);
   return {
@@ -150,6 +221,8 @@ export const mockProvider: Provider = {
     const sent = { url: "mock://" + deployment.upstreamModel, headers: {}, body };
     const id = "mock-" + crypto.randomUUID();
     const model = deployment.upstreamModel;
+    const limit = mockLimit(request.callType, body);
+    if (limit) return Promise.resolve(invalidValue(limit[0], limit[1], sent));
     if (request.callType === "embedding") {
       return Promise.resolve({ status: 200, json: embeddings(deployment, body), sent });
     }

@@ -3,7 +3,7 @@
  * OpenAI, which differs only in URL shape, `api-version` and `api-key`.
  * @module
  */
-import { joinUrl, postJson } from "./http.ts";
+import { joinUrl, postJson, withQueryParam } from "./http.ts";
 import type {
   Deployment,
   Provider,
@@ -53,14 +53,20 @@ export const openaiProvider: Provider = {
 export const azureProvider: Provider = {
   send(deployment: Deployment, request: UpstreamRequest): Promise<UpstreamResponse> {
     const { config } = deployment;
-    const base = (config.api_base ?? "").replace(/\/+$/, "");
+    const base = config.api_base ?? "";
     const version = config.api_version ?? AZURE_DEFAULT_API_VERSION;
-    const url = version === "v1" ? joinUrl(base, `openai/v1/${PATHS[request.callType]}`) : joinUrl(
-      base,
-      `openai/deployments/${encodeURIComponent(deployment.upstreamModel)}/${
-        PATHS[request.callType]
-      }`,
-    ) + `?api-version=${encodeURIComponent(version)}`;
+    const url = version === "v1"
+      ? joinUrl(base, `openai/v1/${PATHS[request.callType]}`)
+      : withQueryParam(
+        joinUrl(
+          base,
+          `openai/deployments/${encodeURIComponent(deployment.upstreamModel)}/${
+            PATHS[request.callType]
+          }`,
+        ),
+        "api-version",
+        version,
+      );
     const headers: Record<string, string> = { ...config.headers, ...request.headers };
     if (config.api_key) headers["api-key"] = config.api_key;
     const body = withUsage(request, { ...request.body, model: deployment.upstreamModel });

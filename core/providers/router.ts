@@ -2,6 +2,9 @@
  * Routes a public model name to its deployments: round-robin across entries
  * that share a name, a deadline per attempt, and retries (on the next
  * deployment) for connection errors and 5xx before any byte reached the client.
+ * A 5xx's `Retry-After` is waited for before retrying the same deployment
+ * when it fits {@link MAX_RETRY_AFTER_MS}, and ends the retries otherwise; a
+ * 2xx the gateway cannot read is a 502 that is never retried.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -12,6 +15,16 @@ import { mockProvider } from "./mock.ts";
 import { azureProvider, OPENAI_API_BASE, openaiProvider } from "./openai.ts";
 import type { Deployment, Provider, UpstreamRequest, UpstreamResponse } from "./types.ts";
 import { Deadlines } from "./deadlines.ts";
+import { pathPartOf } from "./http.ts";
+import { displayUrl, parseRetryAfter } from "../sink_http.ts";
+import { scrubCredentials } from "../redaction/scrub.ts";
+
+/**
+ * The longest `Retry-After` waited for before retrying the same deployment
+ * (never more than its `timeout_s`); a longer one ends the retries, and the
+ * client gets it on the final answer.
+ */
+export const MAX_RETRY_AFTER_MS = 10_000;
 
 const PROVIDERS: Record<ModelConfig["provider"], Provider> = {
   openai: openaiProvider,
@@ -30,11 +43,23 @@ const DEFAULT_BASES: Record<ModelConfig["provider"], string> = {
 /** Builds the serving form of a `models:` entry. */
 export function toDeployment(config: ModelConfig): Deployment {
   const upstreamModel = config.model ?? config.name;
-  const base = (config.api_base ?? DEFAULT_BASES[config.provider]).split("?")[0];
+  const base = shownBase(config.api_base ?? DEFAULT_BASES[config.provider]);
   const id = config.id ??
     createHash("sha256").update(`${config.provider}\n${upstreamModel}\n${base}`).digest("hex")
       .slice(0, 12);
   return { config, id, upstreamModel, apiBase: base };
+}
+
+/**
+ * An `api_base` as headers, messages and events show it: without user info,
+ * query or fragment ({@link displayUrl}); one without any of those is shown
+ * as written.
+ */
+export function shownBase(base: string): string {
+  if (!/[?#]|^[^/?#]*\/\/[^/?#]*@/.test(base)) return base;
+  const shown = displayUrl(base);
+  // displayUrl writes an empty path as "/": keep the operator's spelling.
+  return shown.endsWith("/") && !pathPartOf(base).endsWith("/") ? shown.slice(0, -1) : shown;
 }
 
 /** A successful upstream answer and what it took to get it. */
@@ -66,6 +91,22 @@ export interface UpstreamFailure {
   deployment: Deployment;
   /** Milliseconds spent on the upstream. */
   upstreamMs: number;
+  /** The last answer's `Retry-After`, passed on to the client. */
+  retryAfter?: string;
+}
+
+/** One attempt's outcome: the upstream's answer, or what was thrown. */
+interface Attempt {
+  /** The answer, when one came. */
+  response?: UpstreamResponse;
+  /** What the adapter threw, when no answer came. */
+  error?: unknown;
+  /** Whether the deadline fired. */
+  timedOut: boolean;
+  /** Milliseconds it took. */
+  ms: number;
+  /** Clears the deadline and the client-abort listener. */
+  finish: () => void;
 }
 
 /** Maps public model names to deployments and sends requests with retries. */
@@ -101,7 +142,10 @@ export class ModelRouter {
   /**
    * Sends a request to the deployments of `name`. Returns 2xx and 4xx
    * answers; throws {@link GatewayError} 502/504 (with `.cause` set to an
-   * {@link UpstreamFailure}) or {@link ClientClosedError}.
+   * {@link UpstreamFailure}) or {@link ClientClosedError}. Connection errors
+   * and 5xx are retried (up to `max_retries`, on the next deployment), after
+   * the upstream's `Retry-After` when it fits {@link MAX_RETRY_AFTER_MS};
+   * timeouts and unreadable 2xx answers are not.
    */
   async send(
     name: string,
@@ -117,54 +161,59 @@ export class ModelRouter {
     for (let attempt = 0;; attempt++) {
       const deployment = group[(start + attempt) % group.length];
       onDeployment?.(deployment);
-      const deadline = this.#deadlines.start(deployment.config.timeout_s * 1000);
-      // The upstream call aborts at the deadline or when the client goes away.
-      const onClientAbort = () => deadline.controller.abort(clientSignal.reason);
-      if (clientSignal.aborted) onClientAbort();
-      else clientSignal.addEventListener("abort", onClientAbort, { once: true });
-      const finish = () => {
-        this.#deadlines.clear(deadline);
-        clientSignal.removeEventListener("abort", onClientAbort);
-      };
-      const signal = deadline.controller.signal;
-      const t0 = performance.now();
-      let failure: GatewayError;
-      try {
-        const response = await PROVIDERS[deployment.config.provider].send(deployment, {
-          ...request,
-          signal,
-        });
-        upstreamMs += performance.now() - t0;
-        if (response.status < 500) {
-          if (!response.stream) finish();
-          return { deployment, response, upstreamMs, done: () => finish() };
-        }
-        finish();
-        failure = upstreamError(deployment, response, upstreamMs);
-      } catch (error) {
-        finish();
-        upstreamMs += performance.now() - t0;
-        if (clientSignal.aborted) throw new ClientClosedError();
-        failure = deadline.controller.signal.aborted
-          ? new GatewayError(
-            504,
-            "timeout_error",
-            "upstream_timeout",
-            `upstream ${deployment.apiBase} did not answer within ${deployment.config.timeout_s} s`,
-            { cause: { deployment, upstreamMs } satisfies UpstreamFailure },
-          )
-          : new GatewayError(
-            502,
-            "api_error",
-            "upstream_unreachable",
-            `cannot reach upstream ${deployment.apiBase}: ${describeFetchError(error)}`,
-            { cause: { deployment, upstreamMs } satisfies UpstreamFailure },
-          );
-        if (failure.status === 504) throw failure;
+      const tried = await this.#attempt(deployment, request, clientSignal);
+      upstreamMs += tried.ms;
+      const { response } = tried;
+      if (response && response.status < 500) {
+        if (!response.stream) tried.finish();
+        return { deployment, response, upstreamMs, done: tried.finish };
       }
-      if (attempt >= maxRetries) throw failure;
-      await backoff(attempt, clientSignal);
+      tried.finish();
+      if (!response && clientSignal.aborted) throw new ClientClosedError();
+      const retryAfter = response?.retryAfter ?? undefined;
+      const cause: UpstreamFailure = { deployment, upstreamMs, retryAfter };
+      const failure = response
+        ? upstreamError(deployment, response, cause)
+        : connectionError(deployment, tried, cause);
+      if (failure.status === 504 || response?.final || attempt >= maxRetries) throw failure;
+      const next = group[(start + attempt + 1) % group.length];
+      const wait = next === deployment ? parseRetryAfter(retryAfter ?? null) : undefined;
+      if (
+        wait !== undefined &&
+        wait > Math.min(MAX_RETRY_AFTER_MS, deployment.config.timeout_s * 1000)
+      ) {
+        throw failure; // the upstream asked for more time than the call has
+      }
+      await pause(wait ?? backoffMs(attempt), clientSignal);
       if (clientSignal.aborted) throw new ClientClosedError();
+    }
+  }
+
+  /** One call to one deployment, under its deadline and the client's signal. */
+  async #attempt(
+    deployment: Deployment,
+    request: Omit<UpstreamRequest, "signal">,
+    clientSignal: AbortSignal,
+  ): Promise<Attempt> {
+    const deadline = this.#deadlines.start(deployment.config.timeout_s * 1000);
+    // The upstream call aborts at the deadline or when the client goes away.
+    const onClientAbort = () => deadline.controller.abort(clientSignal.reason);
+    if (clientSignal.aborted) onClientAbort();
+    else clientSignal.addEventListener("abort", onClientAbort, { once: true });
+    const finish = () => {
+      this.#deadlines.clear(deadline);
+      clientSignal.removeEventListener("abort", onClientAbort);
+    };
+    const signal = deadline.controller.signal;
+    const t0 = performance.now();
+    try {
+      const response = await PROVIDERS[deployment.config.provider].send(deployment, {
+        ...request,
+        signal,
+      });
+      return { response, timedOut: false, ms: performance.now() - t0, finish };
+    } catch (error) {
+      return { error, timedOut: signal.aborted, ms: performance.now() - t0, finish };
     }
   }
 }
@@ -172,28 +221,68 @@ export class ModelRouter {
 function upstreamError(
   deployment: Deployment,
   response: UpstreamResponse,
-  upstreamMs: number,
+  cause: UpstreamFailure,
 ): GatewayError {
-  const body = response.json as { error?: { message?: unknown } | string } | undefined;
+  const body = response.json as
+    | { error?: { message?: unknown; code?: unknown } | string }
+    | undefined;
   const inner = typeof body?.error === "string" ? body.error : body?.error?.message;
+  if (response.final) {
+    // An answer the gateway could not read; the message says what came.
+    return new GatewayError(
+      502,
+      "api_error",
+      "upstream_invalid_response",
+      `upstream ${deployment.apiBase}: ${String(inner)}`,
+      { cause },
+    );
+  }
   const detail = typeof inner === "string" ? `: ${inner.slice(0, 500)}` : "";
   return new GatewayError(
     502,
     "api_error",
     "upstream_error",
     `upstream ${deployment.apiBase} returned ${response.status}${detail}`,
-    { cause: { deployment, upstreamMs } satisfies UpstreamFailure, upstreamBody: response.json },
+    { cause, upstreamBody: response.json },
   );
 }
 
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  return (error.message + cause).slice(0, 300);
+/** A 504 when the deadline fired, else a 502 for a connection that failed. */
+function connectionError(
+  deployment: Deployment,
+  tried: Attempt,
+  cause: UpstreamFailure,
+): GatewayError {
+  return tried.timedOut
+    ? new GatewayError(
+      504,
+      "timeout_error",
+      "upstream_timeout",
+      `upstream ${deployment.apiBase} did not answer within ${deployment.config.timeout_s} s`,
+      { cause },
+    )
+    : new GatewayError(
+      502,
+      "api_error",
+      "upstream_unreachable",
+      `cannot reach upstream ${deployment.apiBase}: ${describeFetchError(tried.error)}`,
+      { cause },
+    );
 }
 
-function backoff(attempt: number, signal: AbortSignal): Promise<void> {
-  const ms = Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
+/** A fetch failure's message and cause; URLs in it lose their user info and query. */
+function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return scrubCredentials(String(error)).slice(0, 300);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return scrubCredentials(error.message + cause).slice(0, 300);
+}
+
+function backoffMs(attempt: number): number {
+  return Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });

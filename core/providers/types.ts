@@ -16,7 +16,7 @@ export interface Deployment {
   id: string;
   /** The model id sent upstream. */
   upstreamModel: string;
-  /** The base URL shown in headers and events (no query string). */
+  /** The base URL shown in headers, messages and events (no user info, query or fragment). */
   apiBase: string;
 }
 
@@ -44,9 +44,14 @@ export interface UpstreamResponse {
   text?: string;
   /** Stream body: OpenAI-style SSE bytes. */
   stream?: ReadableStream<Uint8Array>;
-  /** `Retry-After` from the upstream, passed through on 429. */
+  /** `Retry-After` from the upstream: passed on to the client, and honoured between retries. */
   retryAfter?: string | null;
-  /** The exact URL and body sent, for `metadata.log_raw_request`. */
+  /**
+   * The answer is final even though it is a 5xx: never retried (a 2xx whose
+   * body could not be read: the upstream may have billed the call).
+   */
+  final?: boolean;
+  /** What was sent, for `metadata.log_raw_request`: the URL without user info or query, headers, body. */
   sent: { url: string; headers: Record<string, string>; body: unknown };
 }
 

@@ -1,67 +1,21 @@
 /**
  * The structural redaction step, on the event object (before any masking):
  * message and response removal, dropping non-text content parts, removing
- * key metadata and credentials, and replacing the config's secret values
- * with `[SECRET]`. It never mutates the shared event: changed parts are copied.
+ * key metadata and credential-named fields. Secret values are replaced by
+ * the one credential scrubber (`scrub.ts`, re-exported here). It never
+ * mutates the shared event: changed parts are copied.
  * @module
  */
 import type { LogEvent } from "../event/log_event.ts";
 import type { EffectivePolicy } from "./policy.ts";
 import { REMOVED_PLACEHOLDER } from "../plugin.ts";
+import { withoutCredentials } from "./scrub.ts";
+
+// The credential scrubber lives in scrub.ts; these names stay importable from here.
+export { isCredentialName, orderSecrets, scrubSecrets, SECRET } from "./scrub.ts";
 
 /** What removed content becomes (the contract's {@link REMOVED_PLACEHOLDER}). */
 export const REMOVED = REMOVED_PLACEHOLDER;
-/** What a secret value from the config becomes. */
-export const SECRET = "[SECRET]";
-
-const CREDENTIAL_WORDS = new Set([
-  "secret",
-  "password",
-  "passwd",
-  "token",
-  "apikey",
-  "credential",
-  "credentials",
-  "authorization",
-  "cookie",
-  "dsn",
-]);
-
-/**
- * Whether a request-metadata key names a credential (`langfuse_secret_key`,
- * `access_token`, `apiKey`), by whole words so that `max_tokens` or
- * `update_trace_keys` are not mistaken for one.
- */
-export function isCredentialName(name: string): boolean {
-  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().split(/[^a-z0-9]+/);
-  return words.some((w, i) =>
-    CREDENTIAL_WORDS.has(w) ||
-    (w === "key" && (words[i - 1] === "api" || words[i - 1] === "private"))
-  );
-}
-
-/** `value` with every credential-named key's value replaced by `[SECRET]`, at any depth (same object when none). */
-function withoutCredentials(value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== "object" || depth > 32) return value;
-  if (Array.isArray(value)) {
-    let changed = false;
-    const out = value.map((v) => {
-      const w = withoutCredentials(v, depth + 1);
-      if (w !== v) changed = true;
-      return w;
-    });
-    return changed ? out : value;
-  }
-  let out: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const w = isCredentialName(k) && v !== null && v !== ""
-      ? SECRET
-      : withoutCredentials(v, depth + 1);
-    if (w !== v) (out ??= { ...value as Record<string, unknown> })[k] = w;
-  }
-  return out ?? value;
-}
-
 const NON_TEXT_PARTS = new Set(["image_url", "input_audio", "file"]);
 const CREDENTIAL_HEADERS = new Set([
   "authorization",
@@ -84,8 +38,20 @@ function textsOf(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** Prompt fragments compared with the message (a scrubbed secret inside one must not hide the rest). */
+const ECHO_FRAGMENT = 24;
+const ECHO_MAX_FRAGMENTS = 64;
+
 function echoesInput(message: string, input: unknown): boolean {
-  return textsOf(input).some((t) => t.length >= ECHO_MIN && message.includes(t.slice(0, 64)));
+  return textsOf(input).some((t) => {
+    if (t.length < ECHO_MIN) return false;
+    const end = Math.min(t.length, ECHO_FRAGMENT * ECHO_MAX_FRAGMENTS);
+    for (let i = 0; i < end; i += ECHO_FRAGMENT) {
+      const fragment = t.slice(i, i + ECHO_FRAGMENT);
+      if (fragment.length >= ECHO_MIN && message.includes(fragment)) return true;
+    }
+    return false;
+  });
 }
 
 function dropParts(messages: unknown): unknown {
@@ -147,23 +113,4 @@ export function applyStructural(event: LogEvent, policy: EffectivePolicy): LogEv
     out.metadata = metadata as unknown as LogEvent["metadata"];
   }
   return out;
-}
-
-/**
- * Replaces every secret value (as it appears inside JSON strings) with
- * `[SECRET]` in a JSON text. Longest secrets first, so one that contains
- * another is replaced whole.
- */
-export function scrubSecrets(json: string, secrets: readonly string[]): string {
-  let out = json;
-  for (const secret of secrets) {
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (out.includes(escaped)) out = out.replaceAll(escaped, SECRET);
-  }
-  return out;
-}
-
-/** Secret values ordered for {@link scrubSecrets}. */
-export function orderSecrets(secrets: Iterable<string>): string[] {
-  return [...new Set(secrets)].sort((a, b) => b.length - a.length);
 }

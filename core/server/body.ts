@@ -1,9 +1,23 @@
 /**
- * Reads a JSON request body under a size limit: 413 past the limit, 400 for
- * anything that is not a JSON object.
+ * Reads a JSON request body within the server's limits: a JSON media type
+ * (or none) else 415, at most `max_body_bytes` else 413, complete within
+ * `body_timeout_ms` else 408, valid UTF-8, nested at most `max_json_depth`
+ * levels, and a JSON object, else 400.
  * @module
  */
 import { badRequest, GatewayError } from "../errors.ts";
+import type { ServerConfig } from "../config/types.ts";
+import { deadline } from "./deadline.ts";
+import { exceedsJsonDepth } from "./json_depth.ts";
+
+/** The server settings a body is read under. */
+export type BodyLimits = Pick<
+  ServerConfig,
+  "max_body_bytes" | "max_json_depth" | "body_timeout_ms"
+>;
+
+/** `application/json` and any `+json` type, with or without parameters. */
+const JSON_MEDIA_TYPE = /^\s*application\/(?:[\w.!#$&^-]+\+)?json\s*(?:;|$)/i;
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError(
@@ -14,20 +28,27 @@ function tooLarge(limit: number): GatewayError {
   );
 }
 
-async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    parts.push(value);
-  }
+function tooSlow(ms: number): GatewayError {
+  return new GatewayError(
+    408,
+    "timeout_error",
+    "request_timeout",
+    `The request body did not arrive within ${ms} ms (server.body_timeout_ms).`,
+  );
+}
+
+function unsupportedType(type: string): GatewayError {
+  return new GatewayError(
+    415,
+    "invalid_request_error",
+    "unsupported_media_type",
+    `Unsupported content-type "${type.slice(0, 100)}"; send the body as ` +
+      "'content-type: application/json'.",
+  );
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
   const out = new Uint8Array(size);
   let offset = 0;
   for (const p of parts) {
@@ -37,30 +58,97 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
   return out;
 }
 
-const decoder = new TextDecoder();
-
-/** Reads and parses the body as a JSON object. */
-export async function readJsonBody(req: Request, limit: number): Promise<Record<string, unknown>> {
-  const length = Number(req.headers.get("content-length") ?? NaN);
-  if (length > limit) {
-    await req.body?.cancel();
-    throw tooLarge(limit);
+/** Reads a body of unknown length chunk by chunk, up to `max_body_bytes`. */
+async function readChunks(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+  until: Promise<never>,
+): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await Promise.race([reader.read(), until]);
+    if (done) return concat(parts, size);
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    parts.push(value);
   }
-  let text: string;
-  if (!req.body) text = "";
-  else if (Number.isFinite(length)) text = await req.text();
-  else text = decoder.decode(await readLimited(req.body, limit));
+}
+
+/**
+ * Reads the whole body within `body_timeout_ms`. On the deadline the read is
+ * left behind rather than cancelled, so Deno still answers with
+ * `connection: close`.
+ */
+async function readBytes(req: Request, limits: BodyLimits, sized: boolean): Promise<Uint8Array> {
+  const ms = limits.body_timeout_ms;
+  const until = deadline(ms, () => tooSlow(ms));
+  try {
+    if (!sized) return await readChunks(req.body!, limits.max_body_bytes, until.promise);
+    // With a content-length (checked against the limit) the whole body is one read.
+    const bytes = await Promise.race([req.bytes(), until.promise]);
+    if (bytes.byteLength > limits.max_body_bytes) throw tooLarge(limits.max_body_bytes);
+    return bytes;
+  } finally {
+    until.clear();
+  }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw badRequest("Request body is not valid UTF-8.", "invalid_encoding");
+  }
+}
+
+function parseObject(text: string, maxDepth: number): Record<string, unknown> {
   if (!text.trim()) {
     throw badRequest("Request body is empty; expected a JSON object.", "invalid_body");
+  }
+  if (exceedsJsonDepth(text, maxDepth)) {
+    throw badRequest(
+      `Request body nests deeper than ${maxDepth} levels (server.max_json_depth).`,
+      "json_too_deep",
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
+    // Also a RangeError, should the engine give up on a deeply nested value.
     throw badRequest(`Request body is not valid JSON: ${(error as Error).message}`, "invalid_json");
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw badRequest("Request body must be a JSON object.", "invalid_body");
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * Reads and parses the body as a JSON object. A request without a
+ * content-type is read as JSON; an explicit non-JSON type is a 415.
+ */
+export async function readJsonBody(
+  req: Request,
+  limits: BodyLimits,
+): Promise<Record<string, unknown>> {
+  const type = req.headers.get("content-type");
+  if (type && type.trim() && !JSON_MEDIA_TYPE.test(type)) {
+    await req.body?.cancel();
+    throw unsupportedType(type);
+  }
+  const length = Number(req.headers.get("content-length") ?? NaN);
+  if (length > limits.max_body_bytes) {
+    await req.body?.cancel();
+    throw tooLarge(limits.max_body_bytes);
+  }
+  const text = req.body ? decodeUtf8(await readBytes(req, limits, Number.isFinite(length))) : "";
+  return parseObject(text, limits.max_json_depth);
 }

@@ -4,7 +4,7 @@
  * and handed to the dispatcher without awaiting anything.
  * @module
  */
-import { configBaseDir, configSecrets, parseConfig } from "../config/load.ts";
+import { configBaseDir, configScrubber, configSecrets, parseConfig } from "../config/load.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import { computeCost, type ModelPrice, priceOf } from "../cost/cost.ts";
 import { errorTypeForStatus, GatewayError } from "../errors.ts";
@@ -18,7 +18,9 @@ import { LogPipeline, type PipelineSink } from "../pipeline/pipeline.ts";
 import { sinkInstanceName } from "../config/semantics.ts";
 import { Metrics } from "./metrics.ts";
 import { maskEventJson } from "../redaction/mask.ts";
+import type { Scrubber } from "../redaction/scrub.ts";
 import type { Usage } from "../stream/accumulator.ts";
+import { StreamFault } from "../stream/fault.ts";
 import { relayStream } from "../stream/relay.ts";
 import { VERSION } from "../version.ts";
 import { KeyStore, type Principal } from "./auth.ts";
@@ -87,7 +89,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
   const keys = new KeyStore(config);
   const lifetime = new AbortController(); // aborts plugins' ctx.signal at shutdown
   const pipeline = await startPipeline(config, lifetime.signal);
-  const metrics = new Metrics();
+  const metrics = new Metrics(router.names());
   const prices = new Map<Deployment, ModelPrice | undefined>();
   const controlsConfig = config.controls;
   const teams = new Map(config.teams.map((t) => [t.name, t]));
@@ -227,7 +229,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     let upstreamMs = 0;
     try {
       record.principal = keys.authenticate(req.headers);
-      const body = await readJsonBody(req, config.server.max_body_bytes);
+      const body = await readJsonBody(req, config.server);
       record.body = body;
       record.stream = body.stream === true;
       const model = validateCallBody(callType, body);
@@ -239,16 +241,10 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       }
       controls = controlsOf(req, body, record.principal);
       const group = router.deployments(model);
-      if (group.length === 0) throw unknownModel(model, allowedModels(record.principal));
+      // A model hidden from the key answers exactly like one that does not exist.
       const allowed = record.principal.key?.models;
-      if (allowed && !allowed.includes(model)) {
-        throw new GatewayError(
-          403,
-          "permission_error",
-          "model_not_allowed",
-          `This key may not use model "${model}". Allowed: ${allowed.join(", ")}.`,
-          { param: "model" },
-        );
+      if (group.length === 0 || (allowed && !allowed.includes(model))) {
+        throw unknownModel(model, allowedModels(record.principal));
       }
       let upstreamBody = body;
       if (!group[0].config.forward_metadata && GATEWAY_FIELDS.some((f) => f in body)) {
@@ -286,37 +282,29 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
           forwardUsage: clientAskedUsage,
           clientSignal: req.signal,
           describeError: (error) => streamErrorBody(error, record),
+          // Runs exactly once (the relay sees to it); the call is released whatever throws here.
           onEnd: ({ accumulator, aborted, error }) => {
-            routed.done();
-            record.responseId = accumulator.id;
-            record.responseModel = accumulator.model;
-            record.usage = accumulator.usage;
-            record.completionStartTime = accumulator.firstTokenAt;
-            record.response = callType === "completion"
-              ? accumulator.texts()
-              : accumulator.messages()[0];
-            record.finishReasons = accumulator.finishReasons();
-            record.cost = usageCost(routed.deployment, accumulator.usage);
-            if (aborted === "client") {
-              record.error = {
-                status: 499,
-                code: "client_closed_request",
-                class: "ClientClosed",
-                message: "client disconnected before the stream ended",
-                provider: routed.deployment.config.provider,
-              };
-            } else if (aborted === "upstream") {
-              const body = streamErrorBody(error, record);
-              record.error = {
-                status: body.status as number,
-                code: String(body.code),
-                class: body.status === 504 ? "UpstreamTimeout" : "UpstreamStreamError",
-                message: String(body.message),
-                provider: routed.deployment.config.provider,
-              };
+            try {
+              routed.done();
+              record.responseId = accumulator.id;
+              record.responseModel = accumulator.model;
+              record.usage = accumulator.usage;
+              record.completionStartTime = accumulator.firstTokenAt;
+              record.response = callType === "completion"
+                ? accumulator.texts()
+                : accumulator.messages()[0];
+              record.finishReasons = accumulator.finishReasons();
+              record.cost = usageCost(routed.deployment, accumulator.usage);
+              record.error = streamEndError(aborted, error, record);
+            } catch (fault) {
+              record.error = streamEndError("gateway", fault, record);
+            } finally {
+              try {
+                finish(record, controls);
+              } finally {
+                release();
+              }
             }
-            finish(record, controls);
-            release();
           },
         });
         inflight++; // the stream stays in flight until it ends
@@ -356,7 +344,12 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
           error: { message: error.message, type: "api_error", code: error.code },
         });
       }
-      const gatewayError = error instanceof GatewayError ? error : internalError(error);
+      // Upstream messages and bodies may echo credentials: what leaves is scrubbed.
+      const scrub = configScrubber(config);
+      const gatewayError = scrubbed(
+        error instanceof GatewayError ? error : internalError(error, scrub),
+        scrub,
+      );
       if (
         gatewayError.cause && typeof gatewayError.cause === "object" &&
         "upstreamMs" in gatewayError.cause
@@ -370,7 +363,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       if (retryAfter) headers["retry-after"] = retryAfter;
       addLiteLLMHeaders(headers, t0);
       finish(record, controls);
-      return json(gatewayError.status, errorBody(gatewayError), headers);
+      return json(gatewayError.status, errorBody(gatewayError), scrub.headers(headers));
     }
   }
 
@@ -405,6 +398,18 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     if (inflight === 0) idle?.();
   }
 
+  /** Ready or shutting down for anyone; version and sinks only for the master or metrics key. */
+  function readiness(req: Request): Response {
+    const status = closing ? 503 : 200;
+    const body = { status: closing ? "shutting_down" : "ready" };
+    try {
+      keys.authorizeOperator(req.headers);
+    } catch {
+      return json(status, body);
+    }
+    return json(status, { ...body, version: VERSION, sinks: pipeline.sinkNames });
+  }
+
   async function handle(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     const path = pathOf(req.url);
     const callType = ROUTES[path];
@@ -425,10 +430,13 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       case "/health/liveness":
         return json(200, { status: "ok" });
       case "/health/readiness":
-        return closing
-          ? json(503, { status: "shutting_down", version: VERSION })
-          : json(200, { status: "ready", version: VERSION, sinks: pipeline.sinkNames });
+        return readiness(req);
       case "/metrics":
+        try {
+          keys.authorizeOperator(req.headers);
+        } catch (error) {
+          return json((error as GatewayError).status, (error as GatewayError).toJSON());
+        }
         return new Response(metrics.render(pipeline.snapshot()), {
           headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
         });
@@ -475,6 +483,7 @@ async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promis
     dataDir,
     baseDir: configBaseDir(config),
     signal,
+    secrets: configSecrets(config), // a failing entry's message is masked with all of them
     env: (name) => Object.hasOwn(environment, name) ? environment[name] : Deno.env.get(name),
   });
   const sinks: PipelineSink[] = loaded.map((l) => ({
@@ -531,8 +540,9 @@ function shuttingDown(): Response {
   });
 }
 
-function internalError(error: unknown): GatewayError {
-  console.error("sluice: internal error:", error);
+function internalError(error: unknown, scrub: Scrubber): GatewayError {
+  const detail = error instanceof Error ? error.stack ?? String(error) : String(error);
+  console.error(`sluice: internal error: ${scrub.text(detail)}`);
   return new GatewayError(500, "api_error", "internal_error", "Internal gateway error.", {
     cause: error,
   });
@@ -557,6 +567,16 @@ function passThroughError(status: number, body: unknown, retryAfter?: string | n
   );
 }
 
+/** The same error with its message and upstream body scrubbed of credentials. */
+function scrubbed(error: GatewayError, scrub: Scrubber): GatewayError {
+  return new GatewayError(error.status, error.type, error.code, scrub.text(error.message), {
+    param: error.param,
+    upstreamBody: error.upstreamBody === undefined ? undefined : scrub.value(error.upstreamBody),
+    cause: error.cause,
+  });
+}
+
+/** The body sent for an error: the upstream's own for a passed-through 4xx (already scrubbed). */
 function errorBody(error: GatewayError): unknown {
   return error.upstreamBody !== undefined && error.status < 500
     ? error.upstreamBody
@@ -589,8 +609,18 @@ function errorClass(error: GatewayError): string {
   return error.status >= 500 ? "InternalServerError" : "BadRequestError";
 }
 
+/** The error object of a stream's last SSE event (and of its log event), by what ended it. */
 function streamErrorBody(error: unknown, record: CallRecord): Record<string, unknown> {
   const timeout = error instanceof DOMException && error.name === "TimeoutError";
+  if (error instanceof StreamFault) {
+    return {
+      message: error.message,
+      type: "api_error",
+      param: null,
+      code: error.code,
+      status: 502,
+    };
+  }
   const upstreamError = error && typeof error === "object" && !(error instanceof Error)
     ? error as Record<string, unknown>
     : undefined;
@@ -601,7 +631,45 @@ function streamErrorBody(error: unknown, record: CallRecord): Record<string, unk
       ? upstreamError.message
       : `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`,
     type: timeout ? "timeout_error" : "api_error",
+    param: null,
     code: timeout ? "upstream_timeout" : "upstream_stream_error",
     status: timeout ? 504 : 502,
+  };
+}
+
+/** The log event's error for a stream that ended early (`gateway`: the gateway failed while logging it). */
+function streamEndError(
+  aborted: "client" | "upstream" | "gateway" | undefined,
+  error: unknown,
+  record: CallRecord,
+): LogEventError | undefined {
+  const provider = record.deployment?.config.provider;
+  if (aborted === "client") {
+    return {
+      status: 499,
+      code: "client_closed_request",
+      class: "ClientClosed",
+      message: "client disconnected before the stream ended",
+      provider,
+    };
+  }
+  if (aborted === "gateway") {
+    const name = error instanceof Error ? error.name : typeof error;
+    return {
+      status: 500,
+      code: "internal_error",
+      class: "InternalServerError",
+      message: `the stream's log event could not be assembled (${name})`,
+      provider,
+    };
+  }
+  if (aborted !== "upstream") return undefined;
+  const body = streamErrorBody(error, record);
+  return {
+    status: body.status as number,
+    code: String(body.code),
+    class: body.status === 504 ? "UpstreamTimeout" : "UpstreamStreamError",
+    message: String(body.message),
+    provider,
   };
 }

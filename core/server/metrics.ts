@@ -3,6 +3,10 @@
  * counts, a latency histogram, tokens and cost per model, and each sink's
  * delivery counters, queue depth and circuit state. Counters are plain
  * numbers in maps: recording costs a map lookup on the request path.
+ *
+ * Label values are bounded whatever clients send: `model` is a configured
+ * model name or {@link UNKNOWN_MODEL}, `route` one of the three call
+ * routes, `status` an HTTP status code.
  * @module
  */
 import type { LogEvent } from "../event/log_event.ts";
@@ -15,6 +19,9 @@ const ROUTES: Record<string, string> = {
   completion: "/v1/completions",
   embedding: "/v1/embeddings",
 };
+
+/** The `model` label of calls naming a model that is not configured (one label for all of them). */
+export const UNKNOWN_MODEL = "__unknown__";
 
 /** A sink's numbers at scrape time. */
 export interface SinkSnapshot {
@@ -51,13 +58,21 @@ export class Metrics {
   readonly #durations = new Map<string, { buckets: number[]; sum: number; count: number }>();
   readonly #tokens = new Map<string, number>();
   readonly #cost = new Map<string, number>();
+  readonly #models: ReadonlySet<string>;
+
+  /** `models`: the configured public model names, the only `model` label values besides {@link UNKNOWN_MODEL}. */
+  constructor(models: Iterable<string>) {
+    this.#models = new Set(models);
+  }
 
   /** Records a finished call from its log event. */
   recordCall(event: LogEvent): void {
     if (event.call_type === "gateway_error") return;
-    const route = ROUTES[event.call_type] ?? event.call_type;
-    const model = event.model_group ?? "";
-    const status = String(event.error?.status ?? 200);
+    const route = ROUTES[event.call_type] ?? "other";
+    const group = event.model_group;
+    const model = group !== undefined && this.#models.has(group) ? group : UNKNOWN_MODEL;
+    const code = event.error?.status ?? 200;
+    const status = Number.isInteger(code) && code >= 100 && code <= 599 ? String(code) : "other";
     // Keys are cheap joins; labels are rendered at scrape time.
     const durationKey = route + "\u0000" + model;
     const key = durationKey + "\u0000" + status;

@@ -4,8 +4,9 @@
  * behalf, and cancelling the upstream when the client goes away.
  * @module
  */
-import { StreamAccumulator } from "./accumulator.ts";
-import { encodeSse, SseParser, sseText } from "./sse.ts";
+import { isRecord, StreamAccumulator } from "./accumulator.ts";
+import { StreamFault } from "./fault.ts";
+import { encodeSse, type SseEvent, SseParser, sseText } from "./sse.ts";
 
 const encoder = new TextEncoder();
 
@@ -31,7 +32,28 @@ export interface RelayOptions {
   describeError: (error: unknown) => Record<string, unknown>;
 }
 
-/** Wraps an upstream SSE body; the returned stream is the client's response body. */
+/** A chunk's JSON value; undefined when it is not JSON. */
+function parseChunk(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Wraps an upstream SSE body; the returned stream is the client's response body.
+ *
+ * Every event is forwarded as received (a chunk of the wrong shape too: only
+ * the accumulator skips it). Whatever throws while relaying ends the stream
+ * with an error event, cancels the upstream, and `onEnd` runs exactly once.
+ *
+ * When is a stream complete? When the upstream sent `[DONE]`, or, without
+ * `[DONE]` (some servers omit it), when every choice it streamed has a
+ * finish reason. A stream that ends otherwise (no chunk at all, or a choice
+ * still open) is truncated: a {@link StreamFault} `upstream_stream_truncated`,
+ * relayed like any upstream failure.
+ */
 export function relayStream(
   upstream: ReadableStream<Uint8Array>,
   options: RelayOptions,
@@ -41,28 +63,31 @@ export function relayStream(
   const parser = new SseParser();
   const accumulator = new StreamAccumulator();
   let ended = false;
+  let sawDone = false;
   let streamError: unknown;
   const end = (result: Omit<RelayEnd, "accumulator">) => {
     if (ended) return;
     ended = true;
-    options.onEnd({ accumulator, ...result });
+    try {
+      options.onEnd({ accumulator, ...result });
+    } catch (error) {
+      // The stream itself is done; the fault is the end handler's.
+      console.error(`sluice: internal error at the end of a stream (${errorName(error)})`);
+    }
   };
 
   /** Accumulates one event; returns its SSE text, or undefined when it is not for the client. */
   const forward = (data: string, event?: string): string | undefined => {
-    if (data !== "[DONE]") {
-      let chunk: Record<string, unknown> | undefined;
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        // Not JSON: forward as is, nothing to accumulate.
-      }
-      if (chunk && typeof chunk === "object") {
+    if (data === "[DONE]") sawDone = true;
+    else {
+      const chunk = parseChunk(data);
+      accumulator.add(chunk);
+      if (isRecord(chunk)) {
         if (chunk.error !== undefined && chunk.choices === undefined) streamError = chunk.error;
-        accumulator.add(chunk);
         const choices = chunk.choices;
         if (
-          !options.forwardUsage && chunk.usage && Array.isArray(choices) && choices.length === 0
+          !options.forwardUsage && isRecord(chunk.usage) && Array.isArray(choices) &&
+          choices.length === 0
         ) return undefined;
       }
     }
@@ -72,40 +97,67 @@ export function relayStream(
   const send = (controller: ReadableStreamDefaultController<Uint8Array>, texts: string[]) => {
     if (texts.length > 0) controller.enqueue(encoder.encode(texts.join("")));
   };
+  const forwardAll = (events: SseEvent[]): string[] =>
+    events.flatMap((e) => forward(e.data, e.event) ?? []);
+
+  /** Ends the stream for an upstream failure: a last error event, the upstream cancelled. */
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
+    if (ended) return;
+    // Each step on its own: the client side may already be closed or errored.
+    try {
+      controller.enqueue(encodeSse(JSON.stringify({ error: options.describeError(error) })));
+    } catch { /* nothing more can be sent */ }
+    try {
+      controller.close();
+    } catch { /* already closed */ }
+    end({ aborted: "upstream", error });
+    reader.cancel(error).catch(() => {});
+  };
+
+  /** The upstream ended: forward what is left, then close, or fail when it was cut short. */
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    send(controller, forwardAll([...parser.push(decoder.decode()), ...parser.end()]));
+    if (streamError !== undefined) {
+      controller.close();
+      end({ aborted: "upstream", error: streamError });
+      return;
+    }
+    if (!sawDone && !accumulator.allFinished()) {
+      throw new StreamFault(
+        "upstream_stream_truncated",
+        "upstream stream ended before [DONE] and before a finish reason on every choice",
+      );
+    }
+    controller.close();
+    end({});
+  };
+
+  /** Reads until there is something to send (or the stream ends). */
+  const pump = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    for (;;) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        if (ended) return;
+        if (!options.clientSignal.aborted) return fail(controller, error);
+        end({ aborted: "client" });
+        controller.error(error);
+        return;
+      }
+      if (ended) return;
+      if (result.done) return finish(controller);
+      const texts = forwardAll(parser.push(decoder.decode(result.value, { stream: true })));
+      if (texts.length > 0) return send(controller, texts);
+    }
+  };
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      for (;;) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          if (ended) return;
-          if (options.clientSignal.aborted) {
-            end({ aborted: "client" });
-            controller.error(error);
-            return;
-          }
-          controller.enqueue(encodeSse(JSON.stringify({ error: options.describeError(error) })));
-          controller.close();
-          end({ aborted: "upstream", error });
-          return;
-        }
-        if (result.done) {
-          send(controller, parser.end().map((e) => forward(e.data, e.event) ?? ""));
-          controller.close();
-          end(streamError === undefined ? {} : { aborted: "upstream", error: streamError });
-          return;
-        }
-        const texts: string[] = [];
-        for (const e of parser.push(decoder.decode(result.value, { stream: true }))) {
-          const text = forward(e.data, e.event);
-          if (text !== undefined) texts.push(text);
-        }
-        if (texts.length > 0) {
-          send(controller, texts);
-          return;
-        }
+      try {
+        await pump(controller);
+      } catch (error) {
+        fail(controller, error);
       }
     },
     async cancel(reason) {
@@ -113,4 +165,8 @@ export function relayStream(
       await reader.cancel(reason).catch(() => {});
     },
   });
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
 }

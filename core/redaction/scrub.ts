@@ -1,0 +1,181 @@
+/**
+ * The one credential scrubber for everything that leaves the gateway: error
+ * bodies and headers sent to clients, log lines, loader and config messages,
+ * events and the spool. Two layers, both turning what they find into
+ * `[SECRET]`:
+ *
+ * - the config's secret values (whatever came from the environment or sits
+ *   under a secret-like key), replaced wherever they occur;
+ * - credential patterns for values the config does not know: the SECRET
+ *   detector of `@sluice/redact` (`Bearer …`, `sk-…`, JWTs, …), values of
+ *   credential-named fields (`api-key: …`, `"password":"…"`, `?key=…`), and
+ *   URLs' user info and query strings.
+ * @module
+ */
+import { type MaskOptions, maskText } from "@sluice/redact";
+import { displayUrl } from "../sink_http.ts";
+
+/** What a secret value becomes. */
+export const SECRET = "[SECRET]";
+
+/** Values shorter than this are never treated as secrets (they would mask ordinary words). */
+export const MIN_SECRET_LENGTH = 6;
+
+const CREDENTIAL_WORDS = new Set([
+  "secret",
+  "password",
+  "passwd",
+  "token",
+  "apikey",
+  "credential",
+  "credentials",
+  "authorization",
+  "cookie",
+  "dsn",
+]);
+
+/**
+ * Whether a field name names a credential (`langfuse_secret_key`,
+ * `access_token`, `apiKey`, `api-key`), by whole words so that `max_tokens`
+ * or `update_trace_keys` are not mistaken for one.
+ */
+export function isCredentialName(name: string): boolean {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().split(/[^a-z0-9]+/);
+  return words.some((w, i) =>
+    CREDENTIAL_WORDS.has(w) ||
+    (w === "key" && (words[i - 1] === "api" || words[i - 1] === "private"))
+  );
+}
+
+/** Nesting deeper than this is not walked: such a subtree is replaced whole. */
+const MAX_DEPTH = 32;
+
+/**
+ * `value` with every credential-named field's value replaced by `[SECRET]`, at
+ * any depth (the same object when nothing changed; never mutated).
+ */
+export function withoutCredentials(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== "object" || depth > MAX_DEPTH) return value;
+  if (Array.isArray(value)) {
+    let changed = false;
+    const out = value.map((v) => {
+      const w = withoutCredentials(v, depth + 1);
+      if (w !== v) changed = true;
+      return w;
+    });
+    return changed ? out : value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const w = isCredentialName(k) && v !== null && v !== ""
+      ? SECRET
+      : withoutCredentials(v, depth + 1);
+    if (w !== v) (out ??= { ...value as Record<string, unknown> })[k] = w;
+  }
+  return out ?? value;
+}
+
+/** Secret values ready for the functions here: distinct, long enough, longest first. */
+export function orderSecrets(secrets: Iterable<string>): string[] {
+  return [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH)
+    .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replaces every secret value (as it appears inside JSON strings) with
+ * `[SECRET]` in a JSON text. `secrets` come from {@link orderSecrets}, so one
+ * that contains another is replaced whole.
+ */
+export function scrubSecrets(json: string, secrets: readonly string[]): string {
+  let out = json;
+  for (const secret of secrets) {
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (out.includes(escaped)) out = out.replaceAll(escaped, SECRET);
+  }
+  return out;
+}
+
+/** Replaces each secret value (longest first, short ones ignored) in a plain text. */
+export function maskSecrets(text: string, secrets: Iterable<string>): string {
+  return replaceValues(text, orderSecrets(secrets));
+}
+
+function replaceValues(text: string, ordered: readonly string[]): string {
+  let out = text;
+  for (const secret of ordered) if (out.includes(secret)) out = out.replaceAll(secret, SECRET);
+  return out;
+}
+
+const SECRET_DETECTOR: MaskOptions = {
+  detectors: ["SECRET"],
+  stripBase64: false,
+  base64MinLength: 256,
+};
+/** A URL with user info, a query or a fragment (the parts {@link displayUrl} drops). */
+const URL_WITH_EXTRAS =
+  /\b[a-z][a-z0-9+.-]*:\/\/(?:[^\s/?#@"'<>()\\]*@[^\s"'<>()\\]*|[^\s?#"'<>()\\]*[?#][^\s"'<>()\\]*)/gi;
+const CREDENTIAL_FIELDS = [
+  "(?:x-)?api[-_]?key",
+  "(?:access|refresh|auth)[-_]?token",
+  "client[-_]?secret",
+  "secret[-_]?key",
+  "passw(?:or)?d",
+  "token",
+  "key",
+  "sig(?:nature)?",
+];
+/** `name: value`, `name=value`, `"name":"value"` for credential-like names (values ≥ 6 long). */
+const NAMED_VALUE = new RegExp(
+  `\\b(${CREDENTIAL_FIELDS.join("|")})(["']?\\s*[:=]\\s*["']?)` +
+    `(?!(?:Bearer|Basic)\\s)([^\\s"',;&()[\\]{}]{6,})`,
+  "gi",
+);
+/** A bearer or basic credential of any shape (the detector wants ≥ 16 characters). */
+const AUTH_SCHEME = /\b(Bearer|Basic)\s+([A-Za-z0-9._~+/=-]{6,})/g;
+
+/** Credential patterns in a text become `[SECRET]`; URLs lose user info and query. */
+export function scrubCredentials(text: string): string {
+  if (text.length < MIN_SECRET_LENGTH) return text;
+  const out = text
+    .replace(URL_WITH_EXTRAS, (url) => {
+      const shown = displayUrl(url);
+      return shown === "<invalid url>" ? SECRET : shown;
+    })
+    .replace(AUTH_SCHEME, (_, scheme) => `${scheme} ${SECRET}`)
+    .replace(NAMED_VALUE, (_, name, sep) => `${name}${sep}${SECRET}`);
+  return maskText(out, SECRET_DETECTOR);
+}
+
+/** Scrubs what leaves: secret values and credential patterns, in texts and JSON values. */
+export interface Scrubber {
+  /** A text with secret values and credential patterns replaced. */
+  text(text: string): string;
+  /** A JSON value, copied, with every string (keys too) and credential-named field scrubbed. */
+  value(value: unknown): unknown;
+  /** Header values scrubbed (a new object). */
+  headers(headers: Record<string, string>): Record<string, string>;
+}
+
+/** A {@link Scrubber} for these secret values (e.g. `configSecrets(config)`). */
+export function createScrubber(secrets: Iterable<string>): Scrubber {
+  const ordered = orderSecrets(secrets);
+  const text = (s: string): string => scrubCredentials(replaceValues(s, ordered));
+  const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v === "string") return text(v);
+    if (v === null || typeof v !== "object") return v;
+    if (depth > MAX_DEPTH) return SECRET; // not looked at, so not let out
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    // fromEntries: a "__proto__" key stays an own property.
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [
+        text(k),
+        isCredentialName(k) && x !== null && x !== "" ? SECRET : walk(x, depth + 1),
+      ]),
+    );
+  };
+  return {
+    text,
+    value: (v) => walk(v, 0),
+    headers: (h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, text(v)])),
+  };
+}
