@@ -46,7 +46,7 @@ export function pluginLogger(
     message: string,
     data?: Record<string, unknown>,
   ): void => {
-    let text = `sink "${instanceName}": ${message}`;
+    let text = `sink "${instanceName}": ${escapeControls(String(message))}`;
     if (data !== undefined) {
       try {
         text += ` ${JSON.stringify(data)}`;
@@ -57,6 +57,25 @@ export function pluginLogger(
     log(level, mask(text));
   };
   return { debug: () => {}, info: write("info"), warn: write("warn"), error: write("error") };
+}
+
+/**
+ * A plugin's message on one line: newlines and other control characters
+ * are written as escapes, so a message cannot forge gateway log lines.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f\u2028\u2029]/g,
+    (c) =>
+      c === "\n"
+        ? "\\n"
+        : c === "\r"
+        ? "\\r"
+        : c === "\t"
+        ? "\\t"
+        : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** What {@link createPluginContext} needs. */
