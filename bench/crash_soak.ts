@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { type CliGateway, startCliGateway } from "../tests/fakes/cli_gateway.ts";
 import { type Receiver, startReceiver } from "../tests/fakes/receiver.ts";
 import { until } from "../tests/fakes/outage.ts";
+import { traffic } from "../tests/fakes/traffic.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -26,35 +27,6 @@ const KILLS = Number(values.kills);
 const FSYNC_MS = Number(values["fsync-ms"]);
 /** fsync_ms plus event batching (5 ms) and one write + fsync. */
 const WINDOW_MS = FSYNC_MS + 30;
-
-function traffic(url: string, prefix: string) {
-  const finished = new Map<string, number>();
-  let running = true;
-  let n = 0;
-  const workers = Array.from({ length: 8 }, async () => {
-    while (running) {
-      const id = `${prefix}-${n++}`;
-      try {
-        const res = await fetch(`${url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json", "x-sluice-call-id": id },
-          body: JSON.stringify({ model: "mock-gpt", messages: [{ role: "user", content: id }] }),
-        });
-        await res.arrayBuffer();
-        if (res.status === 200) finished.set(id, Date.now());
-      } catch {
-        // killed mid-call
-      }
-    }
-  });
-  return {
-    finished,
-    stop: async () => {
-      running = false;
-      await Promise.all(workers);
-    },
-  };
-}
 
 const dir = await Deno.makeTempDir({ prefix: "sluice-crash-soak-" });
 let receiver: Receiver = startReceiver("ok");

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { type CliGateway, startCliGateway } from "./fakes/cli_gateway.ts";
 import { until } from "./fakes/outage.ts";
+import { traffic } from "./fakes/traffic.ts";
 import { type Receiver, startReceiver } from "./fakes/receiver.ts";
 
 const FSYNC_MS = 20;
@@ -16,36 +17,6 @@ const FSYNC_MS = 20;
  * write + fsync after the response; the margin absorbs a loaded machine.
  */
 const WINDOW_MS = FSYNC_MS + 100;
-
-/** Chat calls sent in a loop until `stop()`, each answered call's finish time recorded. */
-function traffic(url: string, prefix: string, concurrency = 8) {
-  const finished = new Map<string, number>();
-  let running = true;
-  let n = 0;
-  const workers = Array.from({ length: concurrency }, async () => {
-    while (running) {
-      const id = `${prefix}-${n++}`;
-      try {
-        const res = await fetch(`${url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json", "x-sluice-call-id": id },
-          body: JSON.stringify({ model: "mock-gpt", messages: [{ role: "user", content: id }] }),
-        });
-        await res.arrayBuffer();
-        if (res.status === 200) finished.set(id, Date.now());
-      } catch {
-        // the gateway was killed mid-call: this call never finished
-      }
-    }
-  });
-  return {
-    finished,
-    async stop() {
-      running = false;
-      await Promise.all(workers);
-    },
-  };
-}
 
 async function writeConfig(dir: string, receiver: Receiver): Promise<string> {
   const path = `${dir}/gateway.yaml`;

@@ -10,6 +10,7 @@
  * @module
  */
 import type { LogEvent } from "../event/log_event.ts";
+import type { SinkCounters } from "../pipeline/sink_runner.ts";
 
 /** Histogram bucket bounds in seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -28,14 +29,7 @@ export interface SinkSnapshot {
   /** Instance name. */
   name: string;
   /** Outcome counters. */
-  counters: {
-    sent: number;
-    skipped: number;
-    retried: number;
-    spooled: number;
-    dropped: number;
-    replaced: number;
-  };
+  counters: SinkCounters;
   /** Events in memory. */
   queueDepth: number;
   /** Events in the spool. */
