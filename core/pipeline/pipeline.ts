@@ -101,27 +101,33 @@ export class LogPipeline {
     // Plugin error messages can echo credentials: config secrets never reach the log.
     const log = (level: "info" | "warn" | "error", message: string) =>
       emitLine(level, maskSecrets(message, pipeline.#secrets));
-    for (const s of sinks) {
-      const runner = await SinkRunner.start({
-        name: s.name,
-        sink: s.sink,
-        queue: s.entry.queue,
-        spoolDir: `${options.dataDir}/spool/${encodeURIComponent(s.name)}`,
-        callTimeoutMs: options.callTimeoutMs,
-        fsyncMs: options.fsyncMs,
-        hooks: {
-          log: (level, message) => log(level, `sink "${s.name}": ${message}`),
-          gatewayError: (message, code) => pipeline.gatewayError(s.name, message, code),
-        },
-      });
-      routes.push({
-        name: s.name,
-        plugin: s.plugin,
-        on: new Set(s.entry.on ?? s.defaultOn ?? ["success", "failure"]),
-        required: s.entry.required,
-        redaction: s.entry.redaction,
-        runner,
-      });
+    try {
+      for (const s of sinks) {
+        const runner = await SinkRunner.start({
+          name: s.name,
+          sink: s.sink,
+          queue: s.entry.queue,
+          spoolDir: `${options.dataDir}/spool/${encodeURIComponent(s.name)}`,
+          callTimeoutMs: options.callTimeoutMs,
+          fsyncMs: options.fsyncMs,
+          hooks: {
+            log: (level, message) => log(level, `sink "${s.name}": ${message}`),
+            gatewayError: (message, code) => pipeline.gatewayError(s.name, message, code),
+          },
+        });
+        routes.push({
+          name: s.name,
+          plugin: s.plugin,
+          on: new Set(s.entry.on ?? s.defaultOn ?? ["success", "failure"]),
+          required: s.entry.required,
+          redaction: s.entry.redaction,
+          runner,
+        });
+      }
+    } catch (error) {
+      // The runners already started hold their spools open: stop them before giving up.
+      await Promise.all(routes.map((r) => r.runner.stop(Date.now())));
+      throw error;
     }
     return pipeline;
   }

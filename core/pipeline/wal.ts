@@ -57,6 +57,17 @@ export interface WalRecord {
   event?: LogEvent;
 }
 
+/** A write-ahead log directory that another open log holds. */
+export class WalInUseError extends Error {
+  /** Creates the error for the directory `dir`. */
+  constructor(dir: string) {
+    super(
+      `the spool directory ${dir} is in use by another gateway; give each gateway its own server.data_dir`,
+    );
+    this.name = "WalInUseError";
+  }
+}
+
 /** A per-sink write-ahead log directory. */
 export class WriteAheadLog {
   readonly #dir: string;
@@ -69,18 +80,37 @@ export class WriteAheadLog {
   #next = 0;
   #closed = false;
   #tail: Promise<unknown> = Promise.resolve();
+  /** The open `lock` file: held for the log's lifetime, so one gateway owns the directory. */
+  readonly #lock: Deno.FsFile;
 
-  private constructor(dir: string, maxBytes: number) {
+  private constructor(dir: string, maxBytes: number, lock: Deno.FsFile) {
     this.#dir = dir;
     this.#maxBytes = maxBytes;
+    this.#lock = lock;
   }
 
-  /** Opens (or creates) a log directory, keeping what an earlier run left unconfirmed. */
+  /**
+   * Opens (or creates) a log directory, keeping what an earlier run left
+   * unconfirmed. The directory is locked while the log is open: a second
+   * log on it (another gateway with the same `server.data_dir`, in this
+   * process or another) is refused with {@link WalInUseError}, since two
+   * writers would interleave their segments and release each other's events.
+   */
   static async open(dir: string, maxBytes: number): Promise<WriteAheadLog> {
     await Deno.mkdir(dir, { recursive: true });
-    const wal = new WriteAheadLog(dir, maxBytes);
-    await wal.#load();
-    await wal.#importLegacy();
+    const lock = await Deno.open(`${dir}/lock`, { read: true, write: true, create: true });
+    if (!(await lock.tryLock(true))) {
+      lock.close();
+      throw new WalInUseError(dir);
+    }
+    const wal = new WriteAheadLog(dir, maxBytes, lock);
+    try {
+      await wal.#load();
+      await wal.#importLegacy();
+    } catch (error) {
+      lock.close();
+      throw error;
+    }
     return wal;
   }
 
@@ -129,6 +159,11 @@ export class WriteAheadLog {
     return this.#serial(() => {
       this.#closed = true;
       this.#closeWriter();
+      try {
+        this.#lock.close(); // closing the file releases its lock
+      } catch {
+        // already closed
+      }
       return Promise.resolve();
     });
   }

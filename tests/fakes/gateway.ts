@@ -14,9 +14,19 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Serves a gateway built from `config` on a random loopback port. */
+/**
+ * Serves a gateway built from `config` on a random loopback port. Without a
+ * `server.data_dir`, the gateway gets a fresh one of its own, removed at
+ * close: tests run in parallel, and a shared `./.sluice` would hand one
+ * test's spooled events to another.
+ */
 export async function startGateway(config: GatewayConfigInput): Promise<TestGateway> {
-  const gateway = await createGateway(config);
+  const ownDir = config.server?.data_dir === undefined
+    ? await Deno.makeTempDir({ prefix: "sluice-gw-" })
+    : undefined;
+  const gateway = await createGateway(
+    ownDir ? { ...config, server: { ...config.server, data_dir: ownDir } } : config,
+  );
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, gateway.fetch);
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
@@ -24,6 +34,11 @@ export async function startGateway(config: GatewayConfigInput): Promise<TestGate
     async close() {
       await server.shutdown();
       await gateway.close();
+      if (ownDir) {
+        await Deno.remove(ownDir, { recursive: true }).catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error; // NotFound: closed twice
+        });
+      }
     },
   };
 }
