@@ -1,13 +1,16 @@
 /**
- * `deno bench`: the per-call logging work off the request path — building the
- * log event of a finished call with `buildLogEvent` (`core/event/build.ts`)
- * and serialising it with `JSON.stringify`, as the JSONL sink does for each
- * line. The record is a realistic non-stream chat call through a virtual key:
+ * `deno bench`: the per-call logging work. On the request thread: picking
+ * the hand-off record (`toFinishedCall`) and cloning it as `postMessage`
+ * does to reach the log Worker (`bench/handoff.ts` measures the real
+ * `postMessage`). On the log side: building the event with `buildLogEvent`
+ * (`core/log/build.ts`, which parses the body bytes) and serialising it with
+ * `JSON.stringify`, as the JSONL sink does for each line. The record is a realistic non-stream chat call through a virtual key:
  * a system prompt and a short conversation, sampling parameters, request
  * metadata and tags, a W3C trace parent, usage with cached tokens and a cost.
  * @module
  */
-import { buildLogEvent, type CallRecord } from "../core/event/build.ts";
+import { buildLogEvent } from "../core/log/build.ts";
+import { type CallRecord, toFinishedCall } from "../core/server/call_record.ts";
 import { hashKey } from "../core/server/auth.ts";
 import { traceContextOf } from "../core/server/trace.ts";
 import type { Deployment } from "../core/providers/types.ts";
@@ -77,7 +80,7 @@ const record: CallRecord = {
     },
     master: false,
   },
-  body: {
+  bodyBytes: new TextEncoder().encode(JSON.stringify({
     model: "gpt-4o-mini",
     messages,
     temperature: 0.3,
@@ -85,7 +88,8 @@ const record: CallRecord = {
     max_tokens: 256,
     user: "customer-90210",
     metadata: { tags: ["support"], session_id: "sess-77f1", generation_name: "support-reply" },
-  },
+  })),
+  model: "gpt-4o-mini",
   stream: false,
   deployment,
   responseId: "chatcmpl-AbCdEf0123456789xyzABCDEFGHIJ",
@@ -109,7 +113,8 @@ const record: CallRecord = {
   },
 };
 
-const event = buildLogEvent(record);
+const call = toFinishedCall(record, undefined);
+const event = buildLogEvent(call);
 const line = JSON.stringify(event);
 if (!line.includes('"user_api_key_alias":"checkout-service"') || line.includes("sk-team-a")) {
   throw new Error("unexpected event");
@@ -117,11 +122,27 @@ if (!line.includes('"user_api_key_alias":"checkout-service"') || line.includes("
 const group = `log event of one chat call (${(line.length / 1024).toFixed(1)} KiB as JSON)`;
 
 Deno.bench({
-  name: "buildLogEvent",
+  name: "request thread: toFinishedCall (the hand-off record)",
+  group,
+  fn: () => {
+    toFinishedCall(record, undefined);
+  },
+});
+
+Deno.bench({
+  name: "toFinishedCall + structuredClone (postMessage's copy, both ends)",
+  group,
+  fn: () => {
+    structuredClone(toFinishedCall(record, undefined));
+  },
+});
+
+Deno.bench({
+  name: "buildLogEvent (log side, parses the body bytes)",
   group,
   baseline: true,
   fn: () => {
-    buildLogEvent(record);
+    buildLogEvent(call);
   },
 });
 
@@ -137,6 +158,6 @@ Deno.bench({
   name: "buildLogEvent + JSON.stringify",
   group,
   fn: () => {
-    JSON.stringify(buildLogEvent(record));
+    JSON.stringify(buildLogEvent(call));
   },
 });

@@ -191,6 +191,11 @@ Deno.test("past the spool limit events are dropped, counted and reported; memory
   }
   await until(() => pipeline.snapshot()[0].counters.dropped > 0);
   await until(() => ops.length > 0);
+  // A burst waits for its group commit (bounded by bytes); once committed, memory holds at most
+  // max_queue events whatever keeps arriving.
+  await until(() => pipeline.snapshot()[0].queueDepth <= 200);
+  for (let i = 2000; i < 2500; i++) pipeline.emit(sampleEvent(i), DEFAULT_CONTROLS);
+  await until(() => pipeline.snapshot()[0].queueDepth <= 200);
   const [s] = pipeline.snapshot();
   await pipeline.close(200);
   await Deno.remove(dir, { recursive: true });
@@ -241,4 +246,27 @@ Deno.test("a sink's error message never carries a config secret into the log or 
   const everything = lines.join("\n") + JSON.stringify(opsEvents);
   assert.match(everything, /password \[SECRET\]/);
   assert.ok(!everything.includes(secret));
+});
+
+Deno.test("a burst larger than max_queue arriving at once waits for the write-ahead log instead of being dropped", async () => {
+  // The log Worker receives finished calls in batches: a batch can be far larger than a small
+  // max_queue while the previous group commit's fsync is still running.
+  const dir = await Deno.makeTempDir();
+  const target = recordingSink();
+  const pipeline = await LogPipeline.start(
+    [{ name: "s", plugin: "s", entry: entry("s", { max_queue: 10 }), sink: target.sink }],
+    { dataDir: dir, log },
+  );
+  const ids: string[] = [];
+  for (let i = 0; i < 500; i++) {
+    const e = sampleEvent(i);
+    ids.push(e.request_id);
+    pipeline.emit(e, DEFAULT_CONTROLS);
+  }
+  await until(() => target.received.length >= 500);
+  const snap = pipeline.snapshot()[0];
+  await pipeline.close(2000);
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(snap.counters.dropped, 0);
+  assert.deepEqual(target.received, ids, "every event, once, in order");
 });

@@ -11,10 +11,23 @@ import { maskSecrets } from "../loader/secrets.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { Sink, SinkEventKind } from "../plugin.ts";
 import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
-import { randomHex, randomUuid } from "../server/ids.ts";
-import { SinkRunner } from "./sink_runner.ts";
+import { randomHex, randomUuid } from "../ids.ts";
+import { type SinkCounters, SinkRunner } from "./sink_runner.ts";
 import { minimalEvent } from "../event/minimal.ts";
-import type { SinkSnapshot } from "../server/metrics.ts";
+
+/** A sink's numbers at scrape time. */
+export interface SinkSnapshot {
+  /** Instance name. */
+  name: string;
+  /** Outcome counters. */
+  counters: SinkCounters;
+  /** Events in memory. */
+  queueDepth: number;
+  /** Events in the spool. */
+  spoolSize: number;
+  /** Circuit state. */
+  circuitOpen: boolean;
+}
 
 /** A sink ready to receive events. */
 export interface PipelineSink {

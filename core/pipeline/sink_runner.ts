@@ -30,6 +30,12 @@ const MAX_BACKOFF_MS = 30_000;
 const MAX_OPEN_MS = 60_000;
 /** Default group-commit interval. */
 export const DEFAULT_FSYNC_MS = 20;
+/**
+ * Most bytes of event lines waiting for their group commit. A burst (a batch
+ * from the request thread while an fsync is slow) waits here; past this the
+ * disk is slower than the traffic, and events are dropped and counted.
+ */
+const MAX_INCOMING_BYTES = 64 * 1024 * 1024;
 
 /** Outcome counters of one sink. */
 export interface SinkCounters {
@@ -102,6 +108,7 @@ export class SinkRunner {
   readonly #wal: WriteAheadLog;
   /** Events waiting for the next group commit, with their log lines. */
   #incoming: { event: LogEvent; line: string }[] = [];
+  #incomingBytes = 0;
   #commitTimer?: ReturnType<typeof setTimeout>;
   #committing?: Promise<void>;
   #lastCommitAt = -Infinity;
@@ -189,13 +196,14 @@ export class SinkRunner {
       event = minimalEvent(event, reason);
       line = JSON.stringify(event) + "\n";
     }
-    if (this.#incoming.length >= this.#queue.max_queue) {
+    if (this.#incoming.length > 0 && this.#incomingBytes + line.length > MAX_INCOMING_BYTES) {
       // The disk is slower than the traffic: memory stays bounded, and the loss is counted.
       this.counters.dropped++;
-      this.#drops.add(1, "the write-ahead log is not keeping up (max_queue events wait for it)");
+      this.#drops.add(1, "the write-ahead log is not keeping up (64 MiB of events wait for it)");
       return;
     }
     this.#incoming.push({ event, line });
+    this.#incomingBytes += line.length;
     this.#scheduleCommit();
   }
 
@@ -254,6 +262,7 @@ export class SinkRunner {
   async #commit(): Promise<void> {
     const batch = this.#incoming;
     this.#incoming = [];
+    this.#incomingBytes = 0;
     this.#lastCommitAt = performance.now();
     let result: AppendResult;
     try {

@@ -131,14 +131,19 @@ function parseObject(text: string, maxDepth: number): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** A request body read and parsed: the object, and the bytes it was parsed from. */
+export interface JsonBody {
+  /** The parsed JSON object. */
+  value: Record<string, unknown>;
+  /** The UTF-8 bytes as received (handed to the log side, which parses its own copy). */
+  bytes: Uint8Array;
+}
+
 /**
  * Reads and parses the body as a JSON object. A request without a
  * content-type is read as JSON; an explicit non-JSON type is a 415.
  */
-export async function readJsonBody(
-  req: Request,
-  limits: BodyLimits,
-): Promise<Record<string, unknown>> {
+export async function readJsonBody(req: Request, limits: BodyLimits): Promise<JsonBody> {
   const type = req.headers.get("content-type");
   if (type && type.trim() && !JSON_MEDIA_TYPE.test(type)) {
     await req.body?.cancel();
@@ -149,6 +154,8 @@ export async function readJsonBody(
     await req.body?.cancel();
     throw tooLarge(limits.max_body_bytes);
   }
-  const text = req.body ? decodeUtf8(await readBytes(req, limits, Number.isFinite(length))) : "";
-  return parseObject(text, limits.max_json_depth);
+  const bytes = req.body
+    ? await readBytes(req, limits, Number.isFinite(length))
+    : new Uint8Array(0);
+  return { value: parseObject(decodeUtf8(bytes), limits.max_json_depth), bytes };
 }

@@ -8,16 +8,15 @@ import { configBaseDir, configScrubber, configSecrets, parseConfig } from "../co
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import { computeCost, type ModelPrice, priceOf } from "../cost/cost.ts";
 import { errorTypeForStatus, GatewayError } from "../errors.ts";
-import { buildLogEvent, type CallRecord, GATEWAY_FIELDS } from "../event/build.ts";
+import { GATEWAY_FIELDS } from "../log/build.ts";
+import type { FinishedCall } from "../log/call.ts";
+import { startLogHost } from "../log/host.ts";
+import { type CallRecord, toFinishedCall } from "./call_record.ts";
 import type { LogEventError } from "../event/log_event.ts";
 import { ClientClosedError, ModelRouter, type UpstreamFailure } from "../providers/router.ts";
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
-import { loadSinks } from "../loader/mod.ts";
-import { type CallControls, DEFAULT_CONTROLS } from "../pipeline/controls.ts";
-import { LogPipeline, type PipelineSink } from "../pipeline/pipeline.ts";
-import { sinkInstanceName } from "../config/semantics.ts";
+import type { CallControls } from "../pipeline/controls.ts";
 import { Metrics } from "./metrics.ts";
-import { maskEventJson } from "../redaction/mask.ts";
 import type { Scrubber } from "../redaction/scrub.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { StreamFault } from "../stream/fault.ts";
@@ -26,7 +25,7 @@ import { VERSION } from "../version.ts";
 import { KeyStore, type Principal } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import { validateCallBody } from "./validate.ts";
-import { randomUuid } from "./ids.ts";
+import { randomUuid } from "../ids.ts";
 import { CALL_ID_PATTERN, formatTraceparent, traceContextOf } from "./trace.ts";
 
 /** A running gateway: mount `fetch` anywhere, `close()` to drain. */
@@ -87,8 +86,12 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
   const litellmHeaders = config.server.litellm_headers;
   const router = new ModelRouter(config.models);
   const keys = new KeyStore(config);
-  const lifetime = new AbortController(); // aborts plugins' ctx.signal at shutdown
-  const pipeline = await startPipeline(config, lifetime.signal);
+  // The log side (plugins, redaction, write-ahead logs) runs in its own Worker.
+  const log = await startLogHost({
+    config,
+    baseDir: configBaseDir(config),
+    secrets: [...configSecrets(config)],
+  });
   const metrics = new Metrics(router.names());
   const prices = new Map<Deployment, ModelPrice | undefined>();
   const controlsConfig = config.controls;
@@ -168,27 +171,22 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     });
   }
 
-  // Events are built and routed after the response has left, in batches.
-  let finished: [CallRecord, CallControls | undefined][] = [];
+  // Finished calls go to the log side in batches, after the response has left.
+  let finished: FinishedCall[] = [];
   let flushScheduled = false;
   function flushFinished(): void {
     flushScheduled = false;
+    if (finished.length === 0) return;
     const batch = finished;
     finished = [];
-    for (const [record, controls] of batch) {
-      try {
-        const event = buildLogEvent(record);
-        metrics.recordCall(event);
-        pipeline.emit(event, controls ?? DEFAULT_CONTROLS);
-      } catch (error) {
-        console.error(`sluice: could not build the log event of call ${record.callId}: ${error}`);
-      }
-    }
+    log.submit(batch);
   }
 
   function finish(record: CallRecord, controls: CallControls | undefined): void {
     record.endTime = Date.now();
-    finished.push([record, controls]);
+    const call = toFinishedCall(record, controls);
+    metrics.recordCall(call);
+    finished.push(call);
     if (!flushScheduled) {
       flushScheduled = true;
       setTimeout(flushFinished, EVENT_BATCH_MS);
@@ -229,9 +227,10 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     let upstreamMs = 0;
     try {
       record.principal = keys.authenticate(req.headers);
-      const body = await readJsonBody(req, config.server);
-      record.body = body;
+      const { value: body, bytes } = await readJsonBody(req, config.server);
+      record.bodyBytes = bytes;
       record.stream = body.stream === true;
+      if (typeof body.model === "string") record.model = body.model;
       const model = validateCallBody(callType, body);
       const metadata = body.metadata as Record<string, unknown> | undefined;
       // `metadata.trace_id` (or LiteLLM's `existing_trace_id`) names the trace when no traceparent does.
@@ -265,7 +264,10 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       );
       upstreamMs = routed.upstreamMs;
       const { response } = routed;
-      record.sent = response.sent;
+      // The request as sent is kept only when the event will carry it.
+      if ((metadata as { log_raw_request?: unknown } | undefined)?.log_raw_request === true) {
+        record.sent = response.sent;
+      }
       if (response.status >= 400) {
         throw passThroughError(response.status, response.json, response.retryAfter);
       }
@@ -317,7 +319,9 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       record.responseId = typeof result.id === "string" ? result.id : undefined;
       record.responseModel = typeof result.model === "string" ? result.model : undefined;
       record.usage = result.usage as Usage | undefined;
-      record.result = result; // the event's response and finish reasons are read from it later
+      // The event's response and finish reasons are read from it on the log side.
+      if (response.text !== undefined) record.resultText = response.text;
+      else record.result = result;
       record.cost = usageCost(routed.deployment, record.usage);
       const headers = baseHeaders(record);
       headers["content-type"] = "application/json";
@@ -407,7 +411,7 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     } catch {
       return json(status, body);
     }
-    return json(status, { ...body, version: VERSION, sinks: pipeline.sinkNames });
+    return json(status, { ...body, version: VERSION, sinks: log.sinkNames });
   }
 
   async function handle(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
@@ -437,9 +441,11 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
         } catch (error) {
           return json((error as GatewayError).status, (error as GatewayError).toJSON());
         }
-        return new Response(metrics.render(pipeline.snapshot()), {
-          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-        });
+        return log.snapshot().then((sinks) =>
+          new Response(metrics.render(sinks), {
+            headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+          })
+        );
     }
     return json(404, {
       error: {
@@ -464,46 +470,12 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       }
       router.close();
       flushFinished();
-      await pipeline.close(deadline);
-      lifetime.abort();
+      await log.close(deadline);
     })();
     return closing;
   }
 
   return { fetch: handle, close, config };
-}
-
-/** Loads every sink plugin and starts its runner; optional sinks that fail become gateway_error events. */
-async function startPipeline(config: GatewayConfig, signal: AbortSignal): Promise<LogPipeline> {
-  const dataDir = config.server.data_dir;
-  // `environment:` (LiteLLM's environment_variables) is what plugins see first, without
-  // touching the process environment.
-  const environment = config.environment;
-  const { loaded, skipped } = await loadSinks(config.sinks, {
-    dataDir,
-    baseDir: configBaseDir(config),
-    signal,
-    secrets: configSecrets(config), // a failing entry's message is masked with all of them
-    env: (name) => Object.hasOwn(environment, name) ? environment[name] : Deno.env.get(name),
-  });
-  const sinks: PipelineSink[] = loaded.map((l) => ({
-    name: l.name,
-    plugin: l.plugin.name,
-    entry: config.sinks.find((e) => sinkInstanceName(e.use, e.name) === l.name)!,
-    sink: l.sink,
-    defaultOn: l.defaultOn,
-  }));
-  const pipeline = await LogPipeline.start(sinks, {
-    dataDir,
-    fsyncMs: config.log.fsync_ms,
-    redaction: {
-      global: config.redaction,
-      secrets: [...configSecrets(config), ...loaded.flatMap((l) => l.secrets)],
-      mask: maskEventJson,
-    },
-  });
-  for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
-  return pipeline;
 }
 
 function unknownModel(model: string, known: string[]): GatewayError {

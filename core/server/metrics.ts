@@ -9,8 +9,8 @@
  * routes, `status` an HTTP status code.
  * @module
  */
-import type { LogEvent } from "../event/log_event.ts";
-import type { SinkCounters } from "../pipeline/sink_runner.ts";
+import type { FinishedCall } from "../log/call.ts";
+import type { SinkSnapshot } from "../pipeline/pipeline.ts";
 
 /** Histogram bucket bounds in seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -23,20 +23,6 @@ const ROUTES: Record<string, string> = {
 
 /** The `model` label of calls naming a model that is not configured (one label for all of them). */
 export const UNKNOWN_MODEL = "__unknown__";
-
-/** A sink's numbers at scrape time. */
-export interface SinkSnapshot {
-  /** Instance name. */
-  name: string;
-  /** Outcome counters. */
-  counters: SinkCounters;
-  /** Events in memory. */
-  queueDepth: number;
-  /** Events in the spool. */
-  spoolSize: number;
-  /** Circuit state. */
-  circuitOpen: boolean;
-}
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
@@ -59,13 +45,12 @@ export class Metrics {
     this.#models = new Set(models);
   }
 
-  /** Records a finished call from its log event. */
-  recordCall(event: LogEvent): void {
-    if (event.call_type === "gateway_error") return;
-    const route = ROUTES[event.call_type] ?? "other";
-    const group = event.model_group;
+  /** Records a finished call from its hand-off record. */
+  recordCall(call: FinishedCall): void {
+    const route = ROUTES[call.callType] ?? "other";
+    const group = call.model;
     const model = group !== undefined && this.#models.has(group) ? group : UNKNOWN_MODEL;
-    const code = event.error?.status ?? 200;
+    const code = call.error?.status ?? 200;
     const status = Number.isInteger(code) && code >= 100 && code <= 599 ? String(code) : "other";
     // Keys are cheap joins; labels are rendered at scrape time.
     const durationKey = route + "\u0000" + model;
@@ -77,16 +62,16 @@ export class Metrics {
       histogram = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
       this.#durations.set(durationKey, histogram);
     }
-    const seconds = event.response_time_ms / 1000;
+    const seconds = (call.endTime - call.startTime) / 1000;
     for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]) histogram.buckets[i]++;
     histogram.sum += seconds;
     histogram.count++;
 
-    if (event.prompt_tokens) this.#add(this.#tokens, model + "\u0000prompt", event.prompt_tokens);
-    if (event.completion_tokens) {
-      this.#add(this.#tokens, model + "\u0000completion", event.completion_tokens);
-    }
-    if (event.response_cost) this.#add(this.#cost, model, event.response_cost);
+    const prompt = call.usage?.prompt_tokens;
+    const completion = call.usage?.completion_tokens;
+    if (prompt) this.#add(this.#tokens, model + "\u0000prompt", prompt);
+    if (completion) this.#add(this.#tokens, model + "\u0000completion", completion);
+    if (call.cost?.total) this.#add(this.#cost, model, call.cost.total);
   }
 
   #add(map: Map<string, number>, key: string, value: number): void {

@@ -3,9 +3,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { randomHex } from "./ids.ts";
+import { randomHex } from "../ids.ts";
 
-export { randomHex } from "./ids.ts";
+export { randomHex } from "../ids.ts";
 
 /** What a client-supplied call id must look like to be used. */
 export const CALL_ID_PATTERN: RegExp = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -1,12 +1,10 @@
 /**
- * Builds the one log event of a call from what the gateway saw.
+ * Builds the one log event of a call from its hand-off record, on the log
+ * side: the request thread never builds, parses or serialises an event.
  * @module
  */
-import type { Principal } from "../server/auth.ts";
-import type { TraceContext } from "../server/trace.ts";
-import type { Deployment, ProxyCallType } from "../providers/types.ts";
-import type { Usage } from "../stream/accumulator.ts";
-import type { CallType, LogEvent, LogEventCostBreakdown, LogEventError } from "./log_event.ts";
+import type { CallType, LogEvent } from "../event/log_event.ts";
+import type { FinishedCall, FinishedCallType } from "./call.ts";
 
 /** Request fields that belong to the gateway, never to the upstream. */
 export const GATEWAY_FIELDS: readonly string[] = [
@@ -26,60 +24,14 @@ const NOT_PARAMETERS = new Set([
   "user",
 ]);
 
-/** What the gateway knows about a call when it ends. */
-export interface CallRecord {
-  /** The gateway's request UUID. */
-  requestId: string;
-  /** The call id (client's or the request id). */
-  callId: string;
-  /** Kind of call. */
-  callType: ProxyCallType;
-  /** Trace context of the call. */
-  trace: TraceContext;
-  /** Epoch ms at arrival. */
-  startTime: number;
-  /** Epoch ms at the end. */
-  endTime: number;
-  /** Epoch ms of the first token. */
-  completionStartTime?: number;
-  /** Request headers (user agent, tags). */
-  headers: Headers;
-  /** Client address. */
-  requesterIp?: string;
-  /** Who called. */
-  principal?: Principal;
-  /** The client's parsed body, if it parsed. */
-  body?: Record<string, unknown>;
-  /** Streamed response. */
-  stream: boolean;
-  /** The deployment that served (or failed). */
-  deployment?: Deployment;
-  /** Upstream response id. */
-  responseId?: string;
-  /** Upstream response model. */
-  responseModel?: string;
-  /** Usage in OpenAI's shape. */
-  usage?: Usage;
-  /** The response content for the event (streams: assembled by the accumulator). */
-  response?: unknown;
-  /** Each choice's `finish_reason` (streams). */
-  finishReasons?: string[];
-  /** A non-stream upstream answer, parsed; `response` and `finish_reasons` are read from it. */
-  result?: Record<string, unknown>;
-  /** Cost, when the price is known. */
-  cost?: { total: number; breakdown: LogEventCostBreakdown };
-  /** The failure, if any. */
-  error?: LogEventError;
-  /** What was sent upstream, for `log_raw_request`. */
-  sent?: { url: string; headers: Record<string, string>; body: unknown };
-}
-
-/** Tags from `x-sluice-tags` / `x-litellm-tags` and `metadata.tags`. */
-export function tagsOf(headers: Headers, metadata: Record<string, unknown> | undefined): string[] {
+/** Tags from the `x-sluice-tags` / `x-litellm-tags` header values and `metadata.tags`. */
+export function tagsOf(
+  tagHeaders: readonly string[] | undefined,
+  metadata: Record<string, unknown> | undefined,
+): string[] {
   const tags: string[] = [];
-  for (const name of ["x-sluice-tags", "x-litellm-tags"]) {
-    const header = headers.get(name);
-    if (header) tags.push(...header.split(",").map((t) => t.trim()).filter(Boolean));
+  for (const header of tagHeaders ?? []) {
+    tags.push(...header.split(",").map((t) => t.trim()).filter(Boolean));
   }
   if (Array.isArray(metadata?.tags)) {
     tags.push(...metadata.tags.filter((t) => typeof t === "string"));
@@ -89,7 +41,7 @@ export function tagsOf(headers: Headers, metadata: Record<string, unknown> | und
 
 /** The event's `messages`: chat messages, or the prompt / input as sent. */
 /** The event's `response`: the assistant message(s), completion texts, or an embeddings summary. */
-function responseOf(callType: ProxyCallType, result: Record<string, unknown>): unknown {
+function responseOf(callType: FinishedCallType, result: Record<string, unknown>): unknown {
   if (callType === "embedding") return embeddingsSummary(result);
   const choices = result.choices as Record<string, unknown>[] | undefined;
   if (!Array.isArray(choices)) return undefined;
@@ -97,15 +49,18 @@ function responseOf(callType: ProxyCallType, result: Record<string, unknown>): u
   return choices.length === 1 ? choices[0].message : choices.map((c) => c.message);
 }
 
-function finishReasons(r: CallRecord): string[] | undefined {
-  const choices = r.result?.choices;
+function finishReasons(r: FinishedCall, result: Record<string, unknown> | undefined) {
+  const choices = result?.choices;
   const reasons = Array.isArray(choices)
     ? choices.flatMap((c) => (typeof c?.finish_reason === "string" ? [c.finish_reason] : []))
     : r.finishReasons;
   return reasons?.length ? reasons : undefined;
 }
 
-function messagesOf(callType: ProxyCallType, body: Record<string, unknown> | undefined): unknown {
+function messagesOf(
+  callType: FinishedCallType,
+  body: Record<string, unknown> | undefined,
+): unknown {
   if (!body) return undefined;
   return callType === "chat" ? body.messages : callType === "completion" ? body.prompt : body.input;
 }
@@ -124,9 +79,22 @@ export function embeddingsSummary(json: unknown): Record<string, unknown> | unde
   return { object: "list", count: data.length, dimensions };
 }
 
-/** Builds the immutable event of a finished call. */
-export function buildLogEvent(r: CallRecord): LogEvent {
-  const body = r.body;
+/** A JSON object from bytes or text, or undefined when it is not one. */
+function objectOf(json: Uint8Array | string | undefined): Record<string, unknown> | undefined {
+  if (json === undefined) return undefined;
+  const value = JSON.parse(typeof json === "string" ? json : utf8.decode(json));
+  return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Builds the immutable event of a finished call. A body or answer handed
+ * over as bytes or text is parsed here, off the request thread.
+ */
+export function buildLogEvent(r: FinishedCall): LogEvent {
+  const body = r.body ?? objectOf(r.bodyBytes);
+  const result = r.result ?? objectOf(r.resultText);
   const metadata =
     body?.metadata && typeof body.metadata === "object" && !Array.isArray(body.metadata)
       ? body.metadata as Record<string, unknown>
@@ -139,7 +107,6 @@ export function buildLogEvent(r: CallRecord): LogEvent {
     parameters = {};
     for (const key in body) if (!NOT_PARAMETERS.has(key)) parameters[key] = body[key];
   }
-  const key = r.principal?.key;
   const event: LogEvent = {
     schema_version: 1,
     request_id: r.requestId,
@@ -154,9 +121,9 @@ export function buildLogEvent(r: CallRecord): LogEvent {
     stream: r.stream,
     status: r.error ? "failure" : "success",
     model: r.responseModel ?? r.deployment?.upstreamModel,
-    model_group: typeof body?.model === "string" ? body.model : undefined,
+    model_group: r.model,
     model_id: r.deployment?.id,
-    provider: r.deployment?.config.provider,
+    provider: r.deployment?.provider,
     api_base: r.deployment?.apiBase,
     model_parameters: parameters,
     start_time: r.startTime,
@@ -171,19 +138,19 @@ export function buildLogEvent(r: CallRecord): LogEvent {
     response_cost: r.cost?.total,
     cost_breakdown: r.cost?.breakdown,
     metadata: {
-      user_api_key_hash: r.principal?.keyHash,
-      user_api_key_alias: key?.alias ?? (r.principal?.master ? "master" : undefined),
-      user_api_key_team: key?.team,
-      user_api_key_user_id: key?.user,
+      user_api_key_hash: r.caller?.keyHash,
+      user_api_key_alias: r.caller?.alias,
+      user_api_key_team: r.caller?.team,
+      user_api_key_user_id: r.caller?.user,
       end_user: typeof body?.user === "string" ? body.user : undefined,
       requester_ip: r.requesterIp,
-      user_agent: r.headers.get("user-agent") ?? undefined,
-      tags: tagsOf(r.headers, metadata),
+      user_agent: r.userAgent,
+      tags: tagsOf(r.tagHeaders, metadata),
       request: metadata ?? {},
     },
     messages: messagesOf(r.callType, body),
-    response: r.result ? responseOf(r.callType, r.result) : r.response,
-    finish_reasons: finishReasons(r),
+    response: result ? responseOf(r.callType, result) : r.response,
+    finish_reasons: finishReasons(r, result),
     error: r.error,
   };
   if (metadata?.log_raw_request === true && r.sent) {

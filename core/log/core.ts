@@ -1,0 +1,114 @@
+/**
+ * The log side of a gateway, whichever thread hosts it: loads the sink
+ * plugins, starts the pipeline (redaction, routing, runners, write-ahead
+ * logs), and turns finished calls into events. The request thread talks to
+ * it only through a {@link LogHost} (`host.ts`), by hand-off records.
+ * @module
+ */
+import type { GatewayConfig } from "../config/types.ts";
+import { sinkInstanceName } from "../config/semantics.ts";
+import { loadSinks } from "../loader/mod.ts";
+import { DEFAULT_CONTROLS } from "../pipeline/controls.ts";
+import { LogPipeline, type PipelineSink, type SinkSnapshot } from "../pipeline/pipeline.ts";
+import { maskEventJson } from "../redaction/mask.ts";
+import { buildLogEvent } from "./build.ts";
+import type { FinishedCall } from "./call.ts";
+
+/** What the log side needs to start: plain data, so it can cross to a Worker. */
+export interface LogInit {
+  /** The validated config. */
+  config: GatewayConfig;
+  /** The directory relative plugin paths resolve against (the config file's). */
+  baseDir: string;
+  /** The config's secret values: masked in every event and log line. */
+  secrets: string[];
+}
+
+/** The running log side. */
+export class LogCore {
+  readonly #pipeline: LogPipeline;
+  readonly #lifetime: AbortController;
+
+  private constructor(pipeline: LogPipeline, lifetime: AbortController) {
+    this.#pipeline = pipeline;
+    this.#lifetime = lifetime;
+  }
+
+  /**
+   * Loads every sink plugin and starts its runner; optional sinks that fail
+   * become `gateway_error` events. Throws the first required sink's failure.
+   */
+  static async start(init: LogInit): Promise<LogCore> {
+    const { config, baseDir } = init;
+    const dataDir = config.server.data_dir;
+    const lifetime = new AbortController(); // aborts plugins' ctx.signal at close
+    // `environment:` (LiteLLM's environment_variables) is what plugins see first, without
+    // touching the process environment.
+    const environment = config.environment;
+    const { loaded, skipped } = await loadSinks(config.sinks, {
+      dataDir,
+      baseDir,
+      signal: lifetime.signal,
+      secrets: init.secrets, // a failing entry's message is masked with all of them
+      env: (name) => Object.hasOwn(environment, name) ? environment[name] : Deno.env.get(name),
+    });
+    const sinks: PipelineSink[] = loaded.map((l) => ({
+      name: l.name,
+      plugin: l.plugin.name,
+      entry: config.sinks.find((e) => sinkInstanceName(e.use, e.name) === l.name)!,
+      sink: l.sink,
+      defaultOn: l.defaultOn,
+    }));
+    let pipeline: LogPipeline;
+    try {
+      pipeline = await LogPipeline.start(sinks, {
+        dataDir,
+        fsyncMs: config.log.fsync_ms,
+        redaction: {
+          global: config.redaction,
+          secrets: [...init.secrets, ...loaded.flatMap((l) => l.secrets)],
+          mask: maskEventJson,
+        },
+      });
+    } catch (error) {
+      await Promise.allSettled(loaded.map((l) => l.sink.close?.()));
+      lifetime.abort();
+      throw error;
+    }
+    for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
+    return new LogCore(pipeline, lifetime);
+  }
+
+  /** Names of the sink instances. */
+  get sinkNames(): string[] {
+    return this.#pipeline.sinkNames;
+  }
+
+  /** Builds each call's event and hands it to its sinks. Never throws. */
+  accept(calls: readonly FinishedCall[]): void {
+    for (const call of calls) {
+      let event;
+      try {
+        event = buildLogEvent(call);
+      } catch (error) {
+        console.error(`sluice: could not build the log event of call ${call.callId}: ${error}`);
+        continue;
+      }
+      this.#pipeline.emit(event, call.controls ?? DEFAULT_CONTROLS);
+    }
+  }
+
+  /** Each sink's numbers, for `/metrics`. */
+  snapshot(): SinkSnapshot[] {
+    return this.#pipeline.snapshot();
+  }
+
+  /** Delivers what it can within `deadlineMs`, keeps the rest in the logs, closes the sinks. */
+  async close(deadlineMs: number): Promise<void> {
+    try {
+      await this.#pipeline.close(deadlineMs);
+    } finally {
+      this.#lifetime.abort();
+    }
+  }
+}

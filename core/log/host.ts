@@ -1,0 +1,198 @@
+/**
+ * Where the log side runs: in its own Worker (the default), so event
+ * building, redaction, encoding and sink I/O never compete with requests on
+ * the request thread; or in-thread behind the same interface where Workers
+ * are missing. The request thread only ever calls {@link LogHost.submit}
+ * with batches of hand-off records.
+ * @module
+ */
+import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import type { FinishedCall } from "./call.ts";
+import { LogCore, type LogInit } from "./core.ts";
+import { type FromLogWorker, type ToLogWorker, uncrossError } from "./protocol.ts";
+
+/** The request thread's handle on the log side. */
+export interface LogHost {
+  /** Names of the sink instances. */
+  readonly sinkNames: string[];
+  /** Hands finished calls over; never blocks on logging, never throws. The records are given away. */
+  submit(calls: FinishedCall[]): void;
+  /** Each sink's numbers, for `/metrics`. */
+  snapshot(): Promise<SinkSnapshot[]>;
+  /** Delivers what it can within `deadlineMs`, keeps the rest in the write-ahead logs. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/** Starts the log side in a Worker where the runtime has Workers, else in this thread. */
+export function startLogHost(init: LogInit): Promise<LogHost> {
+  return typeof Worker === "function" ? WorkerLogHost.start(init) : InThreadLogHost.start(init);
+}
+
+/** The log side on the request thread (runtimes without Workers, tests). */
+export class InThreadLogHost implements LogHost {
+  readonly #core: LogCore;
+
+  private constructor(core: LogCore) {
+    this.#core = core;
+  }
+
+  /** Loads the sinks and starts the pipeline in this thread. */
+  static async start(init: LogInit): Promise<InThreadLogHost> {
+    return new InThreadLogHost(await LogCore.start(init));
+  }
+
+  /** Names of the sink instances. */
+  get sinkNames(): string[] {
+    return this.#core.sinkNames;
+  }
+
+  /** Builds and routes the events now. */
+  submit(calls: FinishedCall[]): void {
+    this.#core.accept(calls);
+  }
+
+  /** Each sink's numbers. */
+  snapshot(): Promise<SinkSnapshot[]> {
+    return Promise.resolve(this.#core.snapshot());
+  }
+
+  /** Closes the pipeline. */
+  close(deadlineMs: number): Promise<void> {
+    return this.#core.close(deadlineMs);
+  }
+}
+
+/** How long past its own deadline a closing Worker may take before it is terminated. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** The log side in a dedicated Worker. */
+export class WorkerLogHost implements LogHost {
+  readonly #worker: Worker;
+  readonly #snapshots = new Map<number, (sinks: SinkSnapshot[]) => void>();
+  #nextSnapshot = 0;
+  #sinkNames: string[] = [];
+  #closed?: () => void;
+  #dead?: string;
+  #lost = 0;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+  }
+
+  /** Spawns the Worker and waits until its sinks are loaded (rejects with their failure). */
+  static start(init: LogInit): Promise<WorkerLogHost> {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url).href, {
+      type: "module",
+      name: "sluice-log",
+    });
+    const host = new WorkerLogHost(worker);
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.onmessage = (message: MessageEvent<FromLogWorker>) => {
+        const data = message.data;
+        if (data.type === "started") {
+          started = true;
+          host.#sinkNames = data.sinkNames;
+          resolve(host);
+        } else if (data.type === "failed") {
+          worker.terminate();
+          reject(uncrossError(data.error));
+        } else host.#receive(data);
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault(); // a failing log side never takes the request thread down
+        host.#die(event.message);
+        if (!started) {
+          worker.terminate();
+          reject(new Error(`the log worker failed to start: ${event.message}`));
+        }
+      };
+      host.#post({ type: "start", init });
+    });
+  }
+
+  #post(message: ToLogWorker, transfer: Transferable[] = []): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  #receive(data: FromLogWorker): void {
+    switch (data.type) {
+      case "log":
+        console[data.level](data.text);
+        return;
+      case "snapshot":
+        this.#snapshots.get(data.id)?.(data.sinks);
+        this.#snapshots.delete(data.id);
+        return;
+      case "closed":
+        this.#closed?.();
+        return;
+    }
+  }
+
+  /** The Worker crashed: what it held in memory is gone (its write-ahead logs are not). */
+  #die(reason: string): void {
+    if (this.#dead) return;
+    this.#dead = reason;
+    console.error(
+      `sluice: the log worker failed (${reason}); calls from now on are not logged until restart`,
+    );
+    for (const resolve of this.#snapshots.values()) resolve([]);
+    this.#snapshots.clear();
+    this.#closed?.();
+  }
+
+  /** Names of the sink instances. */
+  get sinkNames(): string[] {
+    return this.#sinkNames;
+  }
+
+  /** Posts the batch; body bytes are transferred, not copied. */
+  submit(calls: FinishedCall[]): void {
+    if (this.#dead) {
+      this.#lost += calls.length;
+      return;
+    }
+    const transfer: ArrayBuffer[] = [];
+    for (const call of calls) {
+      const bytes = call.bodyBytes;
+      if (!bytes) continue;
+      const buffer = bytes.buffer;
+      // Only a buffer the bytes fill alone is given away; a shared one is copied.
+      if (
+        buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
+        bytes.byteLength === buffer.byteLength && !transfer.includes(buffer)
+      ) transfer.push(buffer);
+    }
+    this.#post({ type: "calls", calls }, transfer);
+  }
+
+  /** Each sink's numbers, asked of the Worker. */
+  snapshot(): Promise<SinkSnapshot[]> {
+    if (this.#dead) return Promise.resolve([]);
+    const id = this.#nextSnapshot++;
+    return new Promise((resolve) => {
+      this.#snapshots.set(id, resolve);
+      this.#post({ type: "snapshot", id });
+    });
+  }
+
+  /** Asks the Worker to close its pipeline, waits for it (bounded), then ends the Worker. */
+  async close(deadlineMs: number): Promise<void> {
+    if (!this.#dead) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.#closed = resolve;
+          this.#post({ type: "close", deadlineMs });
+        }),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs + CLOSE_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    if (this.#lost > 0) {
+      console.error(`sluice: ${this.#lost} calls were not logged after the log worker failed`);
+    }
+    this.#worker.terminate();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Messages between the request thread and the log Worker. The request
+ * thread sends finished calls in batches (body bytes transferred, not
+ * copied); the Worker answers snapshots and the end of a close, and
+ * forwards its operator log lines so they leave through the host's console.
+ * @module
+ */
+import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import type { FinishedCall } from "./call.ts";
+import type { LogInit } from "./core.ts";
+
+/** From the request thread to the log Worker. */
+export type ToLogWorker =
+  | { type: "start"; init: LogInit }
+  | { type: "calls"; calls: FinishedCall[] }
+  | { type: "snapshot"; id: number }
+  | { type: "close"; deadlineMs: number };
+
+/** An error as it crosses the boundary: what a caller may test, never a stack. */
+export interface CrossedError {
+  /** `Error.name`. */
+  name: string;
+  /** The (already masked) message. */
+  message: string;
+  /** A `code` property, when the error has one (e.g. a plugin load failure). */
+  code?: string;
+}
+
+/** From the log Worker to the request thread. */
+export type FromLogWorker =
+  | { type: "started"; sinkNames: string[] }
+  | { type: "failed"; error: CrossedError }
+  | { type: "snapshot"; id: number; sinks: SinkSnapshot[] }
+  | { type: "closed" }
+  | { type: "log"; level: "error" | "warn"; text: string };
+
+/** The parts of an error that cross to the other thread. */
+export function crossError(error: unknown): CrossedError {
+  if (!(error instanceof Error)) return { name: "Error", message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: error.message,
+    code: typeof code === "string" ? code : undefined,
+  };
+}
+
+/** An `Error` rebuilt from its crossed parts (`name` and `code` kept). */
+export function uncrossError(crossed: CrossedError): Error {
+  const error = new Error(crossed.message);
+  error.name = crossed.name;
+  if (crossed.code !== undefined) Object.assign(error, { code: crossed.code });
+  return error;
+}
