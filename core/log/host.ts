@@ -62,6 +62,12 @@ export class InThreadLogHost implements LogHost {
   }
 }
 
+/**
+ * Body bytes from this size on are transferred to the Worker (no copy, whatever the size);
+ * smaller ones are copied, which costs less than a transfer.
+ */
+const TRANSFER_MIN_BYTES = 64 * 1024;
+
 /** How long past its own deadline a closing Worker may take before it is terminated. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -147,7 +153,7 @@ export class WorkerLogHost implements LogHost {
     return this.#sinkNames;
   }
 
-  /** Posts the batch; body bytes are transferred, not copied. */
+  /** Posts the batch; large body bytes are transferred, not copied. */
   submit(calls: FinishedCall[]): void {
     if (this.#dead) {
       this.#lost += calls.length;
@@ -156,7 +162,7 @@ export class WorkerLogHost implements LogHost {
     const transfer: ArrayBuffer[] = [];
     for (const call of calls) {
       const bytes = call.bodyBytes;
-      if (!bytes) continue;
+      if (!bytes || bytes.byteLength < TRANSFER_MIN_BYTES) continue;
       const buffer = bytes.buffer;
       // Only a buffer the bytes fill alone is given away; a shared one is copied.
       if (

@@ -76,32 +76,32 @@ export function toFinishedCall(r: CallRecord, controls: CallControls | undefined
   }
   const key = r.principal?.key;
   const d = r.deployment;
-  return {
+  const call: FinishedCall = {
     requestId: r.requestId,
     callId: r.callId,
     callType: r.callType,
-    trace: {
+    trace: definedOnly({
       traceId: r.trace.traceId,
       spanId: r.trace.spanId,
       parentSpanId: r.trace.parentSpanId,
       traceState: r.trace.traceState,
       baggage: r.trace.baggage,
-    },
+    }),
     startTime: r.startTime,
     endTime: r.endTime,
+    stream: r.stream,
     completionStartTime: r.completionStartTime,
     userAgent: r.headers.get("user-agent") ?? undefined,
     tagHeaders,
     requesterIp: r.requesterIp,
-    caller: r.principal && {
+    caller: r.principal && definedOnly({
       keyHash: r.principal.keyHash,
       alias: key?.alias ?? (r.principal.master ? "master" : undefined),
       team: key?.team,
       user: key?.user,
-    },
+    }),
     bodyBytes: r.bodyBytes,
     model: r.model,
-    stream: r.stream,
     deployment: d &&
       { id: d.id, upstreamModel: d.upstreamModel, apiBase: d.apiBase, provider: d.config.provider },
     responseId: r.responseId,
@@ -116,4 +116,12 @@ export function toFinishedCall(r: CallRecord, controls: CallControls | undefined
     sent: r.sent,
     controls,
   };
+  // Every property crosses to the Worker, undefined ones too: leave them out.
+  return definedOnly(call);
+}
+
+/** `value` without its undefined properties (in place). */
+function definedOnly<T extends object>(value: T): T {
+  for (const key in value) if (value[key] === undefined) delete value[key];
+  return value;
 }
