@@ -358,3 +358,42 @@ Deno.test("Anthropic through the gateway: the openai client gets OpenAI shapes, 
     await upstream.close();
   }
 });
+
+Deno.test("the client's body bytes go upstream as they are when nothing in them must change", async () => {
+  const upstream = startUpstream();
+  const gw = await startGateway({
+    models: [
+      { name: "same", provider: "openai", model: "same", api_base: upstream.url },
+      { name: "public", provider: "openai", model: "upstream-id", api_base: upstream.url },
+    ],
+  });
+  // Spacing, key order and escapes that a re-encoding would change.
+  const text = (model: string, extra = "") =>
+    `{ "messages" : [ {"role":"user","content":"caf\\u00e9 \\/ ok"} ],\n  "model":"${model}"${extra} }`;
+  const post = (body: string) =>
+    fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    }).then((r) => r.text());
+  try {
+    await post(text("same"));
+    assert.equal(upstream.requests[0].text, text("same"), "forwarded byte for byte");
+
+    await post(text("public"));
+    assert.equal(upstream.requests[1].body?.model, "upstream-id", "the model id is rewritten");
+
+    await post(text("same", `, "metadata": {"session_id": "s"}`));
+    assert.equal(upstream.requests[2].body?.metadata, undefined, "gateway fields are removed");
+
+    await post(text("same", `, "stream": true`));
+    assert.deepEqual(
+      upstream.requests[3].body?.stream_options,
+      { include_usage: true },
+      "a stream asks for usage",
+    );
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
+});

@@ -39,20 +39,24 @@ export function userinfoToAuth(
   return { url: parsed.href, headers: { ...headers, authorization: `Basic ${basic}` } };
 }
 
-/** Posts JSON; returns the stream (2xx stream calls) or the parsed body. */
+/**
+ * Posts JSON (`bytes`, when given, are `body` already encoded and are sent
+ * as they are); returns the stream (2xx stream calls) or the parsed body.
+ */
 export async function postJson(
   target: string,
   extraHeaders: Record<string, string>,
   body: unknown,
   stream: boolean,
   signal: AbortSignal,
+  bytes?: Uint8Array<ArrayBuffer>,
 ): Promise<UpstreamResponse> {
   const { url, headers } = userinfoToAuth(target, extraHeaders);
   const sent = { url: displayUrl(url), headers, body };
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
+    body: bytes ?? JSON.stringify(body),
     signal,
   });
   const retryAfter = res.headers.get("retry-after");

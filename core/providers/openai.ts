@@ -23,14 +23,22 @@ export const OPENAI_API_BASE = "https://api.openai.com/v1";
 /** Azure `api-version` used when a model sets none. */
 export const AZURE_DEFAULT_API_VERSION = "2024-10-21";
 
-function withUsage(
+/**
+ * The body to send: the request's with the upstream model id, and for
+ * streams `stream_options.include_usage` unless the client set it. `bytes`
+ * are the client's own bytes when they already say exactly that (the common
+ * case: the public name is the upstream id), so nothing is encoded again.
+ */
+function upstreamBody(
   request: UpstreamRequest,
-  body: Record<string, unknown>,
-): Record<string, unknown> {
-  if (!request.stream || request.callType === "embedding") return body;
+  model: string,
+): { body: Record<string, unknown>; bytes?: Uint8Array<ArrayBuffer> } {
+  const body: Record<string, unknown> = { ...request.body, model };
   const options = (body.stream_options ?? {}) as Record<string, unknown>;
-  if (options.include_usage !== undefined) return body;
-  return { ...body, stream_options: { ...options, include_usage: true } };
+  if (request.stream && request.callType !== "embedding" && options.include_usage === undefined) {
+    return { body: { ...body, stream_options: { ...options, include_usage: true } } };
+  }
+  return { body, bytes: request.body.model === model ? request.bytes : undefined };
 }
 
 /** OpenAI-compatible adapter: `{api_base}/chat/completions`, Bearer auth. */
@@ -40,8 +48,8 @@ export const openaiProvider: Provider = {
     const url = joinUrl(config.api_base ?? OPENAI_API_BASE, PATHS[request.callType]);
     const headers: Record<string, string> = { ...config.headers, ...request.headers };
     if (config.api_key) headers.authorization = `Bearer ${config.api_key}`;
-    const body = withUsage(request, { ...request.body, model: deployment.upstreamModel });
-    return postJson(url, headers, body, request.stream, request.signal);
+    const { body, bytes } = upstreamBody(request, deployment.upstreamModel);
+    return postJson(url, headers, body, request.stream, request.signal, bytes);
   },
 };
 
@@ -69,7 +77,7 @@ export const azureProvider: Provider = {
       );
     const headers: Record<string, string> = { ...config.headers, ...request.headers };
     if (config.api_key) headers["api-key"] = config.api_key;
-    const body = withUsage(request, { ...request.body, model: deployment.upstreamModel });
-    return postJson(url, headers, body, request.stream, request.signal);
+    const { body, bytes } = upstreamBody(request, deployment.upstreamModel);
+    return postJson(url, headers, body, request.stream, request.signal, bytes);
   },
 };

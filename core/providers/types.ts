@@ -26,6 +26,12 @@ export interface UpstreamRequest {
   callType: ProxyCallType;
   /** Request body, gateway-only fields removed, `model` not yet replaced. */
   body: Record<string, unknown>;
+  /**
+   * The client's body bytes, when `body` is exactly their parse (nothing was
+   * removed): an adapter that would send `body` unchanged sends these bytes
+   * instead of encoding it again.
+   */
+  bytes?: Uint8Array<ArrayBuffer>;
   /** Whether the client asked for a stream. */
   stream: boolean;
   /** Headers to add upstream (e.g. `traceparent`). */

@@ -47,8 +47,11 @@ function unsupportedType(type: string): GatewayError {
   );
 }
 
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
+function concat(parts: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
+  const [first] = parts;
+  if (parts.length === 1 && first.buffer instanceof ArrayBuffer) {
+    return first as Uint8Array<ArrayBuffer>;
+  }
   const out = new Uint8Array(size);
   let offset = 0;
   for (const p of parts) {
@@ -63,7 +66,7 @@ async function readChunks(
   body: ReadableStream<Uint8Array>,
   limit: number,
   until: Promise<never>,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const reader = body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -84,7 +87,11 @@ async function readChunks(
  * left behind rather than cancelled, so Deno still answers with
  * `connection: close`.
  */
-async function readBytes(req: Request, limits: BodyLimits, sized: boolean): Promise<Uint8Array> {
+async function readBytes(
+  req: Request,
+  limits: BodyLimits,
+  sized: boolean,
+): Promise<Uint8Array<ArrayBuffer>> {
   const ms = limits.body_timeout_ms;
   const until = deadline(ms, () => tooSlow(ms));
   try {
@@ -136,7 +143,7 @@ export interface JsonBody {
   /** The parsed JSON object. */
   value: Record<string, unknown>;
   /** The UTF-8 bytes as received (handed to the log side, which parses its own copy). */
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
 }
 
 /**

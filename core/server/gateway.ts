@@ -258,7 +258,13 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
       }
       const routed = await router.send(
         model,
-        { callType, body: upstreamBody, stream: record.stream, headers: upstreamHeaders },
+        {
+          callType,
+          body: upstreamBody,
+          bytes: upstreamBody === body ? bytes : undefined,
+          stream: record.stream,
+          headers: upstreamHeaders,
+        },
         req.signal,
         (d) => (record.deployment = d),
       );

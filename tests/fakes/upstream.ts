@@ -14,6 +14,8 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** Parsed JSON body (or undefined). */
   body: Record<string, unknown> | undefined;
+  /** The body as it arrived. */
+  text: string;
 }
 
 /** A running fake upstream. */
@@ -45,6 +47,7 @@ export function startUpstream(handler: UpstreamHandler = chatCompletion()): Fake
       path: url.pathname + url.search,
       headers: Object.fromEntries(req.headers),
       body: text ? JSON.parse(text) : undefined,
+      text,
     };
     requests.push(recorded);
     return handler(recorded, req.signal);
