@@ -13,6 +13,20 @@ export type OpenAIErrorType =
   | "api_error"
   | "timeout_error";
 
+/** What a {@link GatewayError} may carry besides status, type, code and message. */
+export interface GatewayErrorOptions {
+  /** The request field at fault. */
+  param?: string | null;
+  /** The upstream's own error body (upstream 4xx pass-through). */
+  upstreamBody?: unknown;
+  /** Milliseconds spent on the upstream. */
+  upstreamMs?: number;
+  /** The upstream's `Retry-After`. */
+  retryAfter?: string;
+  /** The underlying error, for the operator's log. */
+  cause?: unknown;
+}
+
 /** An error that becomes an OpenAI-shaped HTTP response. */
 export class GatewayError extends Error {
   /** HTTP status sent to the client. */
@@ -25,6 +39,10 @@ export class GatewayError extends Error {
   readonly param: string | null;
   /** The upstream's own error body, passed through for upstream 4xx. */
   readonly upstreamBody?: unknown;
+  /** Milliseconds spent on the upstream before this error (not the gateway's overhead). */
+  readonly upstreamMs?: number;
+  /** The upstream's `Retry-After`, passed on to the client. */
+  readonly retryAfter?: string;
 
   /** Creates an error with status, type, code and message. */
   constructor(
@@ -32,7 +50,7 @@ export class GatewayError extends Error {
     type: OpenAIErrorType,
     code: string,
     message: string,
-    options: { param?: string | null; upstreamBody?: unknown; cause?: unknown } = {},
+    options: GatewayErrorOptions = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "GatewayError";
@@ -41,6 +59,8 @@ export class GatewayError extends Error {
     this.code = code;
     this.param = options.param ?? null;
     this.upstreamBody = options.upstreamBody;
+    this.upstreamMs = options.upstreamMs;
+    this.retryAfter = options.retryAfter;
   }
 
   /** The JSON body OpenAI clients expect. */

@@ -9,10 +9,11 @@ import type { GatewayConfig } from "../config/types.ts";
 import { sinkInstanceName } from "../config/semantics.ts";
 import { loadSinks } from "../loader/mod.ts";
 import { DEFAULT_CONTROLS } from "../pipeline/controls.ts";
-import { LogPipeline, type PipelineSink, type SinkSnapshot } from "../pipeline/pipeline.ts";
+import { LogPipeline, type PipelineSink } from "../pipeline/pipeline.ts";
 import { maskEventJson } from "../redaction/mask.ts";
 import { buildLogEvent } from "./build.ts";
 import type { FinishedCall } from "./call.ts";
+import { Metrics } from "./metrics.ts";
 
 /** What the log side needs to start: plain data, so it can cross to a Worker. */
 export interface LogInit {
@@ -28,10 +29,12 @@ export interface LogInit {
 export class LogCore {
   readonly #pipeline: LogPipeline;
   readonly #lifetime: AbortController;
+  readonly #metrics: Metrics;
 
-  private constructor(pipeline: LogPipeline, lifetime: AbortController) {
+  private constructor(pipeline: LogPipeline, lifetime: AbortController, metrics: Metrics) {
     this.#pipeline = pipeline;
     this.#lifetime = lifetime;
+    this.#metrics = metrics;
   }
 
   /**
@@ -76,7 +79,7 @@ export class LogCore {
       throw error;
     }
     for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
-    return new LogCore(pipeline, lifetime);
+    return new LogCore(pipeline, lifetime, new Metrics(config.models.map((m) => m.name)));
   }
 
   /** Names of the sink instances. */
@@ -84,9 +87,10 @@ export class LogCore {
     return this.#pipeline.sinkNames;
   }
 
-  /** Builds each call's event and hands it to its sinks. Never throws. */
+  /** Counts each call in the metrics, builds its event and hands it to its sinks. Never throws. */
   accept(calls: readonly FinishedCall[]): void {
     for (const call of calls) {
+      this.#metrics.recordCall(call);
       let event;
       try {
         event = buildLogEvent(call);
@@ -98,9 +102,9 @@ export class LogCore {
     }
   }
 
-  /** Each sink's numbers, for `/metrics`. */
-  snapshot(): SinkSnapshot[] {
-    return this.#pipeline.snapshot();
+  /** The `/metrics` exposition text: calls, and each sink's numbers now. */
+  metricsText(): string {
+    return this.#metrics.render(this.#pipeline.snapshot());
   }
 
   /** Delivers what it can within `deadlineMs`, keeps the rest in the logs, closes the sinks. */

@@ -6,7 +6,6 @@
  * with batches of hand-off records.
  * @module
  */
-import type { SinkSnapshot } from "../pipeline/pipeline.ts";
 import type { FinishedCall } from "./call.ts";
 import { LogCore, type LogInit } from "./core.ts";
 import { type FromLogWorker, type ToLogWorker, uncrossError } from "./protocol.ts";
@@ -17,8 +16,8 @@ export interface LogHost {
   readonly sinkNames: string[];
   /** Hands finished calls over; never blocks on logging, never throws. The records are given away. */
   submit(calls: FinishedCall[]): void;
-  /** Each sink's numbers, for `/metrics`. */
-  snapshot(): Promise<SinkSnapshot[]>;
+  /** The `/metrics` exposition text. */
+  metrics(): Promise<string>;
   /** Delivers what it can within `deadlineMs`, keeps the rest in the write-ahead logs. */
   close(deadlineMs: number): Promise<void>;
 }
@@ -51,9 +50,9 @@ export class InThreadLogHost implements LogHost {
     this.#core.accept(calls);
   }
 
-  /** Each sink's numbers. */
-  snapshot(): Promise<SinkSnapshot[]> {
-    return Promise.resolve(this.#core.snapshot());
+  /** The `/metrics` exposition text. */
+  metrics(): Promise<string> {
+    return Promise.resolve(this.#core.metricsText());
   }
 
   /** Closes the pipeline. */
@@ -74,8 +73,8 @@ const CLOSE_GRACE_MS = 2_000;
 /** The log side in a dedicated Worker. */
 export class WorkerLogHost implements LogHost {
   readonly #worker: Worker;
-  readonly #snapshots = new Map<number, (sinks: SinkSnapshot[]) => void>();
-  #nextSnapshot = 0;
+  readonly #scrapes = new Map<number, (text: string) => void>();
+  #nextScrape = 0;
   #sinkNames: string[] = [];
   #closed?: () => void;
   #dead?: string;
@@ -126,9 +125,9 @@ export class WorkerLogHost implements LogHost {
       case "log":
         console[data.level](data.text);
         return;
-      case "snapshot":
-        this.#snapshots.get(data.id)?.(data.sinks);
-        this.#snapshots.delete(data.id);
+      case "metrics":
+        this.#scrapes.get(data.id)?.(data.text);
+        this.#scrapes.delete(data.id);
         return;
       case "closed":
         this.#closed?.();
@@ -143,8 +142,8 @@ export class WorkerLogHost implements LogHost {
     console.error(
       `sluice: the log worker failed (${reason}); calls from now on are not logged until restart`,
     );
-    for (const resolve of this.#snapshots.values()) resolve([]);
-    this.#snapshots.clear();
+    for (const resolve of this.#scrapes.values()) resolve("");
+    this.#scrapes.clear();
     this.#closed?.();
   }
 
@@ -173,13 +172,13 @@ export class WorkerLogHost implements LogHost {
     this.#post({ type: "calls", calls }, transfer);
   }
 
-  /** Each sink's numbers, asked of the Worker. */
-  snapshot(): Promise<SinkSnapshot[]> {
-    if (this.#dead) return Promise.resolve([]);
-    const id = this.#nextSnapshot++;
+  /** The `/metrics` exposition text, asked of the Worker. */
+  metrics(): Promise<string> {
+    if (this.#dead) return Promise.resolve("");
+    const id = this.#nextScrape++;
     return new Promise((resolve) => {
-      this.#snapshots.set(id, resolve);
-      this.#post({ type: "snapshot", id });
+      this.#scrapes.set(id, resolve);
+      this.#post({ type: "metrics", id });
     });
   }
 

@@ -1,11 +1,10 @@
 /**
  * Messages between the request thread and the log Worker. The request
- * thread sends finished calls in batches (body bytes transferred, not
- * copied); the Worker answers snapshots and the end of a close, and
+ * thread sends finished calls in batches (large body bytes transferred,
+ * not copied); the Worker answers `/metrics` scrapes and the end of a close, and
  * forwards its operator log lines so they leave through the host's console.
  * @module
  */
-import type { SinkSnapshot } from "../pipeline/pipeline.ts";
 import type { FinishedCall } from "./call.ts";
 import type { LogInit } from "./core.ts";
 
@@ -13,7 +12,7 @@ import type { LogInit } from "./core.ts";
 export type ToLogWorker =
   | { type: "start"; init: LogInit }
   | { type: "calls"; calls: FinishedCall[] }
-  | { type: "snapshot"; id: number }
+  | { type: "metrics"; id: number }
   | { type: "close"; deadlineMs: number };
 
 /** An error as it crosses the boundary: what a caller may test, never a stack. */
@@ -30,7 +29,7 @@ export interface CrossedError {
 export type FromLogWorker =
   | { type: "started"; sinkNames: string[] }
   | { type: "failed"; error: CrossedError }
-  | { type: "snapshot"; id: number; sinks: SinkSnapshot[] }
+  | { type: "metrics"; id: number; text: string }
   | { type: "closed" }
   | { type: "log"; level: "error" | "warn"; text: string };
 

@@ -45,8 +45,8 @@ async function handle(data: ToLogWorker): Promise<void> {
     case "calls":
       core?.accept(data.calls);
       return;
-    case "snapshot":
-      post({ type: "snapshot", id: data.id, sinks: core?.snapshot() ?? [] });
+    case "metrics":
+      post({ type: "metrics", id: data.id, text: core?.metricsText() ?? "" });
       return;
     case "close":
       try {

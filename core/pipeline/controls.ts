@@ -1,8 +1,9 @@
 /**
- * What a request said about its logging, already gated by config.
+ * What a request says about its logging (headers and body), already gated by
+ * config.
  * @module
  */
-import type { RedactionOverride } from "../config/types.ts";
+import type { ControlsConfig, KeyConfig, RedactionOverride, TeamConfig } from "../config/types.ts";
 
 /** A call's logging controls. */
 export interface CallControls {
@@ -31,3 +32,43 @@ export const DEFAULT_CONTROLS: CallControls = {
   disableRedaction: false,
   redaction: [],
 };
+
+const TRUE_HEADER = /^(1|true|yes)$/i;
+
+/** A header-free view of what `readControls` reads from a call. */
+export interface ControlsSource {
+  /** The request headers. */
+  headers: Headers;
+  /** The parsed body (`no-log`, `mask_input`, `metadata`). */
+  body: Record<string, unknown>;
+  /** The virtual key used, if any. */
+  key?: KeyConfig;
+  /** The key's team, if any. */
+  team?: TeamConfig;
+}
+
+/**
+ * A call's logging controls from its headers and body (Sluice's and
+ * LiteLLM's names), gated by config: `controls:` decides whether clients may
+ * skip logging or disable sinks; only keys with `allow_redaction_opt_out`
+ * may lower redaction.
+ */
+export function readControls(call: ControlsSource, config: ControlsConfig): CallControls {
+  const { headers, body, key, team } = call;
+  const metadata = (body.metadata ?? {}) as Record<string, unknown>;
+  const disabled = config.allow_dynamic_callback_disabling
+    ? (headers.get("x-sluice-disable-sinks") ?? headers.get("x-litellm-disable-callbacks") ?? "")
+      .split(",").map((s) => s.trim()).filter(Boolean)
+    : [];
+  const optOut = headers.get("x-sluice-disable-redaction") ??
+    headers.get("litellm-disable-message-redaction");
+  return {
+    noLog: !config.global_disable_no_log_param && body["no-log"] === true,
+    disabledSinks: disabled,
+    sinks: key?.sinks ?? team?.sinks,
+    maskInput: metadata.mask_input === true || body.mask_input === true,
+    maskOutput: metadata.mask_output === true || body.mask_output === true,
+    disableRedaction: key?.allow_redaction_opt_out === true && TRUE_HEADER.test(optOut ?? ""),
+    redaction: [key?.redaction, team?.redaction].filter((r) => r !== undefined),
+  };
+}

@@ -85,10 +85,8 @@ export class ClientClosedError extends Error {
   }
 }
 
-/** Details of a failed upstream call, attached to the thrown {@link GatewayError}. */
-export interface UpstreamFailure {
-  /** The last deployment tried. */
-  deployment: Deployment;
+/** Timing and `Retry-After` of a failed upstream call, set on the thrown {@link GatewayError}. */
+interface UpstreamFailure {
   /** Milliseconds spent on the upstream. */
   upstreamMs: number;
   /** The last answer's `Retry-After`, passed on to the client. */
@@ -141,8 +139,8 @@ export class ModelRouter {
 
   /**
    * Sends a request to the deployments of `name`. Returns 2xx and 4xx
-   * answers; throws {@link GatewayError} 502/504 (with `.cause` set to an
-   * {@link UpstreamFailure}) or {@link ClientClosedError}. Connection errors
+   * answers; throws {@link GatewayError} 502/504 (with its `upstreamMs` and
+   * `retryAfter` set) or {@link ClientClosedError}. Connection errors
    * and 5xx are retried (up to `max_retries`, on the next deployment), after
    * the upstream's `Retry-After` when it fits {@link MAX_RETRY_AFTER_MS};
    * timeouts and unreadable 2xx answers are not.
@@ -171,10 +169,10 @@ export class ModelRouter {
       tried.finish();
       if (!response && clientSignal.aborted) throw new ClientClosedError();
       const retryAfter = response?.retryAfter ?? undefined;
-      const cause: UpstreamFailure = { deployment, upstreamMs, retryAfter };
+      const timing: UpstreamFailure = { upstreamMs, retryAfter };
       const failure = response
-        ? upstreamError(deployment, response, cause)
-        : connectionError(deployment, tried, cause);
+        ? upstreamError(deployment, response, timing)
+        : connectionError(deployment, tried, timing);
       if (failure.status === 504 || response?.final || attempt >= maxRetries) throw failure;
       const next = group[(start + attempt + 1) % group.length];
       const wait = next === deployment ? parseRetryAfter(retryAfter ?? null) : undefined;
@@ -221,7 +219,7 @@ export class ModelRouter {
 function upstreamError(
   deployment: Deployment,
   response: UpstreamResponse,
-  cause: UpstreamFailure,
+  failure: UpstreamFailure,
 ): GatewayError {
   const body = response.json as
     | { error?: { message?: unknown; code?: unknown } | string }
@@ -234,7 +232,7 @@ function upstreamError(
       "api_error",
       "upstream_invalid_response",
       `upstream ${deployment.apiBase}: ${String(inner)}`,
-      { cause },
+      failure,
     );
   }
   const detail = typeof inner === "string" ? `: ${inner.slice(0, 500)}` : "";
@@ -243,7 +241,7 @@ function upstreamError(
     "api_error",
     "upstream_error",
     `upstream ${deployment.apiBase} returned ${response.status}${detail}`,
-    { cause, upstreamBody: response.json },
+    { ...failure, upstreamBody: response.json },
   );
 }
 
@@ -251,7 +249,7 @@ function upstreamError(
 function connectionError(
   deployment: Deployment,
   tried: Attempt,
-  cause: UpstreamFailure,
+  failure: UpstreamFailure,
 ): GatewayError {
   return tried.timedOut
     ? new GatewayError(
@@ -259,14 +257,14 @@ function connectionError(
       "timeout_error",
       "upstream_timeout",
       `upstream ${deployment.apiBase} did not answer within ${deployment.config.timeout_s} s`,
-      { cause },
+      failure,
     )
     : new GatewayError(
       502,
       "api_error",
       "upstream_unreachable",
       `cannot reach upstream ${deployment.apiBase}: ${describeFetchError(tried.error)}`,
-      { cause },
+      failure,
     );
 }
 

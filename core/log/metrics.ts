@@ -1,15 +1,16 @@
 /**
  * Prometheus metrics in the text exposition format (version 0.0.4): request
  * counts, a latency histogram, tokens and cost per model, and each sink's
- * delivery counters, queue depth and circuit state. Counters are plain
- * numbers in maps: recording costs a map lookup on the request path.
+ * delivery counters, queue depth and circuit state. Calls are recorded on
+ * the log side from their hand-off records, so every serving thread's calls
+ * land in one registry; counters are plain numbers in maps.
  *
  * Label values are bounded whatever clients send: `model` is a configured
  * model name or {@link UNKNOWN_MODEL}, `route` one of the three call
  * routes, `status` an HTTP status code.
  * @module
  */
-import type { FinishedCall } from "../log/call.ts";
+import type { FinishedCall } from "./call.ts";
 import type { SinkSnapshot } from "../pipeline/pipeline.ts";
 
 /** Histogram bucket bounds in seconds. */

@@ -1,0 +1,308 @@
+/**
+ * One proxied call, from the request body to the response: authenticate,
+ * read the body, route to an upstream, relay its answer (a stream as it
+ * arrives), and hand the finished call to the log side. Every failure
+ * becomes an OpenAI-shaped error through `responses.ts`.
+ * @module
+ */
+import { configScrubber } from "../config/load.ts";
+import type { GatewayConfig } from "../config/types.ts";
+import { computeCost, type ModelPrice, priceOf } from "../cost/cost.ts";
+import { GatewayError } from "../errors.ts";
+import { randomUuid } from "../ids.ts";
+import { GATEWAY_FIELDS } from "../log/build.ts";
+import { type CallControls, readControls } from "../pipeline/controls.ts";
+import { ClientClosedError, type ModelRouter, type RoutedResponse } from "../providers/router.ts";
+import type { Deployment, ProxyCallType } from "../providers/types.ts";
+import type { Usage } from "../stream/accumulator.ts";
+import { relayStream } from "../stream/relay.ts";
+import { VERSION } from "../version.ts";
+import type { KeyStore, Principal } from "./auth.ts";
+import { readJsonBody } from "./body.ts";
+import type { CallRecord } from "./call_record.ts";
+import { addLiteLLMHeaders } from "./litellm_headers.ts";
+import {
+  clientClosed,
+  errorResponse,
+  internalError,
+  logEventError,
+  passThroughError,
+  respond,
+  scrubbed,
+  unknownModel,
+} from "./responses.ts";
+import { streamEndError, streamErrorBody } from "./stream_end.ts";
+import { CALL_ID_PATTERN, formatTraceparent, traceContextOf } from "./trace.ts";
+import { validateCallBody } from "./validate.ts";
+
+/** What the call handler needs from the gateway around it. */
+export interface CallHandlerDeps {
+  /** The validated config. */
+  config: GatewayConfig;
+  /** Routes models to deployments. */
+  router: ModelRouter;
+  /** Authenticates callers. */
+  keys: KeyStore;
+  /** The models a caller may see. */
+  allowedModels: (principal: Principal) => string[];
+  /** Receives every call when it ends (the log hand-off). */
+  finish: (record: CallRecord, controls: CallControls | undefined) => void;
+  /** Counts a stream that stays open after its handler returned; `release` ends it. */
+  hold: () => void;
+  /** Ends what `hold` counted. */
+  release: () => void;
+}
+
+/** A call in progress: its record, controls and timing. */
+interface Call {
+  record: CallRecord;
+  controls?: CallControls;
+  t0: number;
+  upstreamMs: number;
+}
+
+/** Handles the proxied routes (chat, completions, embeddings). */
+export class CallHandler {
+  readonly #deps: CallHandlerDeps;
+  readonly #prices = new Map<Deployment, ModelPrice | undefined>();
+  readonly #teams: Map<string, GatewayConfig["teams"][number]>;
+
+  /** A handler over the gateway's router, keys and log hand-off. */
+  constructor(deps: CallHandlerDeps) {
+    this.#deps = deps;
+    this.#teams = new Map(deps.config.teams.map((t) => [t.name, t]));
+  }
+
+  /** One call: never throws; the response is an answer, a stream or an error. */
+  async handle(
+    req: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+    callType: ProxyCallType,
+  ): Promise<Response> {
+    const call: Call = {
+      record: this.#newRecord(req, info, callType),
+      t0: performance.now(),
+      upstreamMs: 0,
+    };
+    try {
+      return await this.#proxy(req, call);
+    } catch (error) {
+      return this.#failed(error, call);
+    }
+  }
+
+  #newRecord(
+    req: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+    callType: ProxyCallType,
+  ): CallRecord {
+    const requestId = randomUuid();
+    const clientCallId = req.headers.get("x-sluice-call-id") ??
+      req.headers.get("x-litellm-call-id");
+    return {
+      requestId,
+      callId: clientCallId && CALL_ID_PATTERN.test(clientCallId) ? clientCallId : requestId,
+      callType,
+      trace: traceContextOf(req.headers, undefined),
+      startTime: Date.now(),
+      endTime: 0,
+      headers: req.headers,
+      requesterIp: (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname,
+      stream: false,
+    };
+  }
+
+  async #proxy(req: Request, call: Call): Promise<Response> {
+    const { record } = call;
+    const { config, router, keys } = this.#deps;
+    record.principal = keys.authenticate(req.headers);
+    const { value: body, bytes } = await readJsonBody(req, config.server);
+    record.bodyBytes = bytes;
+    record.stream = body.stream === true;
+    if (typeof body.model === "string") record.model = body.model;
+    const model = validateCallBody(record.callType, body);
+    const metadata = body.metadata as Record<string, unknown> | undefined;
+    // `metadata.trace_id` (or LiteLLM's `existing_trace_id`) names the trace when no traceparent does.
+    const namedTrace = metadata?.trace_id ?? metadata?.existing_trace_id;
+    if (namedTrace !== undefined && !req.headers.has("traceparent")) {
+      record.trace = traceContextOf(req.headers, namedTrace);
+    }
+    const key = record.principal.key;
+    call.controls = readControls(
+      { headers: req.headers, body, key, team: key?.team ? this.#teams.get(key.team) : undefined },
+      config.controls,
+    );
+    const group = router.deployments(model);
+    // A model hidden from the key answers exactly like one that does not exist.
+    if (group.length === 0 || (key?.models && !key.models.includes(model))) {
+      throw unknownModel(model, this.#deps.allowedModels(record.principal));
+    }
+    const upstreamBody = group[0].config.forward_metadata ? body : withoutGatewayFields(body);
+    const routed = await router.send(
+      model,
+      {
+        callType: record.callType,
+        body: upstreamBody,
+        bytes: upstreamBody === body ? bytes : undefined,
+        stream: record.stream,
+        headers: this.#traceHeaders(record),
+      },
+      req.signal,
+      (d) => (record.deployment = d),
+    );
+    call.upstreamMs = routed.upstreamMs;
+    const { response } = routed;
+    // The request as sent is kept only when the event will carry it.
+    if (metadata?.log_raw_request === true) record.sent = response.sent;
+    if (response.status >= 400) {
+      throw passThroughError(response.status, response.json, response.retryAfter);
+    }
+    if (response.stream) return this.#relay(req, call, body, routed, response.stream);
+    return this.#answer(call, routed);
+  }
+
+  /** `traceparent` / `tracestate` for the upstream, when config forwards them. */
+  #traceHeaders(record: CallRecord): Record<string, string> {
+    const headers: Record<string, string> = {};
+    if (this.#deps.config.controls.forward_traceparent_to_llm_provider) {
+      headers.traceparent = formatTraceparent(record.trace);
+      if (record.trace.traceState) headers.tracestate = record.trace.traceState;
+    }
+    return headers;
+  }
+
+  /** A non-stream answer: the upstream's text as it came, Sluice's headers added. */
+  #answer(call: Call, routed: RoutedResponse): Response {
+    const { record } = call;
+    const { response } = routed;
+    routed.done();
+    const result = response.json as Record<string, unknown>;
+    record.completionStartTime = Date.now();
+    record.responseId = typeof result.id === "string" ? result.id : undefined;
+    record.responseModel = typeof result.model === "string" ? result.model : undefined;
+    record.usage = result.usage as Usage | undefined;
+    // The event's response and finish reasons are read from it on the log side.
+    if (response.text !== undefined) record.resultText = response.text;
+    else record.result = result;
+    record.cost = this.#cost(routed.deployment, record.usage);
+    const headers = this.#headers(call);
+    headers["content-type"] = "application/json";
+    if (record.cost) headers["x-sluice-response-cost"] = String(record.cost.total);
+    this.#timingHeaders(call, headers);
+    const out = respond(response.text ?? JSON.stringify(result), response.status, headers);
+    this.#deps.finish(record, call.controls);
+    return out;
+  }
+
+  /** A stream, relayed event by event; the call is logged when the stream ends. */
+  #relay(
+    req: Request,
+    call: Call,
+    body: Record<string, unknown>,
+    routed: RoutedResponse,
+    stream: ReadableStream<Uint8Array>,
+  ): Response {
+    const { record } = call;
+    const headers = this.#headers(call);
+    headers["content-type"] = "text/event-stream; charset=utf-8";
+    headers["cache-control"] = "no-cache";
+    this.#timingHeaders(call, headers);
+    const relayed = relayStream(stream, {
+      forwardUsage:
+        (body.stream_options as Record<string, unknown> | undefined)?.include_usage === true,
+      clientSignal: req.signal,
+      describeError: (error) => streamErrorBody(error, record.deployment),
+      // Runs exactly once (the relay sees to it); the call is released whatever throws here.
+      onEnd: ({ accumulator, aborted, error }) => {
+        try {
+          routed.done();
+          record.responseId = accumulator.id;
+          record.responseModel = accumulator.model;
+          record.usage = accumulator.usage;
+          record.completionStartTime = accumulator.firstTokenAt;
+          record.response = record.callType === "completion"
+            ? accumulator.texts()
+            : accumulator.messages()[0];
+          record.finishReasons = accumulator.finishReasons();
+          record.cost = this.#cost(routed.deployment, accumulator.usage);
+          record.error = streamEndError(aborted, error, record.deployment);
+        } catch (fault) {
+          record.error = streamEndError("gateway", fault, record.deployment);
+        } finally {
+          try {
+            this.#deps.finish(record, call.controls);
+          } finally {
+            this.#deps.release();
+          }
+        }
+      },
+    });
+    this.#deps.hold(); // the stream stays in flight until it ends
+    return respond(relayed, 200, headers);
+  }
+
+  /** Any failure: logged with its error, answered OpenAI-shaped and scrubbed of credentials. */
+  #failed(error: unknown, call: Call): Response {
+    const { record } = call;
+    const provider = record.deployment?.config.provider;
+    if (error instanceof ClientClosedError) {
+      const closed = clientClosed(error.code, error.message);
+      record.error = logEventError(closed, provider);
+      this.#deps.finish(record, call.controls);
+      return errorResponse(closed);
+    }
+    // Upstream messages and bodies may echo credentials: what leaves is scrubbed.
+    const scrub = configScrubber(this.#deps.config);
+    const failure = scrubbed(
+      error instanceof GatewayError ? error : internalError(error, scrub),
+      scrub,
+    );
+    if (failure.upstreamMs !== undefined) call.upstreamMs = failure.upstreamMs;
+    record.error = logEventError(failure, provider);
+    const headers = this.#headers(call);
+    this.#timingHeaders(call, headers);
+    this.#deps.finish(record, call.controls);
+    return errorResponse(failure, scrub.headers(headers));
+  }
+
+  /** Sluice's own response headers (call id, trace id, version, deployment). */
+  #headers(call: Call): Record<string, string> {
+    const { record } = call;
+    const headers: Record<string, string> = {
+      "x-sluice-call-id": record.callId,
+      "x-sluice-trace-id": record.trace.traceId,
+      "x-sluice-version": VERSION,
+    };
+    if (record.deployment) {
+      headers["x-sluice-model-id"] = record.deployment.id;
+      headers["x-sluice-api-base"] = record.deployment.apiBase;
+    }
+    return headers;
+  }
+
+  /** The gateway's own time (`x-sluice-overhead-ms`), and LiteLLM's headers when asked for. */
+  #timingHeaders(call: Call, headers: Record<string, string>): void {
+    headers["x-sluice-overhead-ms"] = (performance.now() - call.t0 - call.upstreamMs).toFixed(3);
+    if (this.#deps.config.server.litellm_headers) addLiteLLMHeaders(headers, call.t0);
+  }
+
+  #cost(d: Deployment, usage: Usage | undefined) {
+    if (!this.#prices.has(d)) this.#prices.set(d, priceOf(d.config, d.upstreamModel));
+    const price = this.#prices.get(d);
+    if (!price || !usage) return undefined;
+    return computeCost(price, {
+      prompt: usage.prompt_tokens ?? 0,
+      completion: usage.completion_tokens ?? 0,
+      cacheRead: usage.prompt_tokens_details?.cached_tokens,
+      cacheCreation: usage.cache_creation_input_tokens,
+    });
+  }
+}
+
+/** The body without gateway-only fields (a copy: deleting keys would slow every later access). */
+function withoutGatewayFields(body: Record<string, unknown>): Record<string, unknown> {
+  if (!GATEWAY_FIELDS.some((f) => f in body)) return body;
+  const copy: Record<string, unknown> = {};
+  for (const key in body) if (!GATEWAY_FIELDS.includes(key)) copy[key] = body[key];
+  return copy;
+}
