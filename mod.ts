@@ -23,6 +23,7 @@ import {
   VERSION,
 } from "./core/mod.ts";
 import { configScrubber } from "./core/config/load.ts";
+import { serveIsolates } from "./core/server/isolates.ts";
 
 export * from "./core/mod.ts";
 
@@ -132,34 +133,33 @@ async function main(args: string[]): Promise<number> {
   // What the CLI prints may quote any credential of the config (a plugin's failure, a
   // sink's `use:` URL): it goes through the gateway's one scrubber.
   const scrub = configScrubber(config);
-  let gateway;
+  const onListen = ({ hostname, port }: { hostname: string; port: number }) => {
+    const models = [...new Set(config.models.map((m) => m.name))].join(", ");
+    const isolates = config.server.workers > 1 ? `, ${config.server.workers} serving isolates` : "";
+    console.error(
+      `sluice ${VERSION} listening on http://${hostname}:${port} (config: ${source}${isolates})`,
+    );
+    console.error(
+      `  models: ${models || "none"}; sinks: ${
+        scrub.text(config.sinks.map((s) => s.name ?? s.use).join(", ")) || "none"
+      }`,
+    );
+    if (!flags.config) {
+      console.error(
+        `  try: curl -s http://${hostname}:${port}/v1/chat/completions -H 'content-type: application/json' ` +
+          `-d '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello"}]}'`,
+      );
+    }
+  };
+  let shutdown: () => Promise<void>;
   try {
-    gateway = await createGateway(config);
+    shutdown = config.server.workers > 1
+      ? await serveIsolatesOn(config, onListen)
+      : await serveHere(config, onListen);
   } catch (error) {
     console.error(`sluice: cannot start: ${scrub.text((error as Error).message)}`);
     return 1;
   }
-  const server = Deno.serve({
-    hostname: config.server.host,
-    port: config.server.port,
-    onListen: ({ hostname, port }) => {
-      const models = [...new Set(config.models.map((m) => m.name))].join(", ");
-      console.error(
-        `sluice ${VERSION} listening on http://${hostname}:${port} (config: ${source})`,
-      );
-      console.error(
-        `  models: ${models || "none"}; sinks: ${
-          scrub.text(config.sinks.map((s) => s.name ?? s.use).join(", ")) || "none"
-        }`,
-      );
-      if (!flags.config) {
-        console.error(
-          `  try: curl -s http://${hostname}:${port}/v1/chat/completions -H 'content-type: application/json' ` +
-            `-d '{"model":"mock-gpt","messages":[{"role":"user","content":"Hello"}]}'`,
-        );
-      }
-    },
-  }, gateway.fetch);
 
   const stopped = Promise.withResolvers<void>();
   let stopping = false;
@@ -167,16 +167,40 @@ async function main(args: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     console.error(`sluice: ${signal}: finishing in-flight requests and flushing sinks`);
-    // Deno's graceful shutdown waits for every connection, even one whose client never
-    // finishes its request body: after the drain and a grace, exiting closes those.
-    const drained = server.shutdown();
-    gateway.close().then(() => Promise.race([drained, delay(CONNECTION_GRACE_MS)]))
-      .then(stopped.resolve, stopped.reject);
+    shutdown().then(stopped.resolve, stopped.reject);
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   await stopped.promise;
   return 0;
+}
+
+type OnListen = (addr: { hostname: string; port: number }) => void;
+
+/** One gateway on this thread (its log side in a Worker); returns its shutdown. */
+async function serveHere(config: GatewayConfig, onListen: OnListen): Promise<() => Promise<void>> {
+  const gateway = await createGateway(config);
+  const server = Deno.serve(
+    { hostname: config.server.host, port: config.server.port, onListen },
+    gateway.fetch,
+  );
+  // Deno's graceful shutdown waits for every connection, even one whose client never
+  // finishes its request body: after the drain and a grace, exiting closes those.
+  return async () => {
+    const drained = server.shutdown();
+    await gateway.close();
+    await Promise.race([drained, delay(CONNECTION_GRACE_MS)]);
+  };
+}
+
+/** `server.workers` serving isolates on one port and one log Worker; returns their shutdown. */
+async function serveIsolatesOn(
+  config: GatewayConfig,
+  onListen: OnListen,
+): Promise<() => Promise<void>> {
+  const isolates = await serveIsolates(config, config.server.workers);
+  onListen({ hostname: config.server.host, port: isolates.port });
+  return () => isolates.stop(CONNECTION_GRACE_MS);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -52,10 +52,15 @@ export function deadWebhookEntry(deadPort: number, queue: Record<string, number>
  * The gateway config (YAML; written as JSON, which YAML reads): one model,
  * `bench-model`, served by the mock upstream on `upstreamPort`, and `sinks`.
  */
-export function gatewayConfig(upstreamPort: number, dataDir: string, sinks: SinkEntry[]): string {
+export function gatewayConfig(
+  upstreamPort: number,
+  dataDir: string,
+  sinks: SinkEntry[],
+  workers = 1,
+): string {
   const config = {
     // A short drain: a slow or dead sink would otherwise hold shutdown past stopAll's SIGKILL.
-    server: { host: "127.0.0.1", data_dir: dataDir, shutdown_timeout_ms: 3000 },
+    server: { host: "127.0.0.1", data_dir: dataDir, shutdown_timeout_ms: 3000, workers },
     models: [{
       name: "bench-model",
       provider: "openai",

@@ -2,7 +2,9 @@
  * Load benchmark, driven by wrk with a non-stream chat completion POST.
  *
  * - Default: Sluice (with `--sink`) vs a bare `Deno.serve` + `fetch` proxy vs
- *   the mock upstream itself ("direct"), at 1 and 32 connections.
+ *   the mock upstream itself ("direct"), at 1 and 32 connections. With
+ *   `--workers 1,2`, one Sluice per count of serving isolates
+ *   (`server.workers`): `sluice` (1) and `sluice-w2` (2).
  * - `--compare-sinks`: the bare proxy vs Sluice with the `jsonl` sink vs
  *   Sluice with the `slow` sink (`bench/slow_sink.ts`: 2 s per `log()`),
  *   two Sluice processes, at 1 and 32 connections; shows whether a slow sink
@@ -58,7 +60,7 @@ const MAX_P50_DIFF_1 = 0.1;
 /** The two Sluice targets of `--compare-sinks`. */
 const JSONL = "sluice+jsonl", SLOW = "sluice+slow";
 const USAGE = [
-  "usage: deno run -A bench/load.ts [--rounds N=3] [--duration S=5] [--sink jsonl|none|slow] [--json]",
+  "usage: deno run -A bench/load.ts [--rounds N=3] [--duration S=5] [--sink jsonl|none|slow] [--workers 1,2] [--json]",
   "       deno run -A bench/load.ts --compare-sinks [--rounds N=3] [--duration S=5] [--json]",
   "       deno run -A bench/load.ts --soak N [--idle S=10] [--json]",
 ].join("\n");
@@ -117,11 +119,12 @@ async function spawnSluice(
   sink: SinkKind,
   upstreamPort: number,
   tmp: string,
+  workers = 1,
 ): Promise<Target> {
   const config = `${tmp}/${name}.yaml`;
   await Deno.writeTextFile(
     config,
-    gatewayConfig(upstreamPort, `${tmp}/data-${name}`, sinkEntries(sink)),
+    gatewayConfig(upstreamPort, `${tmp}/data-${name}`, sinkEntries(sink), workers),
   );
   return spawnTarget(name, "mod.ts", ["--config", config], true);
 }
@@ -287,7 +290,14 @@ function reportErrors(runs: RunResult[]): number {
 /** Default and `--compare-sinks` modes. */
 async function runRounds(
   tmp: string,
-  opts: { rounds: number; duration: number; sink: SinkKind; compare: boolean; json: boolean },
+  opts: {
+    rounds: number;
+    duration: number;
+    sink: SinkKind;
+    compare: boolean;
+    json: boolean;
+    workers: number[];
+  },
 ): Promise<number> {
   const script = `${tmp}/chat.lua`;
   await Deno.writeTextFile(script, wrkScript(CHAT_BODY));
@@ -302,7 +312,15 @@ async function runRounds(
       await spawnSluice(JSONL, "jsonl", direct.port, tmp),
       await spawnSluice(SLOW, "slow", direct.port, tmp),
     ]
-    : [bare, await spawnSluice("sluice", opts.sink, direct.port, tmp), direct];
+    : [
+      bare,
+      ...await Promise.all(
+        opts.workers.map((n) =>
+          spawnSluice(n === 1 ? "sluice" : `sluice-w${n}`, opts.sink, direct.port, tmp, n)
+        ),
+      ),
+      direct,
+    ];
   await ready(direct);
   for (const target of targets) if (target !== direct) await ready(target);
 
@@ -363,6 +381,7 @@ async function main(): Promise<number> {
       soak: { type: "string" },
       idle: { type: "string", default: "10" },
       json: { type: "boolean", default: false },
+      workers: { type: "string", default: "1" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -389,6 +408,11 @@ async function main(): Promise<number> {
     console.error(`--idle must be a number of seconds\n${USAGE}`);
     return 1;
   }
+  const workers = values.workers.split(",").map(Number);
+  if (!workers.every((n) => Number.isInteger(n) && n >= 1 && n <= 16)) {
+    console.error(`--workers takes counts of serving isolates, e.g. 1,2\n${USAGE}`);
+    return 1;
+  }
   if (!(await hasWrk())) {
     console.error("wrk not found on PATH; install wrk: apt-get install -y wrk");
     return 1;
@@ -397,7 +421,7 @@ async function main(): Promise<number> {
   const tmp = tmpDir = await Deno.makeTempDir({ prefix: "sluice-load-" });
   if (values.soak === undefined) {
     const compare = values["compare-sinks"];
-    return await runRounds(tmp, { rounds, duration, sink, compare, json: values.json });
+    return await runRounds(tmp, { rounds, duration, sink, compare, json: values.json, workers });
   }
 
   const requests = Number(values.soak), idleS = Number(values.idle);

@@ -61,6 +61,21 @@ export function configSecrets(config: GatewayConfig): ReadonlySet<string> {
 
 const scrubberByConfig = new WeakMap<GatewayConfig, Scrubber>();
 
+/**
+ * A validated config that crossed to another thread (a structured clone),
+ * given back what it lost on the way: its secret values and base
+ * directory. Trusted as validated: pass only a clone of one.
+ */
+export function adoptConfig(
+  config: GatewayConfig,
+  secrets: Iterable<string>,
+  baseDir: string,
+): GatewayConfig {
+  secretsByConfig.set(config, new Set(secrets));
+  baseDirByConfig.set(config, baseDir);
+  return config;
+}
+
 /** The credential scrubber for what leaves a gateway with this config (its secrets and credential patterns). */
 export function configScrubber(config: GatewayConfig): Scrubber {
   let scrubber = scrubberByConfig.get(config);

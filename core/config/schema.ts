@@ -69,6 +69,8 @@ const server = z.strictObject({
   shutdown_timeout_ms: z.int().positive().default(10_000),
   litellm_headers: z.boolean().default(false)
     .describe("also send LiteLLM's x-litellm-* response headers (on for a LiteLLM config)"),
+  workers: z.int().min(1).max(16).default(1)
+    .describe("serving isolates on the one port (CLI; Linux reusePort), sharing one log Worker"),
 });
 
 const model = z.strictObject({

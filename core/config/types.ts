@@ -76,6 +76,11 @@ export interface ServerConfig {
   shutdown_timeout_ms: number;
   /** Also send LiteLLM's `x-litellm-*` response headers (on for a LiteLLM config). */
   litellm_headers: boolean;
+  /**
+   * Serving isolates on the one port (default 1): the CLI runs this many
+   * `Deno.serve` Workers with `reusePort` (Linux), sharing one log Worker.
+   */
+  workers: number;
 }
 
 /** One `models:` entry. */

@@ -70,18 +70,89 @@ const TRANSFER_MIN_BYTES = 64 * 1024;
 /** How long past its own deadline a closing Worker may take before it is terminated. */
 const CLOSE_GRACE_MS = 2_000;
 
-/** The log side in a dedicated Worker. */
+/** What both a `Worker` and a `MessagePort` offer. */
+interface Endpoint {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+}
+
+/** The buffers of a batch's large body bytes, given away instead of copied. */
+function transferable(calls: readonly FinishedCall[]): ArrayBuffer[] {
+  const transfer: ArrayBuffer[] = [];
+  for (const call of calls) {
+    const bytes = call.bodyBytes;
+    if (!bytes || bytes.byteLength < TRANSFER_MIN_BYTES) continue;
+    const buffer = bytes.buffer;
+    // Only a buffer the bytes fill alone is given away; a shared one is copied.
+    if (
+      buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
+      bytes.byteLength === buffer.byteLength && !transfer.includes(buffer)
+    ) transfer.push(buffer);
+  }
+  return transfer;
+}
+
+/** Calls and scrapes over a message endpoint to the log Worker: its own thread's, or a port. */
+class RemoteLog {
+  readonly #endpoint: Endpoint;
+  readonly #waiting = new Map<number, (text: string) => void>();
+  #nextId = 0;
+  /** Set once the Worker failed: nothing more is sent. */
+  dead?: string;
+  /** Calls that could not be handed over (the Worker failed). */
+  lost = 0;
+
+  constructor(endpoint: Endpoint) {
+    this.#endpoint = endpoint;
+  }
+
+  post(message: ToLogWorker, transfer: Transferable[] = []): void {
+    this.#endpoint.postMessage(message, transfer);
+  }
+
+  submit(calls: FinishedCall[]): void {
+    if (this.dead) {
+      this.lost += calls.length;
+      return;
+    }
+    this.post({ type: "calls", calls }, transferable(calls));
+  }
+
+  /** Sends a `metrics` or `sync` request and waits for its answer. */
+  ask(type: "metrics" | "sync"): Promise<string> {
+    if (this.dead) return Promise.resolve("");
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.post({ type, id });
+    });
+  }
+
+  /** Handles an answer; false for a message that is not one. */
+  receive(data: FromLogWorker): boolean {
+    if (data.type !== "metrics" && data.type !== "synced") return false;
+    this.#waiting.get(data.id)?.(data.type === "metrics" ? data.text : "");
+    this.#waiting.delete(data.id);
+    return true;
+  }
+
+  die(reason: string): void {
+    this.dead ??= reason;
+    for (const resolve of this.#waiting.values()) resolve("");
+    this.#waiting.clear();
+  }
+}
+
+/** The log side in a dedicated Worker, owned by this thread. */
 export class WorkerLogHost implements LogHost {
   readonly #worker: Worker;
-  readonly #scrapes = new Map<number, (text: string) => void>();
-  #nextScrape = 0;
+  readonly #remote: RemoteLog;
   #sinkNames: string[] = [];
   #closed?: () => void;
-  #dead?: string;
-  #lost = 0;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
+    this.#remote = new RemoteLog(worker);
   }
 
   /** Spawns the Worker and waits until its sinks are loaded (rejects with their failure). */
@@ -112,38 +183,23 @@ export class WorkerLogHost implements LogHost {
           reject(new Error(`the log worker failed to start: ${event.message}`));
         }
       };
-      host.#post({ type: "start", init });
+      host.#remote.post({ type: "start", init });
     });
   }
 
-  #post(message: ToLogWorker, transfer: Transferable[] = []): void {
-    this.#worker.postMessage(message, transfer);
-  }
-
   #receive(data: FromLogWorker): void {
-    switch (data.type) {
-      case "log":
-        console[data.level](data.text);
-        return;
-      case "metrics":
-        this.#scrapes.get(data.id)?.(data.text);
-        this.#scrapes.delete(data.id);
-        return;
-      case "closed":
-        this.#closed?.();
-        return;
-    }
+    if (this.#remote.receive(data)) return;
+    if (data.type === "log") console[data.level](data.text);
+    else if (data.type === "closed") this.#closed?.();
   }
 
   /** The Worker crashed: what it held in memory is gone (its write-ahead logs are not). */
   #die(reason: string): void {
-    if (this.#dead) return;
-    this.#dead = reason;
+    if (this.#remote.dead) return;
     console.error(
       `sluice: the log worker failed (${reason}); calls from now on are not logged until restart`,
     );
-    for (const resolve of this.#scrapes.values()) resolve("");
-    this.#scrapes.clear();
+    this.#remote.die(reason);
     this.#closed?.();
   }
 
@@ -154,50 +210,82 @@ export class WorkerLogHost implements LogHost {
 
   /** Posts the batch; large body bytes are transferred, not copied. */
   submit(calls: FinishedCall[]): void {
-    if (this.#dead) {
-      this.#lost += calls.length;
-      return;
-    }
-    const transfer: ArrayBuffer[] = [];
-    for (const call of calls) {
-      const bytes = call.bodyBytes;
-      if (!bytes || bytes.byteLength < TRANSFER_MIN_BYTES) continue;
-      const buffer = bytes.buffer;
-      // Only a buffer the bytes fill alone is given away; a shared one is copied.
-      if (
-        buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
-        bytes.byteLength === buffer.byteLength && !transfer.includes(buffer)
-      ) transfer.push(buffer);
-    }
-    this.#post({ type: "calls", calls }, transfer);
+    this.#remote.submit(calls);
   }
 
   /** The `/metrics` exposition text, asked of the Worker. */
   metrics(): Promise<string> {
-    if (this.#dead) return Promise.resolve("");
-    const id = this.#nextScrape++;
-    return new Promise((resolve) => {
-      this.#scrapes.set(id, resolve);
-      this.#post({ type: "metrics", id });
-    });
+    return this.#remote.ask("metrics");
+  }
+
+  /**
+   * A port for another serving isolate: a {@link PortLogHost} on it hands
+   * calls to this same Worker. Close those isolates before this host.
+   */
+  connect(): MessagePort {
+    const channel = new MessageChannel();
+    this.#remote.post({ type: "connect", port: channel.port2 }, [channel.port2]);
+    return channel.port1;
   }
 
   /** Asks the Worker to close its pipeline, waits for it (bounded), then ends the Worker. */
   async close(deadlineMs: number): Promise<void> {
-    if (!this.#dead) {
+    if (!this.#remote.dead) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         new Promise<void>((resolve) => {
           this.#closed = resolve;
-          this.#post({ type: "close", deadlineMs });
+          this.#remote.post({ type: "close", deadlineMs });
         }),
         new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs + CLOSE_GRACE_MS))),
       ]);
       clearTimeout(timer);
     }
-    if (this.#lost > 0) {
-      console.error(`sluice: ${this.#lost} calls were not logged after the log worker failed`);
+    if (this.#remote.lost > 0) {
+      console.error(
+        `sluice: ${this.#remote.lost} calls were not logged after the log worker failed`,
+      );
     }
     this.#worker.terminate();
+  }
+}
+
+/**
+ * A serving isolate's handle on the log Worker that another thread owns
+ * ({@link WorkerLogHost.connect}): its `close` only makes sure everything it
+ * sent was taken; the owner closes the Worker.
+ */
+export class PortLogHost implements LogHost {
+  readonly #port: MessagePort;
+  readonly #remote: RemoteLog;
+  readonly #sinkNames: string[];
+
+  /** A host over `port`, for a log side whose sinks are `sinkNames`. */
+  constructor(port: MessagePort, sinkNames: string[]) {
+    this.#port = port;
+    this.#sinkNames = sinkNames;
+    this.#remote = new RemoteLog(port);
+    port.onmessage = (message: MessageEvent<FromLogWorker>) => this.#remote.receive(message.data);
+  }
+
+  /** Names of the sink instances. */
+  get sinkNames(): string[] {
+    return this.#sinkNames;
+  }
+
+  /** Posts the batch on the port. */
+  submit(calls: FinishedCall[]): void {
+    this.#remote.submit(calls);
+  }
+
+  /** The `/metrics` exposition text, for every isolate's calls. */
+  metrics(): Promise<string> {
+    return this.#remote.ask("metrics");
+  }
+
+  /** Waits until the Worker has taken every batch sent on this port, then closes it. */
+  async close(): Promise<void> {
+    await this.#remote.ask("sync");
+    this.#port.close();
   }
 }

@@ -3,16 +3,21 @@
  * thread sends finished calls in batches (large body bytes transferred,
  * not copied); the Worker answers `/metrics` scrapes and the end of a close, and
  * forwards its operator log lines so they leave through the host's console.
+ * Serving isolates talk to the same Worker over their own `MessagePort`
+ * (`connect`): `calls`, `metrics` and `sync` (answered once everything sent
+ * before it on that port was taken).
  * @module
  */
 import type { FinishedCall } from "./call.ts";
 import type { LogInit } from "./core.ts";
 
-/** From the request thread to the log Worker. */
+/** From the request thread (or a serving isolate's port) to the log Worker. */
 export type ToLogWorker =
   | { type: "start"; init: LogInit }
+  | { type: "connect"; port: MessagePort }
   | { type: "calls"; calls: FinishedCall[] }
   | { type: "metrics"; id: number }
+  | { type: "sync"; id: number }
   | { type: "close"; deadlineMs: number };
 
 /** An error as it crosses the boundary: what a caller may test, never a stack. */
@@ -30,6 +35,7 @@ export type FromLogWorker =
   | { type: "started"; sinkNames: string[] }
   | { type: "failed"; error: CrossedError }
   | { type: "metrics"; id: number; text: string }
+  | { type: "synced"; id: number }
   | { type: "closed" }
   | { type: "log"; level: "error" | "warn"; text: string };
 

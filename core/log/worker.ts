@@ -1,6 +1,7 @@
 /**
  * The log Worker's entry: hosts one {@link LogCore} and answers the request
- * thread's messages (`protocol.ts`). Its operator log lines (console.error /
+ * thread's messages (`protocol.ts`), and those of serving isolates that
+ * connect their own ports. Its operator log lines (console.error /
  * console.warn) are forwarded to the request thread's console, so a gateway
  * has one place its lines leave from; sinks that write to stdout (console)
  * write directly.
@@ -10,13 +11,13 @@
 import { LogCore } from "./core.ts";
 import { crossError, type FromLogWorker, type ToLogWorker } from "./protocol.ts";
 
-function post(message: FromLogWorker): void {
-  self.postMessage(message);
-}
+type Reply = (message: FromLogWorker) => void;
+
+const toParent: Reply = (message) => self.postMessage(message);
 
 for (const level of ["error", "warn"] as const) {
   console[level] = (...args: unknown[]) =>
-    post({
+    toParent({
       type: "log",
       level,
       text: args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "),
@@ -25,28 +26,38 @@ for (const level of ["error", "warn"] as const) {
 
 let core: LogCore | undefined;
 // Messages are handled in order: calls that arrive while the core starts wait for it.
-let ready: Promise<unknown> = Promise.resolve();
+let queue: Promise<unknown> = Promise.resolve();
 
-self.onmessage = (message: MessageEvent<ToLogWorker>) => {
-  const data = message.data;
-  ready = ready.then(() => handle(data));
-};
+function enqueue(data: ToLogWorker, reply: Reply): void {
+  queue = queue.then(() => handle(data, reply));
+}
 
-async function handle(data: ToLogWorker): Promise<void> {
+self.onmessage = (message: MessageEvent<ToLogWorker>) => enqueue(message.data, toParent);
+
+async function handle(data: ToLogWorker, reply: Reply): Promise<void> {
   switch (data.type) {
     case "start":
       try {
         core = await LogCore.start(data.init);
-        post({ type: "started", sinkNames: core.sinkNames });
+        reply({ type: "started", sinkNames: core.sinkNames });
       } catch (error) {
-        post({ type: "failed", error: crossError(error) });
+        reply({ type: "failed", error: crossError(error) });
       }
       return;
+    case "connect": {
+      const port = data.port;
+      const toPort: Reply = (message) => port.postMessage(message);
+      port.onmessage = (message: MessageEvent<ToLogWorker>) => enqueue(message.data, toPort);
+      return;
+    }
     case "calls":
       core?.accept(data.calls);
       return;
     case "metrics":
-      post({ type: "metrics", id: data.id, text: core?.metricsText() ?? "" });
+      reply({ type: "metrics", id: data.id, text: core?.metricsText() ?? "" });
+      return;
+    case "sync":
+      reply({ type: "synced", id: data.id });
       return;
     case "close":
       try {
@@ -54,7 +65,7 @@ async function handle(data: ToLogWorker): Promise<void> {
       } catch (error) {
         console.error(`sluice: closing the log path failed: ${crossError(error).message}`);
       }
-      post({ type: "closed" });
+      reply({ type: "closed" });
       return;
   }
 }

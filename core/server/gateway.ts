@@ -8,7 +8,7 @@
 import { configBaseDir, configSecrets, parseConfig } from "../config/load.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import type { GatewayError } from "../errors.ts";
-import { startLogHost } from "../log/host.ts";
+import { type LogHost, startLogHost } from "../log/host.ts";
 import { ModelRouter } from "../providers/router.ts";
 import type { ProxyCallType } from "../providers/types.ts";
 import { VERSION } from "../version.ts";
@@ -69,14 +69,23 @@ function pathOf(url: string): string {
  */
 export async function createGateway(input: GatewayConfig | GatewayConfigInput): Promise<Gateway> {
   const config = parseConfig(input);
-  const router = new ModelRouter(config.models);
-  const keys = new KeyStore(config);
   // The log side (plugins, redaction, write-ahead logs) runs in its own Worker.
   const log = await startLogHost({
     config,
     baseDir: configBaseDir(config),
     secrets: [...configSecrets(config)],
   });
+  return gatewayOn(config, log);
+}
+
+/**
+ * A gateway over a log side that is already running (`log`): a serving
+ * isolate's, which shares the log Worker of another thread. `close()` closes
+ * `log` too.
+ */
+export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
+  const router = new ModelRouter(config.models);
+  const keys = new KeyStore(config);
   const handOff = new HandOff(log);
   let inflight = 0;
   let closing: Promise<void> | undefined;
