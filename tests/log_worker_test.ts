@@ -182,3 +182,60 @@ Deno.test("a Worker host that fails to start rejects with the sink and the cause
     },
   );
 });
+
+Deno.test("a heavy call is logged after the small calls handed over beside it", async () => {
+  const dir = await Deno.makeTempDir();
+  const config = parseConfig({
+    server: { data_dir: join(dir, "data") },
+    models: [{ name: "m", provider: "mock" }],
+    sinks: [{ use: "jsonl", config: { dir: join(dir, "out") } }],
+  });
+  const host = await InThreadLogHost.start({ config, baseDir: Deno.cwd(), secrets: [] });
+  const heavy = finishedCall(1);
+  heavy.bodyBytes = new TextEncoder().encode(JSON.stringify({
+    model: "m",
+    messages: [{ role: "user", content: "word ".repeat(300_000) }],
+  }));
+  host.submit([heavy, finishedCall(2), finishedCall(3)]);
+  await host.close(5_000);
+  const order = (await readJsonlEvents(join(dir, "out"))).map((e) => e.call_id);
+  await Deno.remove(dir, { recursive: true });
+  assert.deepEqual(order, ["call-2", "call-3", "call-1"]);
+});
+
+Deno.test("an event over log.max_event_bytes has its content cut with a marker, and is counted", async () => {
+  const dir = await Deno.makeTempDir();
+  const gw = await startGateway({
+    models: [{ name: "mock-gpt", provider: "mock" }],
+    log: { max_event_bytes: 65_536 },
+    sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
+  });
+  try {
+    const prose = "The quick brown fox jumps over the lazy dog. ".repeat(25_000); // 1.1 MB
+    const client = new OpenAI({ apiKey: "none", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    await client.chat.completions.create({
+      model: "mock-gpt",
+      messages: [{ role: "user", content: prose }],
+    });
+    let metrics = "";
+    await until(
+      async () => {
+        metrics = await (await fetch(`${gw.url}/metrics`)).text();
+        return /outcome="sent"\} 1$/m.test(metrics);
+      },
+      10_000,
+      "the event to be sent",
+    );
+    assert.match(metrics, /^sluice_sink_events_total\{sink="jsonl",outcome="truncated"\} 1$/m);
+    const [event] = await readJsonlEvents(dir);
+    const line = JSON.stringify(event);
+    assert.ok(line.length <= 65_536, `the event is ${line.length} chars`);
+    const content = (event.messages as { content: string }[])[0].content;
+    assert.ok(content.startsWith("The quick brown fox"));
+    assert.match(content, /…\[truncated \d+ chars\]$/);
+    assert.equal(event.model_group, "mock-gpt", "the rest of the event is whole");
+  } finally {
+    await gw.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

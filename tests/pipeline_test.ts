@@ -270,3 +270,25 @@ Deno.test("a burst larger than max_queue arriving at once waits for the write-ah
   assert.equal(snap.counters.dropped, 0);
   assert.deepEqual(target.received, ids, "every event, once, in order");
 });
+
+Deno.test("events that arrive after close are counted as dropped and reported, never lost silently", async () => {
+  const dir = await Deno.makeTempDir();
+  const target = recordingSink();
+  const lines: string[] = [];
+  const pipeline = await LogPipeline.start(
+    [{ name: "s", plugin: "s", entry: entry("s"), sink: target.sink }],
+    { dataDir: dir, log: (level, message) => lines.push(`${level} ${message}`) },
+  );
+  pipeline.emit(sampleEvent(1), DEFAULT_CONTROLS);
+  await pipeline.close(2000);
+  pipeline.emit(sampleEvent(2), DEFAULT_CONTROLS);
+  const [s] = pipeline.snapshot();
+  await Deno.remove(dir, { recursive: true });
+  assert.equal(target.received.length, 1);
+  assert.equal(s.counters.sent, 1);
+  assert.equal(s.counters.dropped, 1);
+  assert.ok(
+    lines.some((l) => /dropped 1 events.*after the sink began to stop/.test(l)),
+    lines.join("\n"),
+  );
+});

@@ -146,6 +146,8 @@ const controls = z.strictObject({
 const log = z.strictObject({
   fsync_ms: z.int().min(0).max(10_000).default(20)
     .describe("longest wait before an event is fsynced to the write-ahead log"),
+  max_event_bytes: z.int().min(4096).default(4_194_304)
+    .describe("an event larger than this after redaction has its content cut, with a marker"),
 });
 
 /** The whole `gateway.yaml` schema. */

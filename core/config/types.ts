@@ -214,6 +214,12 @@ export interface LogConfig {
    * write-ahead logs (default 20 ms): the window a SIGKILL can lose.
    */
   fsync_ms: number;
+  /**
+   * Largest event, as a JSON line after redaction (default 4 MiB): a larger
+   * one has its content's long strings cut with a visible marker, counted
+   * as `outcome="truncated"`.
+   */
+  max_event_bytes: number;
 }
 
 /** A validated config with every default filled in. */

@@ -15,6 +15,18 @@ import { buildLogEvent } from "./build.ts";
 import type { FinishedCall } from "./call.ts";
 import { Metrics } from "./metrics.ts";
 
+/**
+ * A call whose body or answer is at least this large is built and redacted
+ * after the calls queued beside it, one per turn of the event loop, so a
+ * huge call never holds the small ones up.
+ */
+const HEAVY_CALL_BYTES = 1024 * 1024;
+
+function isHeavy(call: FinishedCall): boolean {
+  return (call.bodyBytes?.byteLength ?? 0) >= HEAVY_CALL_BYTES ||
+    (call.resultText?.length ?? 0) >= HEAVY_CALL_BYTES;
+}
+
 /** What the log side needs to start: plain data, so it can cross to a Worker. */
 export interface LogInit {
   /** The validated config. */
@@ -30,6 +42,8 @@ export class LogCore {
   readonly #pipeline: LogPipeline;
   readonly #lifetime: AbortController;
   readonly #metrics: Metrics;
+  #heavy: FinishedCall[] = [];
+  #heavyTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(pipeline: LogPipeline, lifetime: AbortController, metrics: Metrics) {
     this.#pipeline = pipeline;
@@ -67,6 +81,7 @@ export class LogCore {
       pipeline = await LogPipeline.start(sinks, {
         dataDir,
         fsyncMs: config.log.fsync_ms,
+        maxEventBytes: config.log.max_event_bytes,
         redaction: {
           global: config.redaction,
           secrets: [...init.secrets, ...loaded.flatMap((l) => l.secrets)],
@@ -87,19 +102,38 @@ export class LogCore {
     return this.#pipeline.sinkNames;
   }
 
-  /** Counts each call in the metrics, builds its event and hands it to its sinks. Never throws. */
+  /**
+   * Counts each call in the metrics, builds its event and hands it to its
+   * sinks; heavy calls (a body or answer of 1 MiB or more) come after the
+   * small ones, one per turn. Never throws.
+   */
   accept(calls: readonly FinishedCall[]): void {
     for (const call of calls) {
       this.#metrics.recordCall(call);
-      let event;
-      try {
-        event = buildLogEvent(call);
-      } catch (error) {
-        console.error(`sluice: could not build the log event of call ${call.callId}: ${error}`);
-        continue;
-      }
-      this.#pipeline.emit(event, call.controls ?? DEFAULT_CONTROLS);
+      if (isHeavy(call)) this.#heavy.push(call);
+      else this.#log(call);
     }
+    this.#scheduleHeavy();
+  }
+
+  #scheduleHeavy(): void {
+    if (this.#heavyTimer !== undefined || this.#heavy.length === 0) return;
+    this.#heavyTimer = setTimeout(() => {
+      this.#heavyTimer = undefined;
+      this.#log(this.#heavy.shift()!);
+      this.#scheduleHeavy();
+    }, 0);
+  }
+
+  #log(call: FinishedCall): void {
+    let event;
+    try {
+      event = buildLogEvent(call);
+    } catch (error) {
+      console.error(`sluice: could not build the log event of call ${call.callId}: ${error}`);
+      return;
+    }
+    this.#pipeline.emit(event, call.controls ?? DEFAULT_CONTROLS);
   }
 
   /** The `/metrics` exposition text: calls, and each sink's numbers now. */
@@ -109,6 +143,9 @@ export class LogCore {
 
   /** Delivers what it can within `deadlineMs`, keeps the rest in the logs, closes the sinks. */
   async close(deadlineMs: number): Promise<void> {
+    clearTimeout(this.#heavyTimer);
+    this.#heavyTimer = undefined;
+    for (const call of this.#heavy.splice(0)) this.#log(call);
     try {
       await this.#pipeline.close(deadlineMs);
     } finally {

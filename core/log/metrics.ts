@@ -128,11 +128,12 @@ export class Metrics {
     family(
       "sluice_sink_events_total",
       "counter",
-      "Sink events by outcome (sent, skipped, retried, spooled, dropped, replaced).",
+      "Sink events by outcome (sent, skipped, retried, spooled, dropped, replaced, truncated).",
       sinks.flatMap((s) =>
-        (["sent", "skipped", "retried", "spooled", "dropped", "replaced"] as const).map((
-          outcome,
-        ) => [labels({ sink: s.name, outcome }), s.counters[outcome]] as [string, number])
+        (["sent", "skipped", "retried", "spooled", "dropped", "replaced", "truncated"] as const)
+          .map((
+            outcome,
+          ) => [labels({ sink: s.name, outcome }), s.counters[outcome]] as [string, number])
       ),
     );
     family(

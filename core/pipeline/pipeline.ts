@@ -72,6 +72,8 @@ export interface PipelineOptions {
   callTimeoutMs?: number;
   /** Longest wait before an event is fsynced to its sinks' write-ahead logs (default 20 ms). */
   fsyncMs?: number;
+  /** Largest event line; a larger event's content is cut (default 4 MiB). */
+  maxEventBytes?: number;
 }
 
 interface Route {
@@ -123,6 +125,7 @@ export class LogPipeline {
           spoolDir: `${options.dataDir}/spool/${encodeURIComponent(s.name)}`,
           callTimeoutMs: options.callTimeoutMs,
           fsyncMs: options.fsyncMs,
+          maxEventBytes: options.maxEventBytes,
           hooks: {
             log: (level, message) => log(level, `sink "${s.name}": ${message}`),
             gatewayError: (message, code) => pipeline.gatewayError(s.name, message, code),
@@ -173,8 +176,12 @@ export class LogPipeline {
    * mutating `event`). Never blocks, never throws.
    */
   emit(event: LogEvent, controls: CallControls): void {
-    if (this.#closed) return;
     try {
+      if (this.#closed) {
+        // Each sink it was meant for counts and reports it as dropped.
+        for (const route of this.#select(event, controls)) route.runner.push(event);
+        return;
+      }
       const prepared = new Map<string, Route[]>();
       const policies = new Map<string, EffectivePolicy>();
       for (const route of this.#select(event, controls)) {

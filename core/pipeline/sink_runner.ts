@@ -20,6 +20,7 @@ import { minimalEvent } from "../event/minimal.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { Sink } from "../plugin.ts";
 import { ThrottledReport } from "./throttled_report.ts";
+import { truncateEvent } from "../event/truncate.ts";
 import { type AppendResult, WriteAheadLog } from "./wal.ts";
 
 /** Consecutive failures that open the circuit. */
@@ -30,6 +31,8 @@ const MAX_BACKOFF_MS = 30_000;
 const MAX_OPEN_MS = 60_000;
 /** Default group-commit interval. */
 export const DEFAULT_FSYNC_MS = 20;
+/** Default largest event line (`log.max_event_bytes`). */
+export const DEFAULT_MAX_EVENT_BYTES = 4 * 1024 * 1024;
 /**
  * Most bytes of event lines waiting for their group commit. A burst (a batch
  * from the request thread while an fsync is slow) waits here; past this the
@@ -51,6 +54,8 @@ export interface SinkCounters {
   dropped: number;
   /** Events that could not be serialised and were replaced by a minimal event. */
   replaced: number;
+  /** Events over `log.max_event_bytes` whose content was cut. */
+  truncated: number;
 }
 
 /** What a runner reports to the pipeline. */
@@ -75,6 +80,8 @@ export interface SinkRunnerOptions {
   fsyncMs?: number;
   /** Per-call deadline for `log()` (default 30 s). */
   callTimeoutMs?: number;
+  /** Largest event line; a larger event's content is cut (default {@link DEFAULT_MAX_EVENT_BYTES}). */
+  maxEventBytes?: number;
   /** Reports. */
   hooks: SinkRunnerHooks;
 }
@@ -99,12 +106,14 @@ export class SinkRunner {
     spooled: 0,
     dropped: 0,
     replaced: 0,
+    truncated: 0,
   };
   readonly #sink: Sink;
   readonly #queue: QueueConfig;
   readonly #hooks: SinkRunnerHooks;
   readonly #callTimeoutMs: number;
   readonly #fsyncMs: number;
+  readonly #maxEventBytes: number;
   readonly #wal: WriteAheadLog;
   /** Events waiting for the next group commit, with their log lines. */
   #incoming: { event: LogEvent; line: string }[] = [];
@@ -137,6 +146,7 @@ export class SinkRunner {
     this.#hooks = options.hooks;
     this.#callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.#fsyncMs = options.fsyncMs ?? DEFAULT_FSYNC_MS;
+    this.#maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.#wal = wal;
     this.#writeErrors = new ThrottledReport((count, since, detail) =>
       options.hooks.log(
@@ -182,7 +192,19 @@ export class SinkRunner {
    * an event that cannot be serialised is replaced by a minimal one.
    */
   push(event: LogEvent): void {
-    if (this.#stopping) return;
+    if (this.#stopping) {
+      // Too late for the log: counted and reported like every other drop (a gateway_error
+      // only as a line, so that stopping sinks never report each other's drops forever).
+      this.counters.dropped++;
+      const why = "it arrived after the sink began to stop";
+      if (event.call_type === "gateway_error") {
+        this.#hooks.log("error", `dropped gateway_error event ${event.request_id}: ${why}`);
+      } else {
+        this.#drops.add(1, why);
+        if (this.#halted) this.#drops.flush();
+      }
+      return;
+    }
     let line: string;
     try {
       line = JSON.stringify(event) + "\n";
@@ -195,6 +217,11 @@ export class SinkRunner {
       );
       event = minimalEvent(event, reason);
       line = JSON.stringify(event) + "\n";
+    }
+    if (line.length > this.#maxEventBytes) {
+      event = truncateEvent(event, line, this.#maxEventBytes);
+      line = JSON.stringify(event) + "\n";
+      this.counters.truncated++;
     }
     if (this.#incoming.length > 0 && this.#incomingBytes + line.length > MAX_INCOMING_BYTES) {
       // The disk is slower than the traffic: memory stays bounded, and the loss is counted.
