@@ -76,6 +76,15 @@ export interface PipelineOptions {
   maxEventBytes?: number;
 }
 
+/** An event ready for its sinks, and its JSON text (exactly `JSON.stringify(event)`). */
+interface Prepared {
+  event: LogEvent;
+  line: string;
+}
+
+/** The end of the rest-of-event text: the request metadata's slot, then metadata's and the event's braces. */
+const REQUEST_SLOT = '"request":0}}';
+
 interface Route {
   redaction?: SinkConfig["redaction"];
   name: string;
@@ -201,7 +210,7 @@ export class LogPipeline {
         try {
           const ready = this.#prepare(event, policies.get(key)!);
           if (ready instanceof Promise) this.#later(event, ready, routes);
-          else for (const route of routes) route.runner.push(ready);
+          else for (const route of routes) route.runner.push(ready.event, ready.line);
         } catch (error) {
           this.#unroutable(event, routes, error);
         }
@@ -238,10 +247,10 @@ export class LogPipeline {
   }
 
   /** Pushes an event whose masking is asynchronous (keyed pseudonyms) once it is ready. */
-  #later(event: LogEvent, ready: Promise<LogEvent>, routes: Route[]): void {
+  #later(event: LogEvent, ready: Promise<Prepared>, routes: Route[]): void {
     const done = ready.then(
       (prepared) => {
-        for (const route of routes) route.runner.push(prepared);
+        for (const route of routes) route.runner.push(prepared.event, prepared.line);
       },
     ).catch((error) => this.#unroutable(event, routes, error))
       .finally(() => this.#pending.delete(done));
@@ -249,41 +258,40 @@ export class LogPipeline {
   }
 
   /**
-   * Structural step on the object, then config secrets over the whole event's
-   * JSON, then masking over its content (messages, response, raw request,
-   * error, request metadata) as one JSON document. Ids, model, timings,
-   * usage and caller metadata are never masked.
+   * Structural step on the object; then, in text: config secrets scrubbed
+   * from the event's JSON, and masking over its content (messages, response,
+   * raw request, error, request metadata); ids, model, timings, usage and
+   * caller metadata are never masked. The event is serialised once, in two
+   * parts (content, and the rest with a slot for the request metadata), and
+   * parsed once: its line goes to the write-ahead logs as it is.
    */
-  #prepare(event: LogEvent, policy: EffectivePolicy): LogEvent | Promise<LogEvent> {
-    let out = applyStructural(event, policy);
-    if (this.#secrets.length > 0) {
-      const json = JSON.stringify(out);
-      const scrubbed = scrubSecrets(json, this.#secrets);
-      if (scrubbed !== json) out = JSON.parse(scrubbed);
-    }
+  #prepare(event: LogEvent, policy: EffectivePolicy): Prepared | Promise<Prepared> {
+    const out = applyStructural(event, policy);
     const mask = this.#redaction?.mask;
-    if (!mask || (policy.detectors.length === 0 && !policy.stripBase64)) return out;
-    const content = {
-      messages: out.messages,
-      response: out.response,
-      raw_request: out.raw_request,
-      error: out.error,
-      request: out.metadata.request,
+    const scrub = (json: string) =>
+      this.#secrets.length > 0 ? scrubSecrets(json, this.#secrets) : json;
+    if (!mask || (policy.detectors.length === 0 && !policy.stripBase64)) {
+      const line = scrub(JSON.stringify(out));
+      return { event: JSON.parse(line), line };
+    }
+    const { messages, response, raw_request, error, metadata, ...others } = out;
+    const { request, ...caller } = metadata;
+    // `metadata` last, and `request` last in it: the slot is the text's very end.
+    const rest = scrub(JSON.stringify({ ...others, metadata: { ...caller, request: 0 } }));
+    if (!rest.endsWith(REQUEST_SLOT)) throw new Error("the event's text has no request slot");
+    const content = scrub(JSON.stringify({ messages, response, raw_request, error }));
+    const assemble = (maskedContent: string, maskedRequest: string): Prepared => {
+      const members = maskedContent.slice(1, -1);
+      const line = rest.slice(0, -REQUEST_SLOT.length) + `"request":${maskedRequest}}` +
+        (members ? `,${members}}` : "}");
+      return { event: JSON.parse(line), line };
     };
-    const structural = out;
-    const merge = (json: string): LogEvent => {
-      const masked = JSON.parse(json) as typeof content;
-      return {
-        ...structural,
-        messages: masked.messages,
-        response: masked.response,
-        raw_request: masked.raw_request,
-        error: masked.error,
-        metadata: { ...structural.metadata, request: masked.request },
-      };
-    };
-    const masked = mask(JSON.stringify(content), policy);
-    return typeof masked === "string" ? merge(masked) : masked.then(merge);
+    const maskedContent = mask(content, policy);
+    const maskedRequest = mask(scrub(JSON.stringify(request ?? {})), policy);
+    if (typeof maskedContent === "string" && typeof maskedRequest === "string") {
+      return assemble(maskedContent, maskedRequest);
+    }
+    return Promise.all([maskedContent, maskedRequest]).then(([c, r]) => assemble(c, r));
   }
 
   /** Emits a `gateway_error` event about `source` (never routed back to it). */

@@ -21,6 +21,7 @@ import type { LogEvent } from "../event/log_event.ts";
 import type { Sink } from "../plugin.ts";
 import { ThrottledReport } from "./throttled_report.ts";
 import { truncateEvent } from "../event/truncate.ts";
+import { exceedsJsonDepth } from "../json_depth.ts";
 import { type AppendResult, WriteAheadLog } from "./wal.ts";
 
 /** Consecutive failures that open the circuit. */
@@ -31,6 +32,11 @@ const MAX_BACKOFF_MS = 30_000;
 const MAX_OPEN_MS = 60_000;
 /** Default group-commit interval. */
 export const DEFAULT_FSYNC_MS = 20;
+/**
+ * Deepest nesting an event may have (request bodies are limited to
+ * `server.max_json_depth` ≤ 1024, and the event adds a few levels).
+ */
+const MAX_EVENT_DEPTH = 1100;
 /** Default largest event line (`log.max_event_bytes`). */
 export const DEFAULT_MAX_EVENT_BYTES = 4 * 1024 * 1024;
 /**
@@ -188,10 +194,11 @@ export class SinkRunner {
   }
 
   /**
-   * Queues an event for the next group commit. Never blocks, never throws:
-   * an event that cannot be serialised is replaced by a minimal one.
+   * Queues an event for the next group commit (`json`: its text, when the
+   * caller has it, exactly `JSON.stringify(event)`). Never blocks, never
+   * throws: an event that cannot be serialised is replaced by a minimal one.
    */
-  push(event: LogEvent): void {
+  push(event: LogEvent, json?: string): void {
     if (this.#stopping) {
       // Too late for the log: counted and reported like every other drop (a gateway_error
       // only as a line, so that stopping sinks never report each other's drops forever).
@@ -207,7 +214,11 @@ export class SinkRunner {
     }
     let line: string;
     try {
-      line = JSON.stringify(event) + "\n";
+      line = (json ?? JSON.stringify(event)) + "\n";
+      // Serialisable, yet deeper than a sink's own JSON handling can be trusted with.
+      if (exceedsJsonDepth(line, MAX_EVENT_DEPTH)) {
+        throw new Error(`it nests deeper than ${MAX_EVENT_DEPTH} levels`);
+      }
     } catch (error) {
       const reason = `it could not be serialised: ${messageOf(error)}`;
       this.counters.replaced++;

@@ -8,7 +8,7 @@
 import { badRequest, GatewayError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { deadline } from "./deadline.ts";
-import { exceedsJsonDepth } from "./json_depth.ts";
+import { exceedsJsonDepth } from "../json_depth.ts";
 
 /** The server settings a body is read under. */
 export type BodyLimits = Pick<
