@@ -8,6 +8,10 @@
  * sink), and the sink's and write-ahead log's writes come on top, later:
  * its figure is a lower bound.
  *
+ * Then the same for one call carrying an 11 MB base64 image (the issue's
+ * "request thread blocked while an 11 MB event is logged"): how long one
+ * `submit` of it holds the request thread, median of `--big` calls.
+ *
  * Usage: `deno run -A bench/handoff.ts [--calls 20000] [--batch 50] [--rounds 5]`
  * @module
  */
@@ -23,11 +27,34 @@ const args = parseArgs({
     calls: { type: "string", default: "20000" },
     batch: { type: "string", default: "50" },
     rounds: { type: "string", default: "5" },
+    big: { type: "string", default: "7" },
   },
 }).values;
 const CALLS = Number(args.calls);
 const BATCH = Number(args.batch);
 const ROUNDS = Number(args.rounds);
+const BIG = Number(args.big);
+
+const image = new Uint8Array(8_650_752);
+for (let i = 0; i < image.length; i += 65536) crypto.getRandomValues(image.subarray(i, i + 65536));
+const bigBody = new TextEncoder().encode(JSON.stringify({
+  model: "gpt-4o-mini",
+  messages: [{
+    role: "user",
+    content: [
+      { type: "text", text: "What is in this picture?" },
+      { type: "image_url", image_url: { url: `data:image/png;base64,${base64(image)}` } },
+    ],
+  }],
+}));
+
+function base64(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 0x6000) {
+    out += btoa(String.fromCharCode(...bytes.subarray(i, i + 0x6000)));
+  }
+  return out;
+}
 
 const body = new TextEncoder().encode(JSON.stringify({
   model: "gpt-4o-mini",
@@ -81,6 +108,36 @@ function handOff(host: LogHost): number {
   return (spent * 1000) / CALLS;
 }
 
+/**
+ * How long the 11 MB call holds the request thread (median of BIG): the
+ * `submit` itself, and the longest stall of a 1 ms timer on this thread
+ * until the log side is done with it (the in-thread host does its work
+ * later, on this same thread).
+ */
+async function bigHandOff(host: LogHost): Promise<{ submit: number; stall: number }> {
+  const submits: number[] = [];
+  const stalls: number[] = [];
+  for (let i = 0; i < BIG; i++) {
+    const r = record(i);
+    r.bodyBytes = bigBody.slice(); // its own buffer, as a request body has
+    let last = performance.now();
+    let stall = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      stall = Math.max(stall, now - last - 1);
+      last = now;
+    }, 1);
+    const t0 = performance.now();
+    host.submit([toFinishedCall(r, undefined)]);
+    submits.push(performance.now() - t0);
+    last = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the log side finishes it
+    clearInterval(timer);
+    stalls.push(stall);
+  }
+  return { submit: median(submits), stall: median(stalls) };
+}
+
 async function startHost(kind: "worker" | "in-thread", dir: string): Promise<LogHost> {
   const config = parseConfig({
     server: { data_dir: join(dir, "data") },
@@ -92,6 +149,14 @@ async function startHost(kind: "worker" | "in-thread", dir: string): Promise<Log
 }
 
 const results: Record<string, number[]> = { worker: [], "in-thread": [] };
+const big: Record<string, { submit: number; stall: number }> = {};
+// The control: the same calls handed to nothing, for the stalls this script causes itself.
+big.control = await bigHandOff({
+  sinkNames: [],
+  submit() {},
+  metrics: () => Promise.resolve(""),
+  close: () => Promise.resolve(),
+});
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0
     ? ["worker", "in-thread"] as const
@@ -101,6 +166,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const host = await startHost(kind, dir);
     handOff(host); // warm-up
     results[kind].push(handOff(host));
+    if (round === 0) big[kind] = await bigHandOff(host);
     await host.close(30_000);
     await Deno.remove(dir, { recursive: true });
   }
@@ -116,3 +182,10 @@ for (const [kind, values] of Object.entries(results)) {
     `| ${kind} | ${fmt(median(values), 2)} | ${values.map((v) => fmt(v, 2)).join(", ")} |`,
   );
 }
+console.log(
+  `\none call with an 11 MB image (${(bigBody.byteLength / 1e6).toFixed(1)} MB body), ` +
+    `median of ${BIG}: ` +
+    Object.entries(big).map(([kind, b]) =>
+      `${kind}: submit ${fmt(b.submit, 3)} ms, longest request-thread stall ${fmt(b.stall, 1)} ms`
+    ).join("; "),
+);

@@ -44,6 +44,7 @@ import {
   cpuSeconds,
   freePort,
   rssMb,
+  runMain,
   type Server,
   spawnServer,
   stopAll,
@@ -434,23 +435,4 @@ async function main(): Promise<number> {
   return result.non2xx + result.socketErrors ? 3 : 0;
 }
 
-if (import.meta.main) {
-  let interrupted = false;
-  const interrupt = async () => {
-    interrupted = true;
-    console.error("\ninterrupted: stopping servers");
-    await cleanup();
-    Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", interrupt);
-  Deno.addSignalListener("SIGTERM", interrupt);
-  let code = 1;
-  try {
-    code = await main();
-  } catch (error) {
-    if (!interrupted) console.error(`load: ${error instanceof Error ? error.message : error}`);
-  } finally {
-    await cleanup();
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runMain("load", main, cleanup);

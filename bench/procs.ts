@@ -136,3 +136,32 @@ export async function stopAll(children: Set<Deno.ChildProcess>): Promise<void> {
     children.delete(child);
   }));
 }
+
+/**
+ * Runs a bench script's `main` with `cleanup` after it, also on SIGINT /
+ * SIGTERM, and exits with its code (1 when it threw).
+ */
+export async function runMain(
+  name: string,
+  main: () => Promise<number>,
+  cleanup: () => Promise<void>,
+): Promise<never> {
+  let interrupted = false;
+  const interrupt = async () => {
+    interrupted = true;
+    console.error("\ninterrupted: stopping servers");
+    await cleanup();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  Deno.addSignalListener("SIGTERM", interrupt);
+  let code = 1;
+  try {
+    code = await main();
+  } catch (error) {
+    if (!interrupted) console.error(`${name}: ${error instanceof Error ? error.message : error}`);
+  } finally {
+    await cleanup();
+  }
+  Deno.exit(code);
+}

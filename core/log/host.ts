@@ -93,23 +93,30 @@ function transferable(calls: readonly FinishedCall[]): ArrayBuffer[] {
 }
 
 /** Calls and scrapes over a message endpoint to the log Worker: its own thread's, or a port. */
-class RemoteLog {
+abstract class RemoteLogHost implements LogHost {
   readonly #endpoint: Endpoint;
   readonly #waiting = new Map<number, (text: string) => void>();
   #nextId = 0;
   /** Set once the Worker failed: nothing more is sent. */
-  dead?: string;
+  protected dead?: string;
   /** Calls that could not be handed over (the Worker failed). */
-  lost = 0;
+  protected lost = 0;
+  /** Names of the sink instances. */
+  sinkNames: string[];
 
-  constructor(endpoint: Endpoint) {
+  constructor(endpoint: Endpoint, sinkNames: string[]) {
     this.#endpoint = endpoint;
+    this.sinkNames = sinkNames;
   }
 
-  post(message: ToLogWorker, transfer: Transferable[] = []): void {
+  /** Delivers what it can within `deadlineMs`, or makes sure what it sent was taken. */
+  abstract close(deadlineMs: number): Promise<void>;
+
+  protected post(message: ToLogWorker, transfer: Transferable[] = []): void {
     this.#endpoint.postMessage(message, transfer);
   }
 
+  /** Posts the batch; large body bytes are transferred, not copied. */
   submit(calls: FinishedCall[]): void {
     if (this.dead) {
       this.lost += calls.length;
@@ -118,8 +125,13 @@ class RemoteLog {
     this.post({ type: "calls", calls }, transferable(calls));
   }
 
+  /** The `/metrics` exposition text, for every serving isolate's calls. */
+  metrics(): Promise<string> {
+    return this.ask("metrics");
+  }
+
   /** Sends a `metrics` or `sync` request and waits for its answer. */
-  ask(type: "metrics" | "sync"): Promise<string> {
+  protected ask(type: "metrics" | "sync"): Promise<string> {
     if (this.dead) return Promise.resolve("");
     const id = this.#nextId++;
     return new Promise((resolve) => {
@@ -129,14 +141,14 @@ class RemoteLog {
   }
 
   /** Handles an answer; false for a message that is not one. */
-  receive(data: FromLogWorker): boolean {
+  protected receive(data: FromLogWorker): boolean {
     if (data.type !== "metrics" && data.type !== "synced") return false;
     this.#waiting.get(data.id)?.(data.type === "metrics" ? data.text : "");
     this.#waiting.delete(data.id);
     return true;
   }
 
-  die(reason: string): void {
+  protected die(reason: string): void {
     this.dead ??= reason;
     for (const resolve of this.#waiting.values()) resolve("");
     this.#waiting.clear();
@@ -144,15 +156,13 @@ class RemoteLog {
 }
 
 /** The log side in a dedicated Worker, owned by this thread. */
-export class WorkerLogHost implements LogHost {
+export class WorkerLogHost extends RemoteLogHost {
   readonly #worker: Worker;
-  readonly #remote: RemoteLog;
-  #sinkNames: string[] = [];
   #closed?: () => void;
 
   private constructor(worker: Worker) {
+    super(worker, []);
     this.#worker = worker;
-    this.#remote = new RemoteLog(worker);
   }
 
   /** Spawns the Worker and waits until its sinks are loaded (rejects with their failure). */
@@ -168,7 +178,7 @@ export class WorkerLogHost implements LogHost {
         const data = message.data;
         if (data.type === "started") {
           started = true;
-          host.#sinkNames = data.sinkNames;
+          host.sinkNames = data.sinkNames;
           resolve(host);
         } else if (data.type === "failed") {
           worker.terminate();
@@ -183,39 +193,24 @@ export class WorkerLogHost implements LogHost {
           reject(new Error(`the log worker failed to start: ${event.message}`));
         }
       };
-      host.#remote.post({ type: "start", init });
+      host.post({ type: "start", init });
     });
   }
 
   #receive(data: FromLogWorker): void {
-    if (this.#remote.receive(data)) return;
+    if (this.receive(data)) return;
     if (data.type === "log") console[data.level](data.text);
     else if (data.type === "closed") this.#closed?.();
   }
 
   /** The Worker crashed: what it held in memory is gone (its write-ahead logs are not). */
   #die(reason: string): void {
-    if (this.#remote.dead) return;
+    if (this.dead) return;
     console.error(
       `sluice: the log worker failed (${reason}); calls from now on are not logged until restart`,
     );
-    this.#remote.die(reason);
+    this.die(reason);
     this.#closed?.();
-  }
-
-  /** Names of the sink instances. */
-  get sinkNames(): string[] {
-    return this.#sinkNames;
-  }
-
-  /** Posts the batch; large body bytes are transferred, not copied. */
-  submit(calls: FinishedCall[]): void {
-    this.#remote.submit(calls);
-  }
-
-  /** The `/metrics` exposition text, asked of the Worker. */
-  metrics(): Promise<string> {
-    return this.#remote.ask("metrics");
   }
 
   /**
@@ -224,26 +219,26 @@ export class WorkerLogHost implements LogHost {
    */
   connect(): MessagePort {
     const channel = new MessageChannel();
-    this.#remote.post({ type: "connect", port: channel.port2 }, [channel.port2]);
+    this.post({ type: "connect", port: channel.port2 }, [channel.port2]);
     return channel.port1;
   }
 
   /** Asks the Worker to close its pipeline, waits for it (bounded), then ends the Worker. */
   async close(deadlineMs: number): Promise<void> {
-    if (!this.#remote.dead) {
+    if (!this.dead) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         new Promise<void>((resolve) => {
           this.#closed = resolve;
-          this.#remote.post({ type: "close", deadlineMs });
+          this.post({ type: "close", deadlineMs });
         }),
         new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs + CLOSE_GRACE_MS))),
       ]);
       clearTimeout(timer);
     }
-    if (this.#remote.lost > 0) {
+    if (this.lost > 0) {
       console.error(
-        `sluice: ${this.#remote.lost} calls were not logged after the log worker failed`,
+        `sluice: ${this.lost} calls were not logged after the log worker failed`,
       );
     }
     this.#worker.terminate();
@@ -255,37 +250,19 @@ export class WorkerLogHost implements LogHost {
  * ({@link WorkerLogHost.connect}): its `close` only makes sure everything it
  * sent was taken; the owner closes the Worker.
  */
-export class PortLogHost implements LogHost {
+export class PortLogHost extends RemoteLogHost {
   readonly #port: MessagePort;
-  readonly #remote: RemoteLog;
-  readonly #sinkNames: string[];
 
   /** A host over `port`, for a log side whose sinks are `sinkNames`. */
   constructor(port: MessagePort, sinkNames: string[]) {
+    super(port, sinkNames);
     this.#port = port;
-    this.#sinkNames = sinkNames;
-    this.#remote = new RemoteLog(port);
-    port.onmessage = (message: MessageEvent<FromLogWorker>) => this.#remote.receive(message.data);
-  }
-
-  /** Names of the sink instances. */
-  get sinkNames(): string[] {
-    return this.#sinkNames;
-  }
-
-  /** Posts the batch on the port. */
-  submit(calls: FinishedCall[]): void {
-    this.#remote.submit(calls);
-  }
-
-  /** The `/metrics` exposition text, for every isolate's calls. */
-  metrics(): Promise<string> {
-    return this.#remote.ask("metrics");
+    port.onmessage = (message: MessageEvent<FromLogWorker>) => this.receive(message.data);
   }
 
   /** Waits until the Worker has taken every batch sent on this port, then closes it. */
   async close(): Promise<void> {
-    await this.#remote.ask("sync");
+    await this.ask("sync");
     this.#port.close();
   }
 }
