@@ -45,6 +45,8 @@ const receivers: Receiver[] = [receiver];
 /** Deliveries of one call id across every receiver incarnation. */
 const deliveries = (id: string) => receivers.reduce((n, r) => n + (r.seen.get(id) ?? 0), 0);
 const mustArrive: string[] = [];
+/** How long before its life's kill each call was answered, ms. */
+const ageAtKill = new Map<string, number>();
 const inWindow: string[] = [];
 let served = 0;
 try {
@@ -65,6 +67,7 @@ try {
     if (outage) receivers.push(receiver = startReceiver("ok", port));
     served += load.finished.size;
     for (const [id, t] of load.finished) {
+      ageAtKill.set(id, killedAt - t);
       (t < killedAt - WINDOW_MS ? mustArrive : inWindow).push(id);
     }
     console.log(
@@ -83,6 +86,11 @@ try {
       `${mustArrive.length} outside the window, ${lost} of them lost; ` +
       `${inWindow.length} inside it, ${lostInWindow} of them lost; ${duplicates} delivered twice`,
   );
+  const lostAges = [...mustArrive, ...inWindow].filter((id) => deliveries(id) === 0)
+    .map((id) => ageAtKill.get(id)!);
+  if (lostAges.length > 0) {
+    console.log(`oldest lost call: answered ${Math.max(...lostAges)} ms before its kill`);
+  }
   if (lost > 0) Deno.exitCode = 1;
 } finally {
   await receiver.close();
