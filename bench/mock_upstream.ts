@@ -2,9 +2,11 @@
  * A fast OpenAI-compatible upstream for load tests. `POST /v1/chat/completions`
  * reads the whole request body, then answers with a fixed `chat.completion`
  * (non-stream) or ~20 SSE chunks, a usage chunk and `[DONE]` (`stream: true`).
- * No artificial delay unless `--delay-ms N` is given (applied before answering).
+ * No artificial delay unless `--delay-ms N` is given (applied before answering);
+ * `--pace-ms N` spaces a stream's events N ms apart (the first leaves at once),
+ * as a model producing tokens does.
  *
- * Usage: `deno run -A bench/mock_upstream.ts --port 4101 [--delay-ms 0]`
+ * Usage: `deno run -A bench/mock_upstream.ts --port 4101 [--delay-ms 0] [--pace-ms 0]`
  * (or `PORT=4101`).
  * @module
  */
@@ -71,7 +73,11 @@ export function chatChunks(model: string): string[] {
 }
 
 /** Starts the mock upstream on 127.0.0.1:`port`. */
-export function startMockUpstream(port: number, delayMs = 0): Deno.HttpServer<Deno.NetAddr> {
+export function startMockUpstream(
+  port: number,
+  delayMs = 0,
+  paceMs = 0,
+): Deno.HttpServer<Deno.NetAddr> {
   const encoder = new TextEncoder();
   const cache = new Map<string, { json: string; sse: Uint8Array[] }>();
   const answers = (model: string) => {
@@ -106,11 +112,23 @@ export function startMockUpstream(port: number, delayMs = 0): Deno.HttpServer<De
     if (body.stream !== true) {
       return new Response(json, { headers: { "content-type": "application/json" } });
     }
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
-        for (const event of sse) controller.enqueue(event);
-        controller.close();
+        if (paceMs <= 0) {
+          for (const event of sse) controller.enqueue(event);
+          controller.close();
+          return;
+        }
+        let next = 0;
+        const send = () => {
+          controller.enqueue(sse[next++]);
+          if (next < sse.length) timer = setTimeout(send, paceMs);
+          else controller.close();
+        };
+        send();
       },
+      cancel: () => clearTimeout(timer),
     });
     return new Response(stream, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
@@ -121,8 +139,12 @@ export function startMockUpstream(port: number, delayMs = 0): Deno.HttpServer<De
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { port: { type: "string" }, "delay-ms": { type: "string" } },
+    options: {
+      port: { type: "string" },
+      "delay-ms": { type: "string" },
+      "pace-ms": { type: "string" },
+    },
   });
   const port = Number(values.port ?? Deno.env.get("PORT") ?? 4101);
-  startMockUpstream(port, Number(values["delay-ms"] ?? 0));
+  startMockUpstream(port, Number(values["delay-ms"] ?? 0), Number(values["pace-ms"] ?? 0));
 }

@@ -239,3 +239,44 @@ Deno.test("an event over log.max_event_bytes has its content cut with a marker, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a plugin's stray errors are reported and never end the log side: other sinks keep every event", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+  const gw = await startGateway({
+    models: [{ name: "mock-gpt", provider: "mock" }],
+    sinks: [
+      { use: join(FIXTURES, "stray_error.js"), queue: { batch_size: 1, flush_interval_ms: 1 } },
+      { use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } },
+    ],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    for (let i = 0; i < 5; i++) {
+      await client.chat.completions.create({
+        model: "mock-gpt",
+        messages: [{ role: "user", content: `call ${i}` }],
+      });
+    }
+    await until(
+      async () => (await readJsonlEvents(dir).catch(() => [])).length === 5,
+      10_000,
+      "5 events in the JSONL file",
+    );
+    await until(
+      () => lines.some((l) => /uncaught error on the log side.*stray error from a timer/.test(l)),
+      10_000,
+      "the stray error's report",
+    );
+    assert.ok(lines.some((l) => /unhandled rejection on the log side.*stray rejection/.test(l)));
+    assert.ok(!lines.some((l) => /the log worker failed/.test(l)), lines.join("\n"));
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(metrics, /sluice_requests_total\{[^}]*status="200"\} 5$/m, "the log side answers");
+  } finally {
+    await gw.close();
+    console.error = original;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -24,6 +24,18 @@ for (const level of ["error", "warn"] as const) {
     });
 }
 
+// A plugin's stray error (thrown from its own timer, a promise nobody awaits) must not end the
+// log side: it is reported, and every other sink goes on.
+self.addEventListener("error", (event: ErrorEvent) => {
+  event.preventDefault();
+  console.error(`sluice: uncaught error on the log side (a sink plugin?): ${event.message}`);
+});
+self.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
+  event.preventDefault();
+  const reason = event.reason instanceof Error ? event.reason.message : String(event.reason);
+  console.error(`sluice: unhandled rejection on the log side (a sink plugin?): ${reason}`);
+});
+
 let core: LogCore | undefined;
 // Messages are handled in order: calls that arrive while the core starts wait for it.
 let queue: Promise<unknown> = Promise.resolve();
