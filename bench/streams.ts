@@ -4,7 +4,8 @@
  *
  * 1. Time to first token: `--calls` streamed chat calls one after another
  *    per target, interleaved by round; from sending the request to the first
- *    body bytes that carry a content delta. Target: Sluice within 0.3 ms of
+ *    body bytes that carry a content delta (one pace after the role event),
+ *    then the stream is cancelled (a client going away, logged as such). Target: Sluice within 0.3 ms of
  *    the bare proxy (median of per-round differences of medians).
  * 2. `--concurrent` (512) streams at once per target: every stream must end
  *    with `[DONE]`, and a stall is a gap between two reads of one stream
@@ -52,7 +53,8 @@ interface StreamRun {
 
 const decoder = new TextDecoder();
 
-async function stream(url: string): Promise<StreamRun> {
+/** One streamed call; with `firstTokenOnly`, the stream is cancelled after its first content delta. */
+async function stream(url: string, firstTokenOnly = false): Promise<StreamRun> {
   const t0 = performance.now();
   const res = await fetch(url, {
     method: "POST",
@@ -67,7 +69,10 @@ async function stream(url: string): Promise<StreamRun> {
     last = now;
     const piece = decoder.decode(chunk, { stream: true });
     text += piece;
-    if (Number.isNaN(ttftMs) && /"content":"[^"]/.test(piece)) ttftMs = now - t0;
+    if (Number.isNaN(ttftMs) && /"content":"[^"]/.test(piece)) {
+      ttftMs = now - t0;
+      if (firstTokenOnly) break; // leaving the loop cancels the stream
+    }
   }
   return { ttftMs, maxGapMs, done: text.includes("data: [DONE]") };
 }
@@ -141,7 +146,7 @@ async function main(): Promise<number> {
   for (let round = 0; round < rounds; round++) {
     for (const [name, url] of round % 2 ? [...targets].reverse() : targets) {
       const times: number[] = [];
-      for (let i = 0; i < calls; i++) times.push((await stream(url)).ttftMs);
+      for (let i = 0; i < calls; i++) times.push((await stream(url, true)).ttftMs);
       ttft[name].push(median(times));
     }
   }
