@@ -46,7 +46,15 @@ import {
   type SinkKind,
   sleep,
 } from "./common.ts";
-import { freePort, rssMb, runMain, type Server, spawnServer, stopAll, waitReady } from "./procs.ts";
+import {
+  BenchScope,
+  freePort,
+  rssMb,
+  runMain,
+  type Server,
+  spawnServer,
+  waitReady,
+} from "./procs.ts";
 
 /** Concurrent loops of small calls. */
 const SMALL_LOOPS = 4;
@@ -180,17 +188,15 @@ self.onmessage = async ({ data }) => {
 };
 `;
 
-const children = new Set<Deno.ChildProcess>();
-let tmpDir: string | undefined;
+const scope = new BenchScope();
+const { children } = scope;
 let bigWorker: Worker | undefined;
 
 /** Stops the Worker and every child, removes the temp dir. */
 async function cleanup(): Promise<void> {
   bigWorker?.terminate();
   bigWorker = undefined;
-  await stopAll(children);
-  if (tmpDir) await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
-  tmpDir = undefined;
+  await scope.cleanup();
 }
 
 /** The `p` quantile (0..1) of `values` by nearest rank (NaN for none). */
@@ -397,7 +403,7 @@ async function main(): Promise<number> {
   }
   const rounds = Number(values.rounds), duration = Number(values.duration);
 
-  const tmp = tmpDir = await Deno.makeTempDir({ prefix: "sluice-big-event-" });
+  const tmp = await scope.tmpDir("sluice-big-event-");
   const upstreamPort = freePort();
   const upstream = spawnServer(
     "upstream",

@@ -40,6 +40,7 @@ import {
   type SinkKind,
 } from "./common.ts";
 import {
+  BenchScope,
   clockTicks,
   cpuSeconds,
   freePort,
@@ -47,7 +48,6 @@ import {
   runMain,
   type Server,
   spawnServer,
-  stopAll,
   waitReady,
 } from "./procs.ts";
 import { soak, soakReport } from "./soak.ts";
@@ -96,15 +96,8 @@ interface Target {
   script: string;
 }
 
-const children = new Set<Deno.ChildProcess>();
-let tmpDir: string | undefined;
-
-/** Stops every child and removes the temp dir. */
-async function cleanup(): Promise<void> {
-  await stopAll(children);
-  if (tmpDir) await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
-  tmpDir = undefined;
-}
+const scope = new BenchScope();
+const { children } = scope;
 
 /** Starts `deno run -A script` as a target (not yet ready: see {@link ready}). */
 function spawnTarget(name: string, script: string, args: string[], gateway = false): Target {
@@ -419,7 +412,7 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const tmp = tmpDir = await Deno.makeTempDir({ prefix: "sluice-load-" });
+  const tmp = await scope.tmpDir("sluice-load-");
   if (values.soak === undefined) {
     const compare = values["compare-sinks"];
     return await runRounds(tmp, { rounds, duration, sink, compare, json: values.json, workers });
@@ -435,4 +428,4 @@ async function main(): Promise<number> {
   return result.non2xx + result.socketErrors ? 3 : 0;
 }
 
-if (import.meta.main) await runMain("load", main, cleanup);
+if (import.meta.main) await runMain("load", main, scope.cleanup);

@@ -137,6 +137,25 @@ export async function stopAll(children: Set<Deno.ChildProcess>): Promise<void> {
   }));
 }
 
+/** The child processes and temp dir of one bench script, stopped and removed together. */
+export class BenchScope {
+  /** Every child process started (see {@link spawnServer}). */
+  readonly children: Set<Deno.ChildProcess> = new Set();
+  #tmp?: string;
+
+  /** The script's temp dir (made on first use). */
+  async tmpDir(prefix: string): Promise<string> {
+    return this.#tmp ??= await Deno.makeTempDir({ prefix });
+  }
+
+  /** Stops every child and removes the temp dir. */
+  cleanup = async (): Promise<void> => {
+    await stopAll(this.children);
+    if (this.#tmp) await Deno.remove(this.#tmp, { recursive: true }).catch(() => {});
+    this.#tmp = undefined;
+  };
+}
+
 /**
  * Runs a bench script's `main` with `cleanup` after it, also on SIGINT /
  * SIGTERM, and exits with its code (1 when it threw).

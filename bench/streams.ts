@@ -28,15 +28,10 @@ import {
   ROOT,
   sinkEntries,
 } from "./common.ts";
-import { freePort, runMain, type Server, spawnServer, stopAll, waitReady } from "./procs.ts";
+import { BenchScope, freePort, runMain, type Server, spawnServer, waitReady } from "./procs.ts";
 
-const children = new Set<Deno.ChildProcess>();
-let tmpDir: string | undefined;
-
-async function cleanup(): Promise<void> {
-  await stopAll(children);
-  if (tmpDir) await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
-}
+const scope = new BenchScope();
+const { children } = scope;
 
 const STREAM_BODY = JSON.stringify({
   model: "bench-model",
@@ -91,7 +86,7 @@ async function main(): Promise<number> {
   const rounds = Number(values.rounds), calls = Number(values.calls);
   const concurrent = Number(values.concurrent), paceMs = Number(values["pace-ms"]);
   const stallMs = Number(values["stall-ms"]);
-  const tmp = tmpDir = await Deno.makeTempDir({ prefix: "sluice-streams-" });
+  const tmp = await scope.tmpDir("sluice-streams-");
   const upstreamPort = freePort(), barePort = freePort(), sluicePort = freePort();
   const upstream = spawnServer(
     "upstream",
@@ -183,4 +178,4 @@ async function main(): Promise<number> {
   return Object.values(concurrency).some((c) => c.incomplete > 0) ? 3 : 0;
 }
 
-if (import.meta.main) await runMain("streams", main, cleanup);
+if (import.meta.main) await runMain("streams", main, scope.cleanup);

@@ -22,16 +22,11 @@ import {
   ROOT,
   sinkEntries,
 } from "./common.ts";
-import { clockTicks, freePort, runMain, spawnServer, stopAll, waitReady } from "./procs.ts";
+import { BenchScope, clockTicks, freePort, runMain, spawnServer, waitReady } from "./procs.ts";
 import { runWrk, wrkScript } from "./wrk.ts";
 
-const children = new Set<Deno.ChildProcess>();
-let tmpDir: string | undefined;
-
-async function cleanup(): Promise<void> {
-  await stopAll(children);
-  if (tmpDir) await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
-}
+const scope = new BenchScope();
+const { children } = scope;
 
 /** CPU ticks per thread name (threads of one name added up). */
 function threadTicks(pid: number): Map<string, number> {
@@ -69,7 +64,7 @@ async function main(): Promise<number> {
   });
   const workers = Number(values.workers), rounds = Number(values.rounds);
   const duration = Number(values.duration);
-  const tmp = tmpDir = await Deno.makeTempDir({ prefix: "sluice-threads-" });
+  const tmp = await scope.tmpDir("sluice-threads-");
   const hz = await clockTicks();
   const upstreamPort = freePort(), port = freePort();
   const upstream = spawnServer(
@@ -137,4 +132,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runMain("threads", main, cleanup);
+if (import.meta.main) await runMain("threads", main, scope.cleanup);
