@@ -11,6 +11,7 @@ const OPEN_ARRAY = 0x5b;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_ARRAY = 0x5d;
 const CLOSE_OBJECT = 0x7d;
+const COLON = 0x3a;
 
 /** The index of the quote that closes the string opened at `open`, or -1 if it never closes. */
 function stringEnd(text: string, open: number): number {
@@ -25,23 +26,54 @@ function stringEnd(text: string, open: number): number {
   }
 }
 
+/** What one scan of JSON text found. */
+export interface JsonShape {
+  /** It nests arrays and objects deeper than the limit. */
+  tooDeep: boolean;
+  /** The outermost object names one key twice (parsers disagree on which one wins). */
+  duplicateTopLevelKey: boolean;
+}
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
 /**
- * Whether JSON text nests arrays and objects deeper than `max` levels (the
- * outermost object or array is level 1). Malformed text is measured as far
- * as it goes; `JSON.parse` reports what is wrong with it.
+ * One linear pass over JSON text: whether it nests deeper than `max` levels
+ * (the outermost object or array is level 1), and whether the outermost
+ * object repeats a key. Malformed text is measured as far as it goes;
+ * `JSON.parse` reports what is wrong with it.
  */
-export function exceedsJsonDepth(text: string, max: number): boolean {
+export function scanJson(text: string, max: number): JsonShape {
   let depth = 0;
+  const keys = new Set<string>();
+  let duplicateTopLevelKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      i = stringEnd(text, i);
-      if (i < 0) return false;
+      const end = stringEnd(text, i);
+      if (end < 0) break;
+      if (depth === 1 && !duplicateTopLevelKey) {
+        let next = end + 1;
+        while (WHITESPACE.has(text.charCodeAt(next))) next++;
+        if (text.charCodeAt(next) === COLON) {
+          const key = text.slice(i + 1, end);
+          if (keys.has(key)) duplicateTopLevelKey = true;
+          keys.add(key);
+        }
+      }
+      i = end;
     } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      if (++depth > max) return true;
+      if (++depth > max) return { tooDeep: true, duplicateTopLevelKey };
     } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
       depth--;
     }
   }
-  return false;
+  return { tooDeep: false, duplicateTopLevelKey };
+}
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max` levels (the
+ * outermost object or array is level 1).
+ */
+export function exceedsJsonDepth(text: string, max: number): boolean {
+  return scanJson(text, max).tooDeep;
 }

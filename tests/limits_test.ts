@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readJsonlEvents, startGateway } from "./fakes/gateway.ts";
 import { until } from "./fakes/outage.ts";
 import { startCliGateway } from "./fakes/cli_gateway.ts";
+import { readJsonBody } from "../core/server/body.ts";
 
 type ErrorBody = { error: { message: string; type: string; code: string; param: string | null } };
 
@@ -406,4 +407,31 @@ Deno.test("SIGTERM exits even while a client holds a request body open", async (
     await gw.kill().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a body that arrives as a view into a larger buffer is kept in a buffer of its own", async () => {
+  // A read can hand over a view into a 64 KiB buffer: the whole buffer would then travel with
+  // the call to the log Worker.
+  const json = new TextEncoder().encode('{"model":"m","messages":[]}');
+  const backing = new Uint8Array(65_536);
+  backing.set(json, 100);
+  const view = backing.subarray(100, 100 + json.length);
+  const req = new Request("http://127.0.0.1/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: new ReadableStream({
+      start(controller) {
+        controller.enqueue(view);
+        controller.close();
+      },
+    }),
+  });
+  const { value, bytes } = await readJsonBody(req, {
+    max_body_bytes: 1 << 20,
+    max_json_depth: 64,
+    body_timeout_ms: 5_000,
+  });
+  assert.equal(value.model, "m");
+  assert.equal(bytes.byteLength, json.length);
+  assert.equal(bytes.buffer.byteLength, json.length, "the bytes own their buffer");
 });

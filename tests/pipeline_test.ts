@@ -11,6 +11,8 @@ import { sampleEvent } from "./fakes/events.ts";
 import type { SinkConfig } from "../core/config/types.ts";
 import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
 import { sinkEntry } from "./fakes/sink_entry.ts";
+import { parseConfig } from "../core/config/load.ts";
+import { maskEventJson } from "../core/redaction/mask.ts";
 
 function entry(
   name: string,
@@ -288,7 +290,45 @@ Deno.test("events that arrive after close are counted as dropped and reported, n
   assert.equal(s.counters.sent, 1);
   assert.equal(s.counters.dropped, 1);
   assert.ok(
-    lines.some((l) => /dropped 1 events.*after the sink began to stop/.test(l)),
+    lines.some((l) => /dropped 1 events.*after the log path began to close/.test(l)),
     lines.join("\n"),
   );
+});
+
+Deno.test("an event emitted while close waits for pending masking is dropped, never sent unredacted", async () => {
+  const dir = await Deno.makeTempDir();
+  const target = recordingSink();
+  const seen: LogEvent[] = [];
+  const sink: Sink = {
+    log: (events) => {
+      seen.push(...structuredClone(events));
+      return target.sink.log(events);
+    },
+  };
+  const secret = "sk-config-secret-123456";
+  const pipeline = await LogPipeline.start(
+    [{ name: "s", plugin: "s", entry: entry("s"), sink }],
+    {
+      dataDir: dir,
+      log,
+      redaction: {
+        // A pseudonym secret makes masking asynchronous: close() waits for it.
+        global: parseConfig({ redaction: { pseudonym_secret: "p".repeat(32) } }).redaction,
+        secrets: [secret],
+        mask: maskEventJson,
+      },
+    },
+  );
+  pipeline.emit(sampleEvent(1), DEFAULT_CONTROLS);
+  const closing = pipeline.close(2000);
+  const late = sampleEvent(2);
+  late.messages = [{ role: "user", content: `mail ann@example.com, key ${secret}` }];
+  pipeline.emit(late, DEFAULT_CONTROLS);
+  await closing;
+  const [s] = pipeline.snapshot();
+  await Deno.remove(dir, { recursive: true });
+  const text = JSON.stringify(seen);
+  assert.ok(!text.includes("ann@example.com") && !text.includes(secret), text);
+  assert.deepEqual(seen.map((e) => e.request_id), [sampleEvent(1).request_id]);
+  assert.equal(s.counters.dropped, 1);
 });

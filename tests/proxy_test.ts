@@ -392,6 +392,16 @@ Deno.test("the client's body bytes go upstream as they are when nothing in them 
       { include_usage: true },
       "a stream asks for usage",
     );
+
+    // A repeated key: the gateway routes on the last "model"; a first-wins upstream must not
+    // read another one, so such a body is encoded again.
+    await post(`{"model":"elsewhere","messages":[{"role":"user","content":"x"}],"model":"same"}`);
+    assert.equal(upstream.requests[4].text.match(/"model"/g)?.length, 1);
+    assert.equal(upstream.requests[4].body?.model, "same");
+
+    // A byte-order mark is not forwarded.
+    await post(`\ufeff${text("same")}`);
+    assert.ok(!upstream.requests[5].text.startsWith("\ufeff"));
   } finally {
     await gw.close();
     await upstream.close();

@@ -101,6 +101,8 @@ abstract class RemoteLogHost implements LogHost {
   protected dead?: string;
   /** Calls that could not be handed over (the Worker failed). */
   protected lost = 0;
+  /** Set by `close`: calls handed over later are counted and reported, not sent. */
+  protected closed = false;
   /** Names of the sink instances. */
   sinkNames: string[];
 
@@ -118,6 +120,12 @@ abstract class RemoteLogHost implements LogHost {
 
   /** Posts the batch; large body bytes are transferred, not copied. */
   submit(calls: FinishedCall[]): void {
+    if (this.closed) {
+      console.error(
+        `sluice: ${calls.length} calls finished after the log side closed; they are not logged`,
+      );
+      return;
+    }
     if (this.dead) {
       this.lost += calls.length;
       return;
@@ -159,6 +167,7 @@ abstract class RemoteLogHost implements LogHost {
 export class WorkerLogHost extends RemoteLogHost {
   readonly #worker: Worker;
   #closed?: () => void;
+  #closing?: () => void;
 
   private constructor(worker: Worker) {
     super(worker, []);
@@ -200,6 +209,7 @@ export class WorkerLogHost extends RemoteLogHost {
   #receive(data: FromLogWorker): void {
     if (this.receive(data)) return;
     if (data.type === "log") console[data.level](data.text);
+    else if (data.type === "closing") this.#closing?.();
     else if (data.type === "closed") this.#closed?.();
   }
 
@@ -223,23 +233,30 @@ export class WorkerLogHost extends RemoteLogHost {
     return channel.port1;
   }
 
-  /** Asks the Worker to close its pipeline, waits for it (bounded), then ends the Worker. */
+  /**
+   * Asks the Worker to close its pipeline and waits for it, then ends the
+   * Worker. The wait is bounded twice: the Worker must reach the close
+   * (after the calls queued before it) within `deadlineMs` + a grace, and
+   * finish it within as long again.
+   */
   async close(deadlineMs: number): Promise<void> {
+    this.closed = true;
     if (!this.dead) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => {
-          this.#closed = resolve;
-          this.post({ type: "close", deadlineMs });
-        }),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs + CLOSE_GRACE_MS))),
-      ]);
+      await new Promise<void>((resolve) => {
+        const arm = () => {
+          clearTimeout(timer);
+          timer = setTimeout(resolve, deadlineMs + CLOSE_GRACE_MS);
+        };
+        this.#closed = resolve;
+        this.#closing = arm; // the Worker reached the close: its own deadline starts now
+        arm();
+        this.post({ type: "close", deadlineMs });
+      });
       clearTimeout(timer);
     }
     if (this.lost > 0) {
-      console.error(
-        `sluice: ${this.lost} calls were not logged after the log worker failed`,
-      );
+      console.error(`sluice: ${this.lost} calls were not logged after the log worker failed`);
     }
     this.#worker.terminate();
   }
@@ -260,9 +277,16 @@ export class PortLogHost extends RemoteLogHost {
     port.onmessage = (message: MessageEvent<FromLogWorker>) => this.receive(message.data);
   }
 
-  /** Waits until the Worker has taken every batch sent on this port, then closes it. */
-  async close(): Promise<void> {
-    await this.ask("sync");
+  /**
+   * Waits until the Worker has taken every batch sent on this port (at most
+   * `deadlineMs`), then closes the port.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    this.closed = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+    await Promise.race([this.ask("sync"), late]);
+    clearTimeout(timer);
     this.#port.close();
   }
 }

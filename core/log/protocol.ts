@@ -36,6 +36,7 @@ export type FromLogWorker =
   | { type: "failed"; error: CrossedError }
   | { type: "metrics"; id: number; text: string }
   | { type: "synced"; id: number }
+  | { type: "closing" }
   | { type: "closed" }
   | { type: "log"; level: "error" | "warn"; text: string };
 

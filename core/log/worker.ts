@@ -8,6 +8,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
+import { maskSecrets } from "../loader/secrets.ts";
 import { LogCore } from "./core.ts";
 import { crossError, type FromLogWorker, type ToLogWorker } from "./protocol.ts";
 
@@ -15,12 +16,18 @@ type Reply = (message: FromLogWorker) => void;
 
 const toParent: Reply = (message) => self.postMessage(message);
 
+/** The config's secrets, once known: no line leaves this Worker with one in it. */
+let secrets: string[] = [];
+
 for (const level of ["error", "warn"] as const) {
   console[level] = (...args: unknown[]) =>
     toParent({
       type: "log",
       level,
-      text: args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "),
+      text: maskSecrets(
+        args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "),
+        secrets,
+      ),
     });
 }
 
@@ -41,7 +48,12 @@ let core: LogCore | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
 function enqueue(data: ToLogWorker, reply: Reply): void {
-  queue = queue.then(() => handle(data, reply));
+  // One failing message must never stop the ones after it.
+  queue = queue.then(() => handle(data, reply)).catch((error) =>
+    console.error(
+      `sluice: the log side failed on a ${data.type} message: ${crossError(error).message}`,
+    )
+  );
 }
 
 self.onmessage = (message: MessageEvent<ToLogWorker>) => enqueue(message.data, toParent);
@@ -49,6 +61,7 @@ self.onmessage = (message: MessageEvent<ToLogWorker>) => enqueue(message.data, t
 async function handle(data: ToLogWorker, reply: Reply): Promise<void> {
   switch (data.type) {
     case "start":
+      secrets = data.init.secrets;
       try {
         core = await LogCore.start(data.init);
         reply({ type: "started", sinkNames: core.sinkNames });
@@ -72,6 +85,7 @@ async function handle(data: ToLogWorker, reply: Reply): Promise<void> {
       reply({ type: "synced", id: data.id });
       return;
     case "close":
+      reply({ type: "closing" });
       try {
         await core?.close(data.deadlineMs);
       } catch (error) {

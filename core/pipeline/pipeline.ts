@@ -187,8 +187,9 @@ export class LogPipeline {
   emit(event: LogEvent, controls: CallControls): void {
     try {
       if (this.#closed) {
-        // Each sink it was meant for counts and reports it as dropped.
-        for (const route of this.#select(event, controls)) route.runner.push(event);
+        // Never pushed (it is not redacted): each sink it was meant for counts it as dropped.
+        const why = "it arrived after the log path began to close";
+        for (const route of this.#select(event, controls)) route.runner.drop(event, why);
         return;
       }
       const prepared = new Map<string, Route[]>();

@@ -199,19 +199,7 @@ export class SinkRunner {
    * throws: an event that cannot be serialised is replaced by a minimal one.
    */
   push(event: LogEvent, json?: string): void {
-    if (this.#stopping) {
-      // Too late for the log: counted and reported like every other drop (a gateway_error
-      // only as a line, so that stopping sinks never report each other's drops forever).
-      this.counters.dropped++;
-      const why = "it arrived after the sink began to stop";
-      if (event.call_type === "gateway_error") {
-        this.#hooks.log("error", `dropped gateway_error event ${event.request_id}: ${why}`);
-      } else {
-        this.#drops.add(1, why);
-        if (this.#halted) this.#drops.flush();
-      }
-      return;
-    }
+    if (this.#stopping) return this.drop(event, "it arrived after the sink began to stop");
     let line: string;
     try {
       line = (json ?? JSON.stringify(event)) + "\n";
@@ -243,6 +231,21 @@ export class SinkRunner {
     this.#incoming.push({ event, line });
     this.#incomingBytes += line.length;
     this.#scheduleCommit();
+  }
+
+  /**
+   * Counts an event that will not be logged and reports it like every other
+   * drop (a gateway_error only as a line, so that stopping sinks never
+   * report each other's drops forever).
+   */
+  drop(event: LogEvent, why: string): void {
+    this.counters.dropped++;
+    if (event.call_type === "gateway_error") {
+      this.#hooks.log("error", `dropped gateway_error event ${event.request_id}: ${why}`);
+    } else {
+      this.#drops.add(1, why);
+      if (this.#halted) this.#drops.flush();
+    }
   }
 
   /** Stops the loop: delivers what it can before `deadline` (epoch ms); the log keeps the rest. */

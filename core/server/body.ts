@@ -8,7 +8,7 @@
 import { badRequest, GatewayError } from "../errors.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { deadline } from "./deadline.ts";
-import { exceedsJsonDepth } from "../json_depth.ts";
+import { scanJson } from "../json_depth.ts";
 
 /** The server settings a body is read under. */
 export type BodyLimits = Pick<
@@ -47,11 +47,20 @@ function unsupportedType(type: string): GatewayError {
   );
 }
 
+/**
+ * The bytes in a buffer of their own: a read may hand over a view into a
+ * larger (64 KiB) buffer, and the whole buffer would go wherever the bytes
+ * go (cloned to the log Worker with every call).
+ */
+function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
+      bytes.byteLength === bytes.buffer.byteLength
+    ? bytes as Uint8Array<ArrayBuffer>
+    : bytes.slice();
+}
+
 function concat(parts: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  const [first] = parts;
-  if (parts.length === 1 && first.buffer instanceof ArrayBuffer) {
-    return first as Uint8Array<ArrayBuffer>;
-  }
+  if (parts.length === 1) return owned(parts[0]);
   const out = new Uint8Array(size);
   let offset = 0;
   for (const p of parts) {
@@ -97,7 +106,7 @@ async function readBytes(
   try {
     if (!sized) return await readChunks(req.body!, limits.max_body_bytes, until.promise);
     // With a content-length (checked against the limit) the whole body is one read.
-    const bytes = await Promise.race([req.bytes(), until.promise]);
+    const bytes = owned(await Promise.race([req.bytes(), until.promise]));
     if (bytes.byteLength > limits.max_body_bytes) throw tooLarge(limits.max_body_bytes);
     return bytes;
   } finally {
@@ -115,11 +124,16 @@ function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-function parseObject(text: string, maxDepth: number): Record<string, unknown> {
+/** The parsed object, and whether its top level repeats a key. */
+function parseObject(
+  text: string,
+  maxDepth: number,
+): { value: Record<string, unknown>; duplicateKey: boolean } {
   if (!text.trim()) {
     throw badRequest("Request body is empty; expected a JSON object.", "invalid_body");
   }
-  if (exceedsJsonDepth(text, maxDepth)) {
+  const shape = scanJson(text, maxDepth);
+  if (shape.tooDeep) {
     throw badRequest(
       `Request body nests deeper than ${maxDepth} levels (server.max_json_depth).`,
       "json_too_deep",
@@ -135,8 +149,10 @@ function parseObject(text: string, maxDepth: number): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw badRequest("Request body must be a JSON object.", "invalid_body");
   }
-  return value as Record<string, unknown>;
+  return { value: value as Record<string, unknown>, duplicateKey: shape.duplicateTopLevelKey };
 }
+
+const BOM = [0xef, 0xbb, 0xbf];
 
 /** A request body read and parsed: the object, and the bytes it was parsed from. */
 export interface JsonBody {
@@ -144,6 +160,13 @@ export interface JsonBody {
   value: Record<string, unknown>;
   /** The UTF-8 bytes as received (handed to the log side, which parses its own copy). */
   bytes: Uint8Array<ArrayBuffer>;
+  /**
+   * Whether the bytes say to any parser what `value` says, so they may go
+   * upstream as they are: no byte-order mark, and no top-level key twice
+   * (parsers differ on which one wins: the gateway routes and authorises on
+   * its own parse, so an upstream must never read another `model`).
+   */
+  verbatim: boolean;
 }
 
 /**
@@ -164,5 +187,7 @@ export async function readJsonBody(req: Request, limits: BodyLimits): Promise<Js
   const bytes = req.body
     ? await readBytes(req, limits, Number.isFinite(length))
     : new Uint8Array(0);
-  return { value: parseObject(decodeUtf8(bytes), limits.max_json_depth), bytes };
+  const { value, duplicateKey } = parseObject(decodeUtf8(bytes), limits.max_json_depth);
+  const bom = BOM.every((b, i) => bytes[i] === b);
+  return { value, bytes, verbatim: !duplicateKey && !bom };
 }

@@ -116,7 +116,7 @@ export class CallHandler {
     const { record } = call;
     const { config, router, keys } = this.#deps;
     record.principal = keys.authenticate(req.headers);
-    const { value: body, bytes } = await readJsonBody(req, config.server);
+    const { value: body, bytes, verbatim } = await readJsonBody(req, config.server);
     record.bodyBytes = bytes;
     record.stream = body.stream === true;
     if (typeof body.model === "string") record.model = body.model;
@@ -143,7 +143,7 @@ export class CallHandler {
       {
         callType: record.callType,
         body: upstreamBody,
-        bytes: upstreamBody === body ? bytes : undefined,
+        bytes: upstreamBody === body && verbatim ? bytes : undefined,
         stream: record.stream,
         headers: this.#traceHeaders(record),
       },

@@ -54,6 +54,13 @@ export async function serveIsolates(
     await log.close(0);
     throw error;
   }
+  // An isolate that fails later is reported (the others go on serving the port).
+  workers.forEach((worker, i) => {
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      console.error(`sluice: serving isolate ${i + 1} failed: ${event.message}`);
+    };
+  });
   return {
     port,
     async stop(graceMs: number) {

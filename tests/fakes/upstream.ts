@@ -14,7 +14,7 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** Parsed JSON body (or undefined). */
   body: Record<string, unknown> | undefined;
-  /** The body as it arrived. */
+  /** The body as it arrived (a byte-order mark included). */
   text: string;
 }
 
@@ -40,13 +40,14 @@ export type UpstreamHandler = (
 export function startUpstream(handler: UpstreamHandler = chatCompletion()): FakeUpstream {
   const requests: RecordedRequest[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    const text = await req.text();
+    // Decoded as it came: a byte-order mark stays visible.
+    const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(await req.bytes());
     const url = new URL(req.url);
     const recorded: RecordedRequest = {
       method: req.method,
       path: url.pathname + url.search,
       headers: Object.fromEntries(req.headers),
-      body: text ? JSON.parse(text) : undefined,
+      body: text ? JSON.parse(text.replace(/^\ufeff/, "")) : undefined,
       text,
     };
     requests.push(recorded);
