@@ -280,3 +280,52 @@ Deno.test("a plugin's stray errors are reported and never end the log side: othe
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("when the log Worker is far behind, further calls are shed, counted in /metrics and reported", async () => {
+  const dir = await Deno.makeTempDir();
+  const marker = join(dir, "blocked");
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+  const config = parseConfig({
+    server: { data_dir: join(dir, "data") },
+    models: [{ name: "m", provider: "mock" }],
+    sinks: [{
+      use: join(FIXTURES, "blocking.js"),
+      queue: { batch_size: 1, flush_interval_ms: 1 },
+      config: { marker, ms: 2_000 },
+    }],
+  });
+  const host = await WorkerLogHost.start({ config, baseDir: Deno.cwd(), secrets: [] }, 50);
+  try {
+    host.submit([finishedCall(0)]);
+    await until(() => exists(`${marker}.start`), 10_000, "the log Worker to block");
+    let n = 1;
+    for (let batch = 0; batch < 10; batch++) {
+      host.submit(Array.from({ length: 10 }, () => finishedCall(n++)));
+    }
+    // 50 are handed over and wait; the other 50 are shed at once, reported (throttled).
+    assert.ok(
+      lines.some((l) => /calls were not logged: the log side is 50 calls behind/.test(l)),
+      lines.join("\n"),
+    );
+    await until(() => exists(`${marker}.end`), 10_000, "the block to end");
+    // The count travels with the next batch handed over: once the Worker answered a scrape it
+    // has taken everything before it, so the next call is handed over, not shed.
+    await host.metrics();
+    host.submit([finishedCall(n++)]);
+    let metrics = "";
+    await until(
+      async () => {
+        metrics = await host.metrics();
+        return /^sluice_log_handoff_dropped_total 50$/m.test(metrics);
+      },
+      10_000,
+      "the shed calls in /metrics",
+    );
+  } finally {
+    await host.close(5_000);
+    console.error = original;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

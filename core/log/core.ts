@@ -105,9 +105,12 @@ export class LogCore {
   /**
    * Counts each call in the metrics, builds its event and hands it to its
    * sinks; heavy calls (a body or answer of 1 MiB or more) come after the
-   * small ones, one per turn. Never throws.
+   * small ones, one per turn. `shed`: calls the sender could not hand over
+   * since its last batch (this side was too far behind), for `/metrics`.
+   * Never throws.
    */
-  accept(calls: readonly FinishedCall[]): void {
+  accept(calls: readonly FinishedCall[], shed = 0): void {
+    this.#metrics.recordShed(shed);
     for (const call of calls) {
       this.#metrics.recordCall(call);
       if (isHeavy(call)) this.#heavy.push(call);

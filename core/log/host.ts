@@ -9,6 +9,7 @@
 import type { FinishedCall } from "./call.ts";
 import { LogCore, type LogInit } from "./core.ts";
 import { type FromLogWorker, type ToLogWorker, uncrossError } from "./protocol.ts";
+import { ThrottledReport } from "../pipeline/throttled_report.ts";
 
 /** The request thread's handle on the log side. */
 export interface LogHost {
@@ -67,6 +68,13 @@ export class InThreadLogHost implements LogHost {
  */
 const TRANSFER_MIN_BYTES = 64 * 1024;
 
+/**
+ * Most calls handed to the log Worker and not yet taken by it, per sender:
+ * past this the log side is far behind, and further calls are not handed
+ * over (counted in `/metrics` and reported) so memory stays bounded.
+ */
+const MAX_BACKLOG_CALLS = 100_000;
+
 /** How long past its own deadline a closing Worker may take before it is terminated. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -105,10 +113,21 @@ abstract class RemoteLogHost implements LogHost {
   protected closed = false;
   /** Names of the sink instances. */
   sinkNames: string[];
+  readonly #maxBacklog: number;
+  /** Calls posted and not yet taken by the Worker. */
+  #backlog = 0;
+  /** Calls not handed over since the last batch that was (sent with the next one). */
+  #shed = 0;
+  readonly #shedReport = new ThrottledReport((count, since) =>
+    console.error(
+      `sluice: ${count} calls${since} were not logged: the log side is ${this.#maxBacklog} calls behind`,
+    )
+  );
 
-  constructor(endpoint: Endpoint, sinkNames: string[]) {
+  constructor(endpoint: Endpoint, sinkNames: string[], maxBacklog = MAX_BACKLOG_CALLS) {
     this.#endpoint = endpoint;
     this.sinkNames = sinkNames;
+    this.#maxBacklog = maxBacklog;
   }
 
   /** Delivers what it can within `deadlineMs`, or makes sure what it sent was taken. */
@@ -130,7 +149,14 @@ abstract class RemoteLogHost implements LogHost {
       this.lost += calls.length;
       return;
     }
-    this.post({ type: "calls", calls }, transferable(calls));
+    if (this.#backlog >= this.#maxBacklog) {
+      this.#shed += calls.length;
+      this.#shedReport.add(calls.length, "behind");
+      return;
+    }
+    this.#backlog += calls.length;
+    this.post({ type: "calls", calls, shed: this.#shed }, transferable(calls));
+    this.#shed = 0;
   }
 
   /** The `/metrics` exposition text, for every serving isolate's calls. */
@@ -150,6 +176,10 @@ abstract class RemoteLogHost implements LogHost {
 
   /** Handles an answer; false for a message that is not one. */
   protected receive(data: FromLogWorker): boolean {
+    if (data.type === "taken") {
+      this.#backlog -= data.calls;
+      return true;
+    }
     if (data.type !== "metrics" && data.type !== "synced") return false;
     this.#waiting.get(data.id)?.(data.type === "metrics" ? data.text : "");
     this.#waiting.delete(data.id);
@@ -169,18 +199,22 @@ export class WorkerLogHost extends RemoteLogHost {
   #closed?: () => void;
   #closing?: () => void;
 
-  private constructor(worker: Worker) {
-    super(worker, []);
+  private constructor(worker: Worker, maxBacklog?: number) {
+    super(worker, [], maxBacklog);
     this.#worker = worker;
   }
 
-  /** Spawns the Worker and waits until its sinks are loaded (rejects with their failure). */
-  static start(init: LogInit): Promise<WorkerLogHost> {
+  /**
+   * Spawns the Worker and waits until its sinks are loaded (rejects with
+   * their failure). `maxBacklog`: calls handed over and not yet taken past
+   * which further calls are shed (default {@link MAX_BACKLOG_CALLS}).
+   */
+  static start(init: LogInit, maxBacklog?: number): Promise<WorkerLogHost> {
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href, {
       type: "module",
       name: "sluice-log",
     });
-    const host = new WorkerLogHost(worker);
+    const host = new WorkerLogHost(worker, maxBacklog);
     return new Promise((resolve, reject) => {
       let started = false;
       worker.onmessage = (message: MessageEvent<FromLogWorker>) => {

@@ -40,6 +40,7 @@ export class Metrics {
   readonly #tokens = new Map<string, number>();
   readonly #cost = new Map<string, number>();
   readonly #models: ReadonlySet<string>;
+  #shed = 0;
 
   /** `models`: the configured public model names, the only `model` label values besides {@link UNKNOWN_MODEL}. */
   constructor(models: Iterable<string>) {
@@ -73,6 +74,11 @@ export class Metrics {
     if (prompt) this.#add(this.#tokens, model + "\u0000prompt", prompt);
     if (completion) this.#add(this.#tokens, model + "\u0000completion", completion);
     if (call.cost?.total) this.#add(this.#cost, model, call.cost.total);
+  }
+
+  /** Counts calls a serving thread could not hand to the log side (it was too far behind). */
+  recordShed(calls: number): void {
+    this.#shed += calls;
   }
 
   #add(map: Map<string, number>, key: string, value: number): void {
@@ -124,6 +130,12 @@ export class Metrics {
       "counter",
       "Cost in USD by model.",
       keyed(this.#cost, ["model"]),
+    );
+    family(
+      "sluice_log_handoff_dropped_total",
+      "counter",
+      "Calls not handed to the log side because it was too far behind (never logged).",
+      [["", this.#shed]],
     );
     family(
       "sluice_sink_events_total",

@@ -15,7 +15,7 @@ import type { LogInit } from "./core.ts";
 export type ToLogWorker =
   | { type: "start"; init: LogInit }
   | { type: "connect"; port: MessagePort }
-  | { type: "calls"; calls: FinishedCall[] }
+  | { type: "calls"; calls: FinishedCall[]; shed: number }
   | { type: "metrics"; id: number }
   | { type: "sync"; id: number }
   | { type: "close"; deadlineMs: number };
@@ -36,6 +36,7 @@ export type FromLogWorker =
   | { type: "failed"; error: CrossedError }
   | { type: "metrics"; id: number; text: string }
   | { type: "synced"; id: number }
+  | { type: "taken"; calls: number }
   | { type: "closing" }
   | { type: "closed" }
   | { type: "log"; level: "error" | "warn"; text: string };

@@ -76,7 +76,8 @@ async function handle(data: ToLogWorker, reply: Reply): Promise<void> {
       return;
     }
     case "calls":
-      core?.accept(data.calls);
+      core?.accept(data.calls, data.shed);
+      reply({ type: "taken", calls: data.calls.length });
       return;
     case "metrics":
       reply({ type: "metrics", id: data.id, text: core?.metricsText() ?? "" });
