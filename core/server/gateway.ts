@@ -7,22 +7,14 @@
  */
 import { configBaseDir, configSecrets, parseConfig } from "../config/load.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
-import type { GatewayError } from "../errors.ts";
 import { type LogHost, startLogHost } from "../log/host.ts";
 import { ModelRouter } from "../providers/router.ts";
 import type { ProxyCallType } from "../providers/types.ts";
-import { VERSION } from "../version.ts";
-import { KeyStore, type Principal } from "./auth.ts";
+import { KeyStore } from "./auth.ts";
 import { CallHandler } from "./call_handler.ts";
 import { HandOff } from "./handoff.ts";
-import {
-  errorResponse,
-  jsonResponse,
-  methodNotAllowed,
-  respond,
-  shuttingDown,
-  unknownRoute,
-} from "./responses.ts";
+import { OperatorRoutes } from "./operator_routes.ts";
+import { jsonResponse, methodNotAllowed, shuttingDown, unknownRoute } from "./responses.ts";
 
 /** A running gateway: mount `fetch` anywhere, `close()` to drain. */
 export interface Gateway {
@@ -42,8 +34,6 @@ const ROUTES: Record<string, ProxyCallType> = {
   "/v1/embeddings": "embedding",
   "/embeddings": "embedding",
 };
-
-const METRICS_TYPE = { "content-type": "text/plain; version=0.0.4; charset=utf-8" };
 
 /** The path of a request URL without parsing the whole URL. */
 function pathOf(url: string): string {
@@ -87,69 +77,18 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
   const router = new ModelRouter(config.models);
   const keys = new KeyStore(config);
   const handOff = new HandOff(log);
-  let inflight = 0;
+  const inflight = new InFlight();
   let closing: Promise<void> | undefined;
-  let idle: (() => void) | undefined;
-
-  const release = () => {
-    inflight--;
-    if (inflight === 0) idle?.();
-  };
-  const allowedModels = (principal: Principal) => {
-    const names = router.names();
-    const allowed = principal.key?.models;
-    return allowed ? names.filter((n) => allowed.includes(n)) : names;
-  };
+  const operator = new OperatorRoutes(keys, router, log, () => closing !== undefined);
   const calls = new CallHandler({
     config,
     router,
     keys,
-    allowedModels,
+    allowedModels: (principal) => operator.allowedModels(principal),
     finish: (record, controls) => handOff.finish(record, controls),
-    hold: () => inflight++,
-    release,
+    hold: () => inflight.hold(),
+    release: () => inflight.release(),
   });
-
-  /** The key's models, OpenAI's list shape. */
-  function listModels(req: Request): Response {
-    let principal: Principal;
-    try {
-      principal = keys.authenticate(req.headers);
-    } catch (error) {
-      return errorResponse(error as GatewayError);
-    }
-    const created = Math.floor(Date.now() / 1000);
-    return jsonResponse(200, {
-      object: "list",
-      data: allowedModels(principal).map((id) => ({
-        id,
-        object: "model",
-        created,
-        owned_by: router.deployments(id)[0].config.provider,
-      })),
-    });
-  }
-
-  /** Ready or shutting down for anyone; version and sinks only for the master or metrics key. */
-  function readiness(req: Request): Response {
-    const status = closing ? 503 : 200;
-    const body = { status: closing ? "shutting_down" : "ready" };
-    try {
-      keys.authorizeOperator(req.headers);
-    } catch {
-      return jsonResponse(status, body);
-    }
-    return jsonResponse(status, { ...body, version: VERSION, sinks: log.sinkNames });
-  }
-
-  async function metrics(req: Request): Promise<Response> {
-    try {
-      keys.authorizeOperator(req.headers);
-    } catch (error) {
-      return errorResponse(error as GatewayError);
-    }
-    return respond(await log.metrics(), 200, { ...METRICS_TYPE });
-  }
 
   async function handle(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     const path = pathOf(req.url);
@@ -157,23 +96,25 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
     if (callType) {
       if (req.method !== "POST") return methodNotAllowed(req.method, path, "POST");
       if (closing) return shuttingDown();
-      inflight++;
+      inflight.hold();
       try {
         return await calls.handle(req, info, callType);
       } finally {
-        release();
+        inflight.release();
       }
     }
     switch (path) {
       case "/v1/models":
       case "/models":
-        return req.method === "GET" ? listModels(req) : methodNotAllowed(req.method, path, "GET");
+        return req.method === "GET"
+          ? operator.models(req)
+          : methodNotAllowed(req.method, path, "GET");
       case "/health/liveness":
         return jsonResponse(200, { status: "ok" });
       case "/health/readiness":
-        return readiness(req);
+        return operator.readiness(req);
       case "/metrics":
-        return metrics(req);
+        return operator.metrics(req);
     }
     return unknownRoute(req.method, path);
   }
@@ -181,14 +122,7 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
   function close(): Promise<void> {
     closing ??= (async () => {
       const deadline = config.server.shutdown_timeout_ms;
-      if (inflight > 0) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          new Promise<void>((resolve) => (idle = resolve)),
-          new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline))),
-        ]);
-        clearTimeout(timer);
-      }
+      await inflight.drained(deadline);
       router.close();
       handOff.flush();
       await log.close(deadline);
@@ -197,4 +131,30 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
   }
 
   return { fetch: handle, close, config };
+}
+
+/** Calls (and open streams) in flight, and a wait for them to end. */
+class InFlight {
+  #count = 0;
+  #idle?: () => void;
+
+  hold(): void {
+    this.#count++;
+  }
+
+  release(): void {
+    this.#count--;
+    if (this.#count === 0) this.#idle?.();
+  }
+
+  /** Resolves when none is in flight, or after `deadlineMs`. */
+  async drained(deadlineMs: number): Promise<void> {
+    if (this.#count === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => (this.#idle = resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
+    ]);
+    clearTimeout(timer);
+  }
 }
