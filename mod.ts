@@ -4,9 +4,13 @@
  *
  * @example
  * ```ts
- * import { createGateway, loadConfig } from "./mod.ts";
- * const gw = await createGateway(await loadConfig("examples/minimal.yaml"));
- * Deno.serve({ port: 4000 }, gw.fetch);
+ * import { createGateway } from "./mod.ts"; // or loadConfig("gateway.yaml") for the config
+ * const gw = await createGateway({ models: [{ name: "mock-gpt", provider: "mock" }] });
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, gw.fetch);
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/v1/models`);
+ * console.log((await res.json()).data[0].id); // "mock-gpt"
+ * await server.shutdown();
+ * await gw.close();
  * ```
  * @module
  */

@@ -7,13 +7,22 @@
  * @example
  * ```ts
  * import { loadSinks } from "./mod.ts";
+ * // A plugin file of one's own, next to the config.
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/my_sink.js`,
+ *   `export default { name: "mine", version: "1.0.0", apiVersion: 1, create: () => ({ log() {} }) };`,
+ * );
  * const controller = new AbortController();
  * const { loaded } = await loadSinks(
- *   [{ use: "./my_sink.ts", config: {}, allow_unpinned: false, optional: false, required: false,
+ *   [{ use: "./my_sink.js", config: {}, allow_unpinned: false, optional: false, required: false,
  *     queue: { batch_size: 100, flush_interval_ms: 1000, max_queue: 10_000, spool_max_bytes: 1 << 30 } }],
- *   { dataDir: ".sluice", baseDir: Deno.cwd(), signal: controller.signal },
+ *   { dataDir: `${dir}/data`, baseDir: dir, signal: controller.signal },
  * );
  * await loaded[0].sink.log([]);
+ * await loaded[0].sink.close?.();
+ * controller.abort();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
