@@ -26,7 +26,8 @@ import {
   type GatewayConfig,
   VERSION,
 } from "./core/mod.ts";
-import { configScrubber } from "./core/config/load.ts";
+import { configBaseDir, configScrubber, configSecrets } from "./core/config/load.ts";
+import { checkSinkConfigs } from "./core/loader/check.ts";
 import { serveIsolates } from "./core/server/isolates.ts";
 
 export * from "./core/mod.ts";
@@ -106,6 +107,16 @@ async function main(args: string[]): Promise<number> {
   const check: ConfigCheck = flags.config
     ? await checkConfigFile(flags.config)
     : checkConfig(EMBEDDED_DEFAULT_CONFIG);
+  if (flags.check && check.config) {
+    // Each sink's plugin config too, against the plugin's own schema, as startup would.
+    check.problems.push(
+      ...await checkSinkConfigs(
+        check.config.sinks,
+        configBaseDir(check.config),
+        configSecrets(check.config),
+      ),
+    );
+  }
   const errors = check.problems.filter((p) => p.severity === "error");
   const warnings = check.problems.filter((p) => p.severity === "warning");
   if (flags.check) {

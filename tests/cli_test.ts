@@ -64,6 +64,45 @@ Deno.test("--check: exit 0 when valid or only warnings, 1 on errors, listing eve
   }
 });
 
+Deno.test("--check validates each sink's plugin config as startup does, without connecting anywhere", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/sinks.yaml`,
+      [
+        "models: [{ name: m, provider: mock }]",
+        "sinks:",
+        "  - { use: jsonl }",
+        "  - { use: s3, config: { buckett: logs } }",
+        "  - { use: otel, config: { protocol: grpc } }",
+        "  - { use: ./missing-plugin.ts }",
+        "  - { use: 'https://plugins.example/sink.js', sha256: " +
+        `"${"0".repeat(64)}" }`,
+      ].join("\n"),
+    );
+    const check = await run(["--check", "--config", `${dir}/sinks.yaml`]);
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.match(check.stdout, /error: sinks\[1\]\.config: unknown key "buckett"/);
+    assert.match(
+      check.stdout,
+      /error: sinks\[2\]\.config\.protocol: .*grpc|error: sinks\[2\]\.config\.protocol/,
+    );
+    assert.match(check.stdout, /error: sinks\[3\]\.use: .*missing-plugin\.ts/);
+    assert.match(check.stdout, /warning: sinks\[4\]\.config: not checked: --check does not fetch/);
+    assert.doesNotMatch(check.stdout, /sinks\[0\]/, "a valid sink has nothing to say");
+    // What --check found is what startup refuses.
+    await Deno.writeTextFile(
+      `${dir}/s3.yaml`,
+      "models: [{ name: m, provider: mock }]\nsinks: [{ use: s3, config: { buckett: logs } }]\n",
+    );
+    const start = await run(["--config", `${dir}/s3.yaml`, "--data-dir", `${dir}/data`]);
+    assert.equal(start.code, 1);
+    assert.match(start.stderr, /buckett/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the embedded default answers with no config, logs to console and JSONL, exits 0 on SIGTERM", async () => {
   const dir = await Deno.makeTempDir();
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });

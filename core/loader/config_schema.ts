@@ -43,6 +43,20 @@ export function configProblems(
   config: unknown,
   sinkName: string,
 ): string[] {
+  return configIssues(schema, config).map((issue) =>
+    `sinks[${sinkName}].config${issue.path}: ${issue.message}`
+  );
+}
+
+/**
+ * Every problem of `config` under `schema`, each with its path inside the
+ * config (`.bucket`, `.headers["x-a"]`; empty for the config itself).
+ * @throws {LoadIssue} `invalid_plugin` when the schema itself does not compile
+ */
+export function configIssues(
+  schema: JsonSchema | undefined,
+  config: unknown,
+): { path: string; message: string }[] {
   if (schema === undefined) return [];
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
@@ -57,7 +71,8 @@ export function configProblems(
     );
   }
   if (validate(config)) return [];
-  return (validate.errors ?? []).map((e) =>
-    `sinks[${sinkName}].config${pointerToPath(e.instancePath)}: ${describe(e)}`
-  );
+  return (validate.errors ?? []).map((e) => ({
+    path: pointerToPath(e.instancePath),
+    message: describe(e),
+  }));
 }
