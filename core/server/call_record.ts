@@ -5,64 +5,49 @@
  * crosses to the log Worker in one structured clone.
  * @module
  */
-import type { LogEventCostBreakdown, LogEventError } from "../event/log_event.ts";
 import type { FinishedCall } from "../log/call.ts";
 import type { CallControls } from "../pipeline/controls.ts";
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
-import type { Usage } from "../stream/accumulator.ts";
 import type { Principal } from "./auth.ts";
 import type { TraceContext } from "./trace.ts";
 
-/** What the gateway knows about a call while it runs. */
-export interface CallRecord {
-  /** The gateway's request UUID. */
-  requestId: string;
-  /** The call id (client's or the request id). */
-  callId: string;
+/** The fields a running call shares with its hand-off record, as they are. */
+type SharedFields =
+  | "requestId"
+  | "callId"
+  | "startTime"
+  | "endTime"
+  | "completionStartTime"
+  | "requesterIp"
+  | "bodyBytes"
+  | "model"
+  | "stream"
+  | "responseId"
+  | "responseModel"
+  | "usage"
+  | "response"
+  | "finishReasons"
+  | "result"
+  | "resultText"
+  | "cost"
+  | "error"
+  | "sent";
+
+/**
+ * What the gateway knows about a call while it runs: the hand-off record's
+ * fields, and the live objects they are taken from when the call ends.
+ */
+export interface CallRecord extends Pick<FinishedCall, SharedFields> {
   /** Kind of call. */
   callType: ProxyCallType;
   /** Trace context of the call. */
   trace: TraceContext;
-  /** Epoch ms at arrival. */
-  startTime: number;
-  /** Epoch ms at the end. */
-  endTime: number;
-  /** Epoch ms of the first token. */
-  completionStartTime?: number;
   /** Request headers (user agent, tags). */
   headers: Headers;
-  /** Client address. */
-  requesterIp?: string;
   /** Who called. */
   principal?: Principal;
-  /** The client's body bytes, once they parsed as a JSON object. */
-  bodyBytes?: Uint8Array;
-  /** The public model name the client sent. */
-  model?: string;
-  /** Streamed response. */
-  stream: boolean;
   /** The deployment that served (or failed). */
   deployment?: Deployment;
-  /** Upstream response id. */
-  responseId?: string;
-  /** Upstream response model. */
-  responseModel?: string;
-  /** Usage in OpenAI's shape. */
-  usage?: Usage;
-  /** The response content for the event (streams: assembled by the accumulator). */
-  response?: unknown;
-  /** Each choice's `finish_reason` (streams). */
-  finishReasons?: string[];
-  /** A non-stream answer, parsed (when its text is not at hand). */
-  result?: Record<string, unknown>;
-  /** A non-stream answer's JSON text as the upstream sent it. */
-  resultText?: string;
-  /** Cost, when the price is known. */
-  cost?: { total: number; breakdown: LogEventCostBreakdown };
-  /** The failure, if any. */
-  error?: LogEventError;
-  /** What was sent upstream, for `log_raw_request`. */
-  sent?: { url: string; headers: Record<string, string>; body: unknown };
 }
 
 const TAG_HEADERS = ["x-sluice-tags", "x-litellm-tags"];
