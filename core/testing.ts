@@ -775,3 +775,27 @@ export function assertConformance(report: ConformanceReport): void {
     }`,
   );
 }
+
+/**
+ * Waits until `condition` holds, polling every 20 ms; throws after `ms`,
+ * naming `what`. For tests that wait on an outcome rather than sleeping.
+ *
+ * @example
+ * ```ts
+ * import { until } from "@sluice/core/testing";
+ * let delivered = false;
+ * setTimeout(() => (delivered = true), 10);
+ * await until(() => delivered, 1_000, "the delivery");
+ * ```
+ */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

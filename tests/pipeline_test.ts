@@ -11,6 +11,7 @@ import { sampleEvent } from "./fakes/events.ts";
 import type { SinkConfig } from "../core/config/types.ts";
 import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
 import { sinkEntry } from "./fakes/sink_entry.ts";
+import { until as waitUntil } from "../core/testing.ts";
 import { parseConfig } from "../core/config/load.ts";
 import { maskEventJson } from "../core/redaction/mask.ts";
 
@@ -44,13 +45,7 @@ function recordingSink(down: () => boolean | Error = () => false) {
   return { sink, received, attempts: () => attempts };
 }
 
-async function until(condition: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (condition: () => boolean, ms = 10_000) => waitUntil(condition, ms, "a condition");
 
 const logs: string[] = [];
 const log = (level: string, message: string) => logs.push(`${level} ${message}`);

@@ -360,14 +360,8 @@ export function startLangfuseReceiver(options: LangfuseReceiverOptions = {}): La
   };
 }
 
-/** Waits until `condition()` holds (polling every 10 ms), or throws after `ms`. */
-export async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The one wait-for-a-condition helper, from the conformance kit. */
+export { until } from "@sluice/core/testing";
 
 /** Parses a JSON-string attribute (the `langfuse.*` JSON values). */
 export function jsonAttribute(value: unknown): unknown {

@@ -232,11 +232,5 @@ export function startSentryReceiver(options: ReceiverOptions = {}): SentryReceiv
   };
 }
 
-/** Waits until `condition()` holds, polling every 20 ms. */
-export async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The one wait-for-a-condition helper, from the conformance kit. */
+export { until } from "@sluice/core/testing";

@@ -94,15 +94,5 @@ export function assertEachOnce(counts: Map<string, number>, ids: string[], what:
   assert.equal(duplicateCount(counts), 0, `no duplicate ${what}s without a crash`);
 }
 
-/** Polls `condition` every 20 ms; throws after `ms` naming `what`. */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  ms: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The one wait-for-a-condition helper (the conformance kit's). */
+export { until } from "../../core/testing.ts";

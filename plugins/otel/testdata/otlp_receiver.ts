@@ -254,11 +254,5 @@ export function valueOf(value: AnyValue | undefined): unknown {
   return undefined;
 }
 
-/** Waits until `condition()` holds (polling), or throws after `ms`. */
-export async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The one wait-for-a-condition helper, from the conformance kit. */
+export { until } from "@sluice/core/testing";
