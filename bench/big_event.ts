@@ -53,6 +53,7 @@ import {
   runMain,
   type Server,
   spawnServer,
+  spawnSluice,
   waitReady,
 } from "./procs.ts";
 
@@ -208,15 +209,13 @@ function quantile(values: number[], p: number): number {
 
 /** Starts a Sluice with the `sink` sinks (config and data dir under `tmp`) and waits for it. */
 async function startSluice(sink: SinkKind, upstreamPort: number, tmp: string): Promise<Target> {
-  const config = `${tmp}/${sink}.yaml`;
   const dataDir = `${tmp}/data-${sink}`;
-  await Deno.writeTextFile(config, gatewayConfig(upstreamPort, dataDir, sinkEntries(sink)));
   const port = freePort();
-  const server = spawnServer(
+  const server = await spawnSluice(
     `sluice+${sink}`,
-    "mod.ts",
-    ["--port", `${port}`, "--config", config],
-    ROOT,
+    gatewayConfig(upstreamPort, dataDir, sinkEntries(sink)),
+    port,
+    { tmp, cwd: ROOT },
     children,
   );
   const url = `http://127.0.0.1:${port}/v1/chat/completions`;

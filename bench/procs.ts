@@ -137,6 +137,23 @@ export async function stopAll(children: Set<Deno.ChildProcess>): Promise<void> {
   }));
 }
 
+/**
+ * Writes a gateway config (`config`, the file's text) to `<dir>/<name>.json`
+ * and starts `mod.ts` with it on `port` from `cwd` (not yet ready: see
+ * {@link waitReady}).
+ */
+export async function spawnSluice(
+  name: string,
+  config: string,
+  port: number,
+  dirs: { tmp: string; cwd: string },
+  children: Set<Deno.ChildProcess>,
+): Promise<Server> {
+  const path = `${dirs.tmp}/${name}.json`;
+  await Deno.writeTextFile(path, config);
+  return spawnServer(name, "mod.ts", ["--config", path, "--port", `${port}`], dirs.cwd, children);
+}
+
 /** The child processes and temp dir of one bench script, stopped and removed together. */
 export class BenchScope {
   /** Every child process started (see {@link spawnServer}). */

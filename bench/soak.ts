@@ -19,7 +19,7 @@ import {
   ROOT,
   sleep,
 } from "./common.ts";
-import { freePort, rssMb, type Server, spawnServer, waitReady } from "./procs.ts";
+import { freePort, rssMb, type Server, spawnServer, spawnSluice, waitReady } from "./procs.ts";
 import { runWrkCount, wrkArgs, wrkCountScript } from "./wrk.ts";
 
 /** Queue settings of the dead sink: small, so the spool limit is reached. */
@@ -112,11 +112,6 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
   const upstreamPort = freePort(), sluicePort = freePort();
   const deadPort = freePort(); // closed again at once: nothing listens there
   const dataDir = `${tmp}/data`;
-  const config = `${tmp}/gateway.yaml`;
-  await Deno.writeTextFile(
-    config,
-    gatewayConfig(upstreamPort, dataDir, [deadWebhookEntry(deadPort, SOAK_QUEUE)]),
-  );
   const script = `${tmp}/count.lua`;
   await Deno.writeTextFile(script, wrkCountScript(CHAT_BODY, requests, THREADS));
 
@@ -128,11 +123,11 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     ROOT,
     children,
   );
-  const sluice = spawnServer(
+  const sluice = await spawnSluice(
     "sluice",
-    "mod.ts",
-    ["--config", config, "--port", `${sluicePort}`],
-    ROOT,
+    gatewayConfig(upstreamPort, dataDir, [deadWebhookEntry(deadPort, SOAK_QUEUE)]),
+    sluicePort,
+    { tmp, cwd: ROOT },
     children,
   );
   const url = `http://127.0.0.1:${sluicePort}/v1/chat/completions`;

@@ -28,7 +28,15 @@ import {
   ROOT,
   sinkEntries,
 } from "./common.ts";
-import { BenchScope, freePort, runMain, type Server, spawnServer, waitReady } from "./procs.ts";
+import {
+  BenchScope,
+  freePort,
+  runMain,
+  type Server,
+  spawnServer,
+  spawnSluice,
+  waitReady,
+} from "./procs.ts";
 
 const scope = new BenchScope();
 const { children } = scope;
@@ -112,16 +120,11 @@ async function main(): Promise<number> {
     ROOT,
     children,
   );
-  const config = `${tmp}/gateway.json`;
-  await Deno.writeTextFile(
-    config,
-    gatewayConfig(upstreamPort, `${tmp}/data`, sinkEntries("jsonl")),
-  );
-  const sluice = spawnServer(
+  const sluice = await spawnSluice(
     "sluice",
-    "mod.ts",
-    ["--config", config, "--port", `${sluicePort}`],
-    ROOT,
+    gatewayConfig(upstreamPort, `${tmp}/data`, sinkEntries("jsonl")),
+    sluicePort,
+    { tmp, cwd: ROOT },
     children,
   );
   const answers = (port: number) => async () => {

@@ -22,7 +22,15 @@ import {
   ROOT,
   sinkEntries,
 } from "./common.ts";
-import { BenchScope, clockTicks, freePort, runMain, spawnServer, waitReady } from "./procs.ts";
+import {
+  BenchScope,
+  clockTicks,
+  freePort,
+  runMain,
+  spawnServer,
+  spawnSluice,
+  waitReady,
+} from "./procs.ts";
 import { runWrk, wrkScript } from "./wrk.ts";
 
 const scope = new BenchScope();
@@ -77,16 +85,11 @@ async function main(): Promise<number> {
     ROOT,
     children,
   );
-  const config = `${tmp}/gateway.json`;
-  await Deno.writeTextFile(
-    config,
-    gatewayConfig(upstreamPort, `${tmp}/data`, sinkEntries("jsonl"), workers),
-  );
-  const sluice = spawnServer(
+  const sluice = await spawnSluice(
     "sluice",
-    "mod.ts",
-    ["--config", config, "--port", `${port}`],
-    ROOT,
+    gatewayConfig(upstreamPort, `${tmp}/data`, sinkEntries("jsonl"), workers),
+    port,
+    { tmp, cwd: ROOT },
     children,
   );
   await waitReady(
