@@ -61,8 +61,24 @@ export const REMOVED_PLACEHOLDER = "[REDACTED]";
 /** A plain JSON Schema object (it must survive `structuredClone`). */
 export type JsonSchema = Record<string, unknown>;
 
-/** Events a sink can subscribe to with `on:`. */
-export type SinkEventKind = "success" | "failure" | "gateway_error";
+/**
+ * Every kind of event a sink can subscribe to with `on:`: the one list the
+ * config schema, the loader and the pipeline read.
+ *
+ * @example
+ * ```ts
+ * import { SINK_EVENT_KINDS } from "@sluice/core/plugin";
+ *
+ * SINK_EVENT_KINDS.includes("gateway_error"); // true
+ * ```
+ */
+export const SINK_EVENT_KINDS = ["success", "failure", "gateway_error"] as const;
+
+/** Events a sink can subscribe to with `on:` (one of {@link SINK_EVENT_KINDS}). */
+export type SinkEventKind = typeof SINK_EVENT_KINDS[number];
+
+/** What a sink receives when neither its entry's `on:` nor its plugin's `defaultOn` says. */
+export const DEFAULT_SINK_EVENT_KINDS: readonly SinkEventKind[] = ["success", "failure"];
 
 /** What a plugin may reach: hosts (`host` or `host:port`) and environment variables. */
 export interface PluginPermissions {

@@ -5,22 +5,14 @@
  */
 import { z } from "zod";
 import { DETECTOR_NAMES } from "@sluice/redact";
-import type {
-  DetectorName,
-  GatewayConfig,
-  GatewayConfigInput,
-  ProviderKind,
-  SinkEventKind,
-} from "./types.ts";
+import type { DetectorName, GatewayConfig, GatewayConfigInput, ProviderKind } from "./types.ts";
+import { SINK_EVENT_KINDS } from "../plugin.ts";
 
 /** Names of the PII and secret detectors of the redaction core. */
 export const DETECTORS: readonly DetectorName[] = DETECTOR_NAMES;
 
 /** Upstream provider kinds. */
 export const PROVIDERS: readonly ProviderKind[] = ["openai", "azure", "anthropic", "mock"];
-
-/** Events a sink can subscribe to. */
-export const SINK_EVENTS: readonly SinkEventKind[] = ["success", "failure", "gateway_error"];
 
 const messagesPolicy = z.enum(["keep", "mask", "remove"]).describe(
   "keep: log as sent; mask: log with PII and secrets masked; remove: replace content with a placeholder",
@@ -130,7 +122,7 @@ const sink = z.strictObject({
   allow_unpinned: z.boolean().default(false),
   sandbox: z.boolean().optional(),
   optional: z.boolean().default(false),
-  on: z.array(z.enum(SINK_EVENTS)).optional(),
+  on: z.array(z.enum(SINK_EVENT_KINDS)).optional(),
   required: z.boolean().default(false),
   redaction: redactionOverride.optional(),
   queue: queue.prefault({}),

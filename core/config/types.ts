@@ -9,8 +9,9 @@ export type { DetectorName } from "@sluice/redact";
 import type { DetectorName } from "@sluice/redact";
 /** Upstream provider kinds. */
 export type ProviderKind = "openai" | "azure" | "anthropic" | "mock";
-/** Events a sink can subscribe to. */
-export type SinkEventKind = "success" | "failure" | "gateway_error";
+/** Events a sink can subscribe to (the contract's `SinkEventKind`). */
+export type { SinkEventKind } from "../plugin.ts";
+import type { SinkEventKind } from "../plugin.ts";
 /** What happens to message content: logged as sent, masked, or removed. */
 export type MessagesPolicy = "keep" | "mask" | "remove";
 

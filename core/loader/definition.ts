@@ -5,7 +5,7 @@
  * as well as the loader can read in-process.
  * @module
  */
-import type { JsonSchema, SinkEventKind } from "../plugin.ts";
+import { type JsonSchema, SINK_EVENT_KINDS, type SinkEventKind } from "../plugin.ts";
 import { PLUGIN_API_VERSION } from "../plugin.ts";
 import { VERSION } from "../version.ts";
 import { LoadIssue } from "./errors.ts";
@@ -47,8 +47,6 @@ export interface PluginMetadata {
   /** `defaultOn`, if declared. */
   defaultOn?: SinkEventKind[];
 }
-
-const EVENT_KINDS: readonly string[] = ["success", "failure", "gateway_error"];
 
 /**
  * Reads the shape of an imported module namespace. Self-contained (no
@@ -154,8 +152,8 @@ export function validateShape(shape: PluginShape): PluginMetadata {
   let defaultOn: SinkEventKind[] | undefined;
   if (shape.defaultOn !== undefined) {
     const list = stringList(shape.defaultOn);
-    if (!list || list.some((k) => !EVENT_KINDS.includes(k))) {
-      invalid.push(`\`defaultOn\` must be a list of ${EVENT_KINDS.join(", ")}`);
+    if (!list || list.some((k) => !(SINK_EVENT_KINDS as readonly string[]).includes(k))) {
+      invalid.push(`\`defaultOn\` must be a list of ${SINK_EVENT_KINDS.join(", ")}`);
     } else defaultOn = list as SinkEventKind[];
   }
   if (invalid.length > 0) {

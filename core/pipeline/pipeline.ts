@@ -9,7 +9,7 @@ import { type EffectivePolicy, effectivePolicy, policyKey } from "../redaction/p
 import { applyStructural, orderSecrets, scrubSecrets } from "../redaction/structural.ts";
 import { maskSecrets } from "../loader/secrets.ts";
 import type { LogEvent } from "../event/log_event.ts";
-import type { Sink, SinkEventKind } from "../plugin.ts";
+import { DEFAULT_SINK_EVENT_KINDS, type Sink, type SinkEventKind } from "../plugin.ts";
 import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
 import { randomHex, randomUuid } from "../ids.ts";
 import { type SinkCounters, SinkRunner } from "./sink_runner.ts";
@@ -143,7 +143,7 @@ export class LogPipeline {
         routes.push({
           name: s.name,
           plugin: s.plugin,
-          on: new Set(s.entry.on ?? s.defaultOn ?? ["success", "failure"]),
+          on: new Set(s.entry.on ?? s.defaultOn ?? DEFAULT_SINK_EVENT_KINDS),
           required: s.entry.required,
           redaction: s.entry.redaction,
           runner,
