@@ -1,43 +1,59 @@
 /**
- * HTTP helpers for sink plugin authors: errors that carry the plugin
- * contract's properties ({@link SinkError}), URLs that are safe to show in
- * messages, `Retry-After` parsing, and the mapping of failed requests and
- * error answers to messages without secrets.
+ * HTTP helpers for sink plugin authors: the one rule from an HTTP answer
+ * to the contract's outcome ({@link classify}) and its error
+ * ({@link failureError}), errors that carry the contract's properties
+ * ({@link SinkError}), the one secret scrubber ({@link secretScrubber}),
+ * URLs that are safe to show in messages, `Retry-After` parsing, and the
+ * mapping of failed requests and error answers to messages without secrets.
  *
  * Like the contract itself, this module has no runtime dependencies and
- * imports nothing but `@sluice/core/plugin`'s types: a plugin can use it
+ * imports nothing but `@sluice/core/plugin`'s types and the gateway's
+ * secret policy (one name rule, one minimum length): a plugin can use it
  * without pulling in the gateway.
  *
  * @example Turn an HTTP answer into the contract's outcome
  * ```ts
- * import { displayUrl, errorDetail, fetchFailure, parseRetryAfter, sinkError } from "@sluice/core/sink-http";
+ * import {
+ *   classify,
+ *   displayUrl,
+ *   errorDetail,
+ *   failureError,
+ *   fetchFailure,
+ *   secretScrubber,
+ * } from "@sluice/core/sink-http";
  *
- * async function post(url: string, body: string): Promise<void> {
- *   const shown = displayUrl(url);
- *   const scrub = (text: string) => text.split(url).join(shown);
+ * async function post(url: string, token: string, body: string): Promise<void> {
+ *   const shown = displayUrl(url); // never the query string in a message
+ *   const scrub = secretScrubber([token], { urls: [url] });
  *   let res: Response;
  *   try {
- *     res = await fetch(url, { method: "POST", body, signal: AbortSignal.timeout(5000) });
+ *     res = await fetch(url, {
+ *       method: "POST",
+ *       headers: { authorization: `Bearer ${token}` },
+ *       body,
+ *       redirect: "manual",
+ *       signal: AbortSignal.timeout(5000),
+ *     });
  *   } catch (error) {
- *     throw fetchFailure(error, `my-sink: POST ${shown}`, 5000, scrub);
+ *     throw fetchFailure(error, `my-sink: POST ${shown}`, 5000, scrub); // retried
  *   }
- *   if (res.ok) {
+ *   const outcome = classify(res); // ok | retry | permanent | keep
+ *   if (outcome.kind === "ok") {
  *     await res.body?.cancel();
  *     return;
  *   }
- *   const answered = `my-sink: ${shown} answered ${res.status}`;
  *   const detail = await errorDetail(res, scrub);
- *   if ([400, 413, 422].includes(res.status)) {
- *     throw sinkError(`${answered}: ${detail}`, { permanent: true, status: res.status });
- *   }
- *   const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
- *     (res.status === 429 ? 1000 : undefined);
- *   throw sinkError(`${answered}; retrying`, { retryAfterMs, status: res.status });
+ *   throw failureError(outcome, `my-sink: ${shown} answered ${res.status} (${detail})`, {
+ *     credentials: "check MY_SINK_TOKEN",
+ *   });
  * }
  * ```
  * @module
  */
 import type { SinkError } from "./plugin.ts";
+import { orderSecrets, replaceSecrets } from "./redaction/secrets.ts";
+
+export { isSecretName, MIN_SECRET_LENGTH, SECRET } from "./redaction/secrets.ts";
 
 /** The contract's error properties, re-exported from `@sluice/core/plugin`. */
 export type { SinkError } from "./plugin.ts";
@@ -230,4 +246,236 @@ export function basicAuth(user: string, secret: string): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return `Basic ${btoa(binary)}`;
+}
+
+/** The wait after a 429 that sends no readable `Retry-After`. */
+export const DEFAULT_RATE_LIMIT_WAIT_MS = 1000;
+
+/** What the operator must fix before a {@link HttpOutcome} `keep` can succeed. */
+export type KeepReason =
+  /** 401, 403, 407: the key, token or password is refused. */
+  | "credentials"
+  /** 404, 405, 410: no such endpoint, project or bucket. */
+  | "url"
+  /** 3xx: sinks do not follow redirects (a 301/302 turns a POST into a GET). */
+  | "redirect"
+  /** 415: the receiver does not take this content type (a protocol setting). */
+  | "format";
+
+/**
+ * What an HTTP answer means for the batch that was sent, one case per
+ * outcome of the plugin contract:
+ * - `ok`: delivered (2xx);
+ * - `retry`: transient (5xx, 429, 408 and anything unexpected): retried
+ *   with backoff, no sooner than `afterMs` when the receiver said so;
+ * - `permanent`: the events themselves are refused (400, 413, 422):
+ *   dropped, counted and reported;
+ * - `keep`: the sink's configuration is wrong (credentials, address,
+ *   redirect, format): never dropped, retried until the operator fixes it.
+ */
+export type HttpOutcome =
+  | { kind: "ok"; status: number }
+  | { kind: "retry"; status: number; afterMs?: number }
+  | { kind: "permanent"; status: number }
+  | { kind: "keep"; status: number; reason: KeepReason; location?: string };
+
+/** An {@link HttpOutcome} other than `ok`. */
+export type HttpFailure = Exclude<HttpOutcome, { kind: "ok" }>;
+
+/** Options of {@link classify}. */
+export interface ClassifyOptions {
+  /** The wait after a 429 without a readable `Retry-After` (default {@link DEFAULT_RATE_LIMIT_WAIT_MS}). */
+  rateLimitWaitMs?: number;
+  /** The current time in epoch ms, for `Retry-After` dates (default `Date.now()`). */
+  now?: number;
+}
+
+const PERMANENT = new Set([400, 413, 422]);
+const KEEP: ReadonlyMap<number, KeepReason> = new Map([
+  [401, "credentials"],
+  [403, "credentials"],
+  [407, "credentials"],
+  [404, "url"],
+  [405, "url"],
+  [410, "url"],
+  [415, "format"],
+]);
+
+/**
+ * The one HTTP answer → outcome rule of the sink plugins, modelled on
+ * OpenTelemetry's `isExportHTTPErrorRetryable` (retryable statuses and
+ * `Retry-After`): see {@link HttpOutcome} for the cases. A redirect's
+ * `Location` is given as {@link displayUrl} shows it. Sinks with protocol
+ * details (S3 error codes, Sentry's rate-limit header, Langfuse's per-event
+ * statuses) start from this outcome and refine it.
+ *
+ * @param res The answer (a `Response`, or its status with headers and URL).
+ * @param options The wait after a 429 without `Retry-After`, and the clock.
+ * @returns The outcome.
+ *
+ * @example
+ * ```ts
+ * import { classify } from "@sluice/core/sink-http";
+ *
+ * classify(new Response(null, { status: 204 })); // { kind: "ok", status: 204 }
+ * classify(new Response(null, { status: 422 })); // { kind: "permanent", status: 422 }
+ * classify(new Response(null, { status: 403 })); // { kind: "keep", status: 403, reason: "credentials" }
+ * classify(new Response(null, { status: 503, headers: { "retry-after": "2" } }));
+ * // { kind: "retry", status: 503, afterMs: 2000 }
+ * classify(new Response(null, { status: 429 })); // { kind: "retry", status: 429, afterMs: 1000 }
+ * ```
+ */
+export function classify(
+  res: Pick<Response, "status"> & Partial<Pick<Response, "headers" | "url">>,
+  options: ClassifyOptions = {},
+): HttpOutcome {
+  const { status } = res;
+  if (status >= 200 && status < 300) return { kind: "ok", status };
+  if (PERMANENT.has(status)) return { kind: "permanent", status };
+  const reason = KEEP.get(status);
+  if (reason) return { kind: "keep", status, reason };
+  if (status >= 300 && status < 400) {
+    const to = res.headers?.get("location");
+    const base = res.url || undefined;
+    const location = to && URL.canParse(to, base) ? displayUrl(new URL(to, base)) : undefined;
+    return location
+      ? { kind: "keep", status, reason: "redirect", location }
+      : { kind: "keep", status, reason: "redirect" };
+  }
+  const afterMs = parseRetryAfter(res.headers?.get("retry-after") ?? null, options.now) ??
+    (status === 429 ? options.rateLimitWaitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS : undefined);
+  return afterMs === undefined ? { kind: "retry", status } : { kind: "retry", status, afterMs };
+}
+
+/**
+ * What {@link failureError} says after the answer for each outcome; each
+ * has a generic default, so a sink names only what is its own (which
+ * setting or variable to check, what the events are called).
+ */
+export interface FailureWords {
+  /** `permanent`: what was refused (default "the receiver refused these events as malformed"). */
+  refused?: string;
+  /** `keep` for credentials: what to check (default "check this sink's credentials"). */
+  credentials?: string;
+  /** `keep` for the address: what to check (default "check this sink's url"). */
+  url?: string;
+  /** `keep` for a redirect: what to do (default "set the final URL in this sink's config"). */
+  redirect?: string;
+  /** `keep` for the content type: what to check (default "check this sink's protocol or format"). */
+  format?: string;
+  /** `retry` other than 429: what happens (default "the batch will be retried"). */
+  retry?: string;
+}
+
+const DEFAULT_WORDS: Required<FailureWords> = {
+  refused: "the receiver refused these events as malformed",
+  credentials: "check this sink's credentials",
+  url: "check this sink's url",
+  redirect: "set the final URL in this sink's config",
+  format: "check this sink's protocol or format",
+  retry: "the batch will be retried",
+};
+
+/**
+ * The contract's error for an outcome other than `ok`: `permanent: true`
+ * for `permanent`, `retryAfterMs` for a `retry` with a wait, the status
+ * always. The message is `answered` (e.g. `"my-sink: https://host/in
+ * answered 401 Unauthorized"`) followed by what the outcome means, passed
+ * through `scrub` when given.
+ *
+ * @param outcome The outcome ({@link classify}, maybe refined by the sink).
+ * @param answered Who answered what, without secrets.
+ * @param words What the sink says for each outcome (see {@link FailureWords}).
+ * @param scrub Removes secrets from the finished message (default: none).
+ * @returns The error, ready to throw.
+ *
+ * @example
+ * ```ts
+ * import { classify, failureError } from "@sluice/core/sink-http";
+ *
+ * const res = new Response(null, { status: 401, statusText: "Unauthorized" });
+ * const outcome = classify(res);
+ * if (outcome.kind !== "ok") {
+ *   const error = failureError(outcome, "my-sink: https://host/in answered 401 Unauthorized", {
+ *     credentials: "check MY_SINK_TOKEN",
+ *   });
+ *   error.message;
+ *   // "my-sink: https://host/in answered 401 Unauthorized: check MY_SINK_TOKEN; the events are kept and retried"
+ *   error.permanent; // undefined: the events are kept
+ * }
+ * ```
+ */
+export function failureError(
+  outcome: HttpFailure,
+  answered: string,
+  words: FailureWords = {},
+  scrub: (text: string) => string = (text) => text,
+): HttpSinkError {
+  const say = { ...DEFAULT_WORDS, ...words };
+  const { status } = outcome;
+  switch (outcome.kind) {
+    case "permanent":
+      return sinkError(scrub(`${answered}: ${say.refused}`), { permanent: true, status });
+    case "keep": {
+      const what = outcome.reason === "redirect"
+        ? `a redirect${
+          outcome.location ? ` to ${outcome.location}` : ""
+        }; redirects are not followed, ${say.redirect}`
+        : say[outcome.reason];
+      return sinkError(scrub(`${answered}: ${what}; the events are kept and retried`), { status });
+    }
+    case "retry": {
+      const retryAfterMs = outcome.afterMs;
+      const what = status === 429
+        ? `: rate limited; retry in ${retryAfterMs} ms`
+        : `; ${say.retry}`;
+      return sinkError(scrub(`${answered}${what}`), { retryAfterMs, status });
+    }
+  }
+}
+
+/**
+ * The one way sinks remove secrets from foreign text (fetch errors, answer
+ * bodies, per-event error messages) before it goes into a message: each
+ * secret value (and its URL-encoded form) becomes `[SECRET]`, each URL in
+ * `urls` is shown as {@link displayUrl} shows it (no user info, query
+ * string or fragment). Values shorter than the gateway's
+ * `MIN_SECRET_LENGTH` are left alone, as everywhere in the gateway.
+ *
+ * @param secrets The sink's secret values (`undefined` entries are skipped).
+ * @param options `urls`: the sink's URLs, which may carry tokens in their query string.
+ * @returns The scrubbing function.
+ *
+ * @example
+ * ```ts
+ * import { secretScrubber } from "@sluice/core/sink-http";
+ *
+ * const scrub = secretScrubber(["sk-live-123456"], { urls: ["https://h.example.com/in?token=abc123"] });
+ * scrub("POST https://h.example.com/in?token=abc123 with sk-live-123456 failed");
+ * // "POST https://h.example.com/in with [SECRET] failed"
+ * ```
+ */
+export function secretScrubber(
+  secrets: Iterable<string | undefined>,
+  options: { urls?: Iterable<string | URL> } = {},
+): (text: string) => string {
+  const values: string[] = [];
+  for (const secret of secrets) {
+    if (secret === undefined) continue;
+    values.push(secret, encodeURIComponent(secret));
+  }
+  const ordered = orderSecrets(values);
+  const urls = new Map<string, string>();
+  for (const url of options.urls ?? []) {
+    const shown = displayUrl(url);
+    for (const form of [String(url), URL.canParse(url) ? new URL(url).href : ""]) {
+      if (form && form !== shown) urls.set(form, shown);
+    }
+  }
+  const byLength = [...urls].sort(([a], [b]) => b.length - a.length);
+  return (text) => {
+    let out = text;
+    for (const [url, shown] of byLength) if (out.includes(url)) out = out.replaceAll(url, shown);
+    return replaceSecrets(out, ordered);
+  };
 }

@@ -12,7 +12,7 @@ import { effectivePolicy } from "../core/redaction/policy.ts";
 import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
 import { parseConfig } from "../core/mod.ts";
 import { createHmac } from "node:crypto";
-import { isCredentialName } from "../core/redaction/structural.ts";
+import { isSecretName } from "../core/redaction/structural.ts";
 
 async function withGateway(
   sinks: Record<string, unknown>[],
@@ -267,13 +267,13 @@ Deno.test("pseudonym_secret: masks become [KIND:tag] with the HMAC-SHA256 tag, e
 });
 
 Deno.test("credentials in request metadata become [SECRET]; look-alike names stay", async () => {
-  assert.ok(isCredentialName("langfuse_secret_key"));
-  assert.ok(isCredentialName("access_token"));
-  assert.ok(isCredentialName("apiKey"));
-  assert.ok(isCredentialName("openai_api_key"));
-  assert.ok(!isCredentialName("update_trace_keys"));
-  assert.ok(!isCredentialName("max_tokens"));
-  assert.ok(!isCredentialName("langfuse_public_key"));
+  assert.ok(isSecretName("langfuse_secret_key"));
+  assert.ok(isSecretName("access_token"));
+  assert.ok(isSecretName("apiKey"));
+  assert.ok(isSecretName("openai_api_key"));
+  assert.ok(!isSecretName("update_trace_keys"));
+  assert.ok(!isSecretName("max_tokens"));
+  assert.ok(!isSecretName("langfuse_public_key"));
   const events = await withGateway([{ name: "s" }], async (client) => {
     await client.chat.completions.create({
       model: "mock-gpt",

@@ -5,7 +5,7 @@
  * the reference instead of showing the value.
  * @module
  */
-import { MIN_SECRET_LENGTH } from "../redaction/scrub.ts";
+import { MIN_SECRET_LENGTH } from "../redaction/secrets.ts";
 
 /** One problem found while resolving or validating a config. */
 export interface ConfigProblem {
@@ -38,17 +38,14 @@ export interface ResolvedEnv {
 
 const WHOLE_REF = /^(?:os\.environ\/([A-Za-z_][A-Za-z0-9_]*)|\$\{([A-Za-z_][A-Za-z0-9_]*)\})$/;
 const INLINE_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const SECRET_KEY = /key|secret|token|passw|dsn|credential|authorization|cookie/i;
 const PUBLIC_ID = /key_?id$/i;
 
 /**
- * Whether values under this key name are secrets (`api_key`, `secret_key`,
- * `token`, `password`, `dsn`, `credentials`). Identifiers such as
- * `access_key_id` / `AWS_ACCESS_KEY_ID` are not: error messages name them.
+ * Whether values under this key name are secrets: the gateway's one name
+ * rule (`isSecretName`), under the name the config and loader code use.
  */
-export function isSecretKeyName(name: string): boolean {
-  return SECRET_KEY.test(name) && !PUBLIC_ID.test(name);
-}
+export { isSecretName as isSecretKeyName } from "../redaction/secrets.ts";
+import { isSecretName } from "../redaction/secrets.ts";
 
 /** Formats a key path as `models[0].api_key`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -115,7 +112,7 @@ export function resolveEnv(
     if (value !== null && typeof value === "object") {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        out[k] = visit(v, [...path, k], isSecretKeyName(k));
+        out[k] = visit(v, [...path, k], isSecretName(k));
       }
       return out;
     }

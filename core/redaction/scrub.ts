@@ -14,38 +14,15 @@
  */
 import { type MaskOptions, maskText } from "@sluice/redact";
 import { displayUrl } from "../sink_http.ts";
+import {
+  isSecretName,
+  MIN_SECRET_LENGTH,
+  orderSecrets,
+  replaceSecrets,
+  SECRET,
+} from "./secrets.ts";
 
-/** What a secret value becomes. */
-export const SECRET = "[SECRET]";
-
-/** Values shorter than this are never treated as secrets (they would mask ordinary words). */
-export const MIN_SECRET_LENGTH = 6;
-
-const CREDENTIAL_WORDS = new Set([
-  "secret",
-  "password",
-  "passwd",
-  "token",
-  "apikey",
-  "credential",
-  "credentials",
-  "authorization",
-  "cookie",
-  "dsn",
-]);
-
-/**
- * Whether a field name names a credential (`langfuse_secret_key`,
- * `access_token`, `apiKey`, `api-key`), by whole words so that `max_tokens`
- * or `update_trace_keys` are not mistaken for one.
- */
-export function isCredentialName(name: string): boolean {
-  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().split(/[^a-z0-9]+/);
-  return words.some((w, i) =>
-    CREDENTIAL_WORDS.has(w) ||
-    (w === "key" && (words[i - 1] === "api" || words[i - 1] === "private"))
-  );
-}
+export { isSecretName, maskSecrets, MIN_SECRET_LENGTH, orderSecrets, SECRET } from "./secrets.ts";
 
 /** Nesting deeper than this is not walked: such a subtree is replaced whole. */
 const MAX_DEPTH = 32;
@@ -67,23 +44,15 @@ export function withoutCredentials(value: unknown, depth = 0): unknown {
   }
   let out: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(value)) {
-    const w = isCredentialName(k) && v !== null && v !== ""
-      ? SECRET
-      : withoutCredentials(v, depth + 1);
+    const w = isSecretName(k) && v !== null && v !== "" ? SECRET : withoutCredentials(v, depth + 1);
     if (w !== v) (out ??= { ...value as Record<string, unknown> })[k] = w;
   }
   return out ?? value;
 }
 
-/** Secret values ready for the functions here: distinct, long enough, longest first. */
-export function orderSecrets(secrets: Iterable<string>): string[] {
-  return [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH)
-    .sort((a, b) => b.length - a.length);
-}
-
 /**
  * Replaces every secret value (as it appears inside JSON strings) with
- * `[SECRET]` in a JSON text. `secrets` come from {@link orderSecrets}, so one
+ * `[SECRET]` in a JSON text. `secrets` come from `orderSecrets`, so one
  * that contains another is replaced whole.
  */
 export function scrubSecrets(json: string, secrets: readonly string[]): string {
@@ -92,17 +61,6 @@ export function scrubSecrets(json: string, secrets: readonly string[]): string {
     const escaped = JSON.stringify(secret).slice(1, -1);
     if (out.includes(escaped)) out = out.replaceAll(escaped, SECRET);
   }
-  return out;
-}
-
-/** Replaces each secret value (longest first, short ones ignored) in a plain text. */
-export function maskSecrets(text: string, secrets: Iterable<string>): string {
-  return replaceValues(text, orderSecrets(secrets));
-}
-
-function replaceValues(text: string, ordered: readonly string[]): string {
-  let out = text;
-  for (const secret of ordered) if (out.includes(secret)) out = out.replaceAll(secret, SECRET);
   return out;
 }
 
@@ -159,7 +117,7 @@ export interface Scrubber {
 /** A {@link Scrubber} for these secret values (e.g. `configSecrets(config)`). */
 export function createScrubber(secrets: Iterable<string>): Scrubber {
   const ordered = orderSecrets(secrets);
-  const text = (s: string): string => scrubCredentials(replaceValues(s, ordered));
+  const text = (s: string): string => scrubCredentials(replaceSecrets(s, ordered));
   const walk = (v: unknown, depth: number): unknown => {
     if (typeof v === "string") return text(v);
     if (v === null || typeof v !== "object") return v;
@@ -169,7 +127,7 @@ export function createScrubber(secrets: Iterable<string>): Scrubber {
     return Object.fromEntries(
       Object.entries(v).map(([k, x]) => [
         text(k),
-        isCredentialName(k) && x !== null && x !== "" ? SECRET : walk(x, depth + 1),
+        isSecretName(k) && x !== null && x !== "" ? SECRET : walk(x, depth + 1),
       ]),
     );
   };

@@ -12,7 +12,7 @@ import { REMOVED_PLACEHOLDER } from "../plugin.ts";
 import { withoutCredentials } from "./scrub.ts";
 
 // The credential scrubber lives in scrub.ts; these names stay importable from here.
-export { isCredentialName, orderSecrets, scrubSecrets, SECRET } from "./scrub.ts";
+export { isSecretName, orderSecrets, scrubSecrets, SECRET } from "./scrub.ts";
 
 /** What removed content becomes (the contract's {@link REMOVED_PLACEHOLDER}). */
 export const REMOVED = REMOVED_PLACEHOLDER;
