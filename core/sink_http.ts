@@ -260,7 +260,9 @@ export type KeepReason =
   /** 3xx: sinks do not follow redirects (a 301/302 turns a POST into a GET). */
   | "redirect"
   /** 415: the receiver does not take this content type (a protocol setting). */
-  | "format";
+  | "format"
+  /** Another setting of the sink is wrong (a sink that reads it from the answer, e.g. an S3 error code). */
+  | "config";
 
 /**
  * What an HTTP answer means for the batch that was sent, one case per
@@ -363,6 +365,8 @@ export interface FailureWords {
   redirect?: string;
   /** `keep` for the content type: what to check (default "check this sink's protocol or format"). */
   format?: string;
+  /** `keep` for another setting: what to check (default "check this sink's config"). */
+  config?: string;
   /** `retry` other than 429: what happens (default "the batch will be retried"). */
   retry?: string;
 }
@@ -373,6 +377,7 @@ const DEFAULT_WORDS: Required<FailureWords> = {
   url: "check this sink's url",
   redirect: "set the final URL in this sink's config",
   format: "check this sink's protocol or format",
+  config: "check this sink's config",
   retry: "the batch will be retried",
 };
 

@@ -306,6 +306,10 @@ Deno.test("failureError: the contract's properties and one message shape per out
   assert.match(say({ kind: "keep", status: 403, reason: "credentials" }), /^x: check MY_TOKEN;/);
   assert.match(say({ kind: "keep", status: 404, reason: "url" }), /^x: check MY_URL;/);
   assert.match(say({ kind: "keep", status: 415, reason: "format" }), /^x: set protocol;/);
+  assert.match(
+    failureError({ kind: "keep", status: 400, reason: "config" }, "x").message,
+    /^x: check this sink's config; the events are kept and retried$/,
+  );
   assert.match(say({ kind: "keep", status: 308, reason: "redirect" }), /not followed, set MY_URL/);
   assert.equal(say({ kind: "retry", status: 502 }), "x; the spans will be retried");
   const scrubbed = failureError(
@@ -377,6 +381,8 @@ Deno.test("isSecretName: one name rule for config keys, headers and fields", () 
     "access_key_id",
     "AWS_ACCESS_KEY_ID",
     "sse_kms_key_id",
+    "key_alias",
+    "user_api_key_hash",
     "langfuse_public_key",
     "max_tokens",
     "prompt_tokens",

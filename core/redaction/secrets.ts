@@ -37,9 +37,10 @@ const CREDENTIAL_ENDING = /(key|token|secret|password|passwd)$/;
  * word (`authorization`, `cookie`, `credentials`, `dsn`, `signature`, …) or
  * ends in `key`, `token`, `secret` or `password` (`api_key`, `x-api-key`,
  * `access_token`, `secret_access_key`), or when the last word is `auth`
- * (`X-Sentry-Auth`). Identifiers are not secrets: a `key` followed by `id`
- * (`access_key_id`) or preceded by `public` (`langfuse_public_key`).
- * Counters are not either: `max_tokens`, `prompt_tokens`, `update_trace_keys`.
+ * (`X-Sentry-Auth`). The word `key` counts only as the last word, so
+ * identifiers are not secrets: `access_key_id`, `key_alias`,
+ * `user_api_key_hash`, and neither is `langfuse_public_key`. Counters are
+ * not either: `max_tokens`, `prompt_tokens`, `update_trace_keys`.
  *
  * @param name A field, key, header or variable name.
  * @returns True when values under that name must never be shown.
@@ -61,7 +62,7 @@ export function isSecretName(name: string): boolean {
     if (CREDENTIAL_WORDS.has(word)) return true;
     if (word === "auth") return i === words.length - 1;
     if (!CREDENTIAL_ENDING.test(word)) return false;
-    return word !== "key" || (words[i + 1] !== "id" && words[i - 1] !== "public");
+    return word !== "key" || (i === words.length - 1 && words[i - 1] !== "public");
   });
 }
 

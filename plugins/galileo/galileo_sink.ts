@@ -7,10 +7,14 @@
 import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
 import {
+  classify,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
   displayUrl,
+  failureError,
+  type FailureWords,
   fetchFailure,
-  type HttpSinkError,
-  parseRetryAfter,
+  type HttpFailure,
+  secretScrubber,
   sinkError,
 } from "@sluice/core/sink-http";
 import {
@@ -63,8 +67,8 @@ export const DEFAULT_BASE_URL = "https://api.galileo.ai";
 /** The request timeout when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** The wait after a 429 without a readable `Retry-After`. */
-export const DEFAULT_RETRY_AFTER_MS = 1000;
+/** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
+export const DEFAULT_RETRY_AFTER_MS: number = DEFAULT_RATE_LIMIT_WAIT_MS;
 
 /** Which flow a sink uses. */
 export type GalileoFlow = "api_key" | "login";
@@ -199,10 +203,11 @@ const MAX_PARTIAL = 10_000;
  *
  * Successes and failures are sent alike (failures with the client's status
  * code and the error in `user_metadata`); `gateway_error` events are not
- * LLM calls and are skipped. Answers: 2xx delivered; 400/413/422 on ingest
- * `permanent`; 429 retried after `Retry-After`; 401/403/404 and a failed
- * login retried with a clear message (events kept); anything else
- * retried. The API key, password and token never appear in a message.
+ * LLM calls and are skipped. Answers (`@sluice/core/sink-http`'s
+ * `classify`): 2xx delivered; 400/413/422 on ingest `permanent`; 429
+ * retried after `Retry-After`; 401/403/404, redirects and a failed login
+ * retried with a clear message (events kept); anything else retried. The
+ * API key, password and token never appear in a message.
  *
  * @param config The sink's config (each key falls back to its variable).
  * @param ctx The plugin context (`fetch`, `env`, `logger`).
@@ -231,13 +236,10 @@ export function createGalileoSink(
   const settings = resolveSettings(config ?? {}, (name) => ctx.env(name));
   const { base, credentials, timeoutMs } = settings;
   const project = encodeURIComponent(settings.projectId);
-  const secrets = credentials.flow === "api_key"
-    ? [credentials.apiKey]
-    : [credentials.password, encodeURIComponent(credentials.password)];
+  const secret = credentials.flow === "api_key" ? credentials.apiKey : credentials.password;
   let token: string | undefined;
-  const scrub = (text: string) =>
-    [...secrets, ...(token ? [token] : [])].filter((s) => s.length >= 3)
-      .reduce((t, secret) => t.split(secret).join("[SECRET]"), text);
+  /** Removes the API key or password, and the bearer token once there is one. */
+  const scrub = (text: string) => secretScrubber([secret, token])(text);
   const userAgent = `sluice-galileo/${denoJson.version}`;
 
   async function send(url: URL, init: RequestInit, label: string): Promise<Response> {
@@ -248,46 +250,30 @@ export function createGalileoSink(
     }
   }
 
-  /** Throws the contract's error for a non-2xx ingest answer. */
-  async function refuse(res: Response, label: string, count: number): Promise<never> {
-    await res.body?.cancel().catch(() => {});
-    const status = res.status;
-    const answered = `galileo: ${label} answered ${status}${
+  const words: FailureWords = {
+    credentials: credentials.flow === "api_key"
+      ? "check the API key (GALILEO_API_KEY or config.api_key)"
+      : "check the username and password (GALILEO_USERNAME/GALILEO_PASSWORD or config)",
+    url: "check the base URL and project id (GALILEO_BASE_URL, GALILEO_PROJECT_ID)",
+    redirect: "set base_url to the final address",
+  };
+
+  /** The contract's error for a non-2xx answer to `label`. */
+  function answerError(res: Response, outcome: HttpFailure, label: string, count?: number) {
+    const answered = `galileo: ${label} answered ${res.status}${
       res.statusText ? ` ${res.statusText}` : ""
     }`;
-    if (status === 400 || status === 413 || status === 422) {
-      throw sinkError(`${answered}: Galileo refused these ${count} records`, {
-        permanent: true,
-        status,
-      });
-    }
-    throw answerError(res, answered);
+    return failureError(outcome, answered, {
+      ...words,
+      refused: `Galileo refused these ${count} records`,
+    }, scrub);
   }
 
-  /** The retryable error for an answer that is neither a success nor a refusal of the events. */
-  function answerError(res: Response, answered: string): HttpSinkError {
-    const status = res.status;
-    if (status === 429) {
-      const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
-        DEFAULT_RETRY_AFTER_MS;
-      return sinkError(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
-        retryAfterMs,
-        status,
-      });
-    }
-    if (status === 401 || status === 403) {
-      const which = credentials.flow === "api_key"
-        ? "the API key (GALILEO_API_KEY or config.api_key)"
-        : "the username and password (GALILEO_USERNAME/GALILEO_PASSWORD or config)";
-      return sinkError(`${answered}: check ${which}`, { status });
-    }
-    if (status === 404) {
-      return sinkError(
-        `${answered}: check the base URL and project id (GALILEO_BASE_URL, GALILEO_PROJECT_ID)`,
-        { status },
-      );
-    }
-    return sinkError(`${answered}; the batch will be retried`, { status });
+  /** Settles an ingest answer: resolves on 2xx, else throws the contract's error. */
+  async function settle(res: Response, label: string, count: number): Promise<void> {
+    await res.body?.cancel().catch(() => {});
+    const outcome = classify(res);
+    if (outcome.kind !== "ok") throw answerError(res, outcome, label, count);
   }
 
   const calls = (events: readonly LogEvent[]) =>
@@ -309,12 +295,7 @@ export function createGalileoSink(
 
     const post = async (url: URL, body: unknown, count: number) => {
       const label = `POST ${displayUrl(url)}`;
-      const res = await send(url, { headers, body: JSON.stringify(body) }, label);
-      if (res.status >= 200 && res.status < 300) {
-        await res.body?.cancel().catch(() => {});
-        return;
-      }
-      await refuse(res, label, count);
+      await settle(await send(url, { headers, body: JSON.stringify(body) }, label), label, count);
     };
 
     return {
@@ -374,15 +355,23 @@ export function createGalileoSink(
         password: credentials.flow === "login" ? credentials.password : "",
       }).toString(),
     }, label);
-    const answered = `galileo: ${label} answered ${res.status}`;
-    if (res.status < 200 || res.status >= 300) {
+    const outcome = classify(res);
+    if (outcome.kind !== "ok") {
       await res.body?.cancel().catch(() => {});
       // Never permanent: a refused login says nothing about the events.
-      throw answerError(res, answered);
+      throw answerError(
+        res,
+        outcome.kind === "permanent"
+          ? { kind: "keep", status: outcome.status, reason: "credentials" }
+          : outcome,
+        label,
+      );
     }
     const body = await res.json().catch(() => undefined) as { access_token?: unknown } | undefined;
     if (typeof body?.access_token !== "string" || body.access_token === "") {
-      throw sinkError(`${answered} without an access_token; check GALILEO_BASE_URL`);
+      throw sinkError(
+        `galileo: ${label} answered ${res.status} without an access_token; check GALILEO_BASE_URL`,
+      );
     }
     return body.access_token;
   }
@@ -423,11 +412,7 @@ export function createGalileoSink(
         res = await ingest(records, used);
         if (res.status === 401 && token === used) token = undefined;
       }
-      if (res.status >= 200 && res.status < 300) {
-        await res.body?.cancel().catch(() => {});
-        return;
-      }
-      await refuse(res, `POST ${displayUrl(ingestUrl)}`, records.length);
+      await settle(res, `POST ${displayUrl(ingestUrl)}`, records.length);
     },
   };
 }

@@ -8,11 +8,13 @@ import type { LogEvent, PluginContext, Sink, SinkLogResult } from "@sluice/core/
 import { GENAI_SCHEMA_URL, toReadableSpan } from "@sluice/otel/genai";
 import {
   basicAuth,
+  classify,
   displayUrl,
   errorDetail,
+  failureError,
   fetchFailure,
   type HttpSinkError,
-  parseRetryAfter,
+  secretScrubber,
   sinkError,
 } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
@@ -92,11 +94,12 @@ interface Mapped {
  *   dropped and counted with their reason; other per-event errors are
  *   retried, and a retry sends only the events not yet confirmed.
  *
- * Answers: 2xx delivered; 400/413/422 `permanent`; 401/403 retried with a
- * message naming the host and public key (never the secret), reported
- * once; 404 retried with a message about the server's endpoints; 429
- * retried after `Retry-After` (else a backoff doubling from 1 s to 60 s);
- * 5xx and network failures retried.
+ * Answers (`@sluice/core/sink-http`'s `classify`): 2xx delivered;
+ * 400/413/422 `permanent`; 401/403 retried with a message naming the host
+ * and public key (never the secret), reported once; 404/405 retried with a
+ * message about the server's endpoints; 429 retried after `Retry-After`
+ * (else a backoff doubling from 1 s to 60 s); 5xx and network failures
+ * retried.
  *
  * @param config The sink's config (keys fall back to `LANGFUSE_*` variables).
  * @param ctx The plugin context (`fetch`, `env`, `logger`, `gatewayVersion`).
@@ -137,7 +140,7 @@ export function createLangfuseSink(
     ? `${settings.publicKey.slice(0, 12)}…${settings.publicKey.slice(-4)}`
     : settings.publicKey;
   const who = `${settings.host} (public key ${keyHint})`;
-  const scrub = (text: string) => text.split(secretKey).join("[SECRET]");
+  const scrub = secretScrubber([secretKey]);
   const stats: LangfuseStats = {
     sent: 0,
     sampledOut: 0,
@@ -251,23 +254,15 @@ export function createLangfuseSink(
     ctx.logger.error(error.message);
   };
 
-  /** The error of a non-2xx whole-request answer. */
+  /** The error of a non-2xx whole-request answer (a credentials or endpoint problem is logged once). */
   const failureOf = async (res: Response): Promise<HttpSinkError> => {
     const status = res.status;
-    const retryAfterHeader = parseRetryAfter(res.headers.get("retry-after"));
+    const outcome = classify(res, {
+      rateLimitWaitMs: Math.min(RATE_LIMIT_MAX_MS, RATE_LIMIT_BASE_MS * 2 ** rateLimited),
+    });
+    rateLimited = status === 429 ? rateLimited + 1 : 0;
     const detail = await errorDetail(res, scrub);
-    const answered = `langfuse: ${shown} answered ${status}${detail ? ` (${detail})` : ""}`;
-    if (status === 429) {
-      rateLimited++;
-      const wait = retryAfterHeader ??
-        Math.min(RATE_LIMIT_MAX_MS, RATE_LIMIT_BASE_MS * 2 ** (rateLimited - 1));
-      return sinkError(`${answered}: rate limited; retry in ${wait} ms`, {
-        retryAfterMs: wait,
-        status,
-      });
-    }
-    rateLimited = 0;
-    if (status === 400 && /ingestion.version/i.test(detail)) {
+    if (outcome.kind === "permanent" && status === 400 && /ingestion.version/i.test(detail)) {
       const error = sinkError(
         `langfuse: ${who} does not accept x-langfuse-ingestion-version ` +
           `${settings.ingestionVersion}: set ingestion_version: false (or a lower version) ` +
@@ -277,47 +272,22 @@ export function createLangfuseSink(
       reportOnce(error);
       return error;
     }
-    if (status === 400 || status === 413 || status === 422) {
-      return sinkError(`${answered}: Langfuse refused these events as malformed`, {
-        permanent: true,
-        status,
-      });
-    }
-    if (status === 401 || status === 403) {
-      const error = sinkError(
-        `langfuse: ${who} refused the credentials (${status}${detail ? `: ${detail}` : ""}); ` +
-          `check public_key and secret_key (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY) for ` +
-          `this host's project; the events are kept and retried`,
-        { status },
-      );
-      reportOnce(error);
-      return error;
-    }
-    if (status === 404 || status === 405) {
-      const hint = settings.transport === "otel"
+    if (outcome.kind === "ok") return sinkError(`langfuse: ${shown} answered ${status}`);
+    const answered = `langfuse: ${shown} answered ${status}${detail ? ` (${detail})` : ""}`;
+    const error = failureError(outcome, answered, {
+      refused: "Langfuse refused these events as malformed",
+      credentials: "check public_key and secret_key (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY) " +
+        `of ${who}`,
+      url: settings.transport === "otel"
         ? "the server has no OTLP endpoint (self-hosted Langfuse before v3.22?): upgrade it, " +
           "or set transport: ingestion"
         : "the server has no batch ingestion endpoint (removed from Langfuse Cloud on " +
-          "2026-11-16 and from self-hosted v4): set transport: otel";
-      const error = sinkError(`${answered}: ${hint}; the events are kept and retried`, { status });
-      reportOnce(error);
-      return error;
-    }
-    if (status >= 300 && status < 400) {
-      const location = res.headers.get("location");
-      const to = location && URL.canParse(location, settings.url)
-        ? ` to ${displayUrl(new URL(location, settings.url))}`
-        : "";
-      const error = sinkError(`${answered}: a redirect${to}; set host to the final URL`, {
-        status,
-      });
-      reportOnce(error);
-      return error;
-    }
-    return sinkError(`${answered}; the events will be retried`, {
-      status,
-      retryAfterMs: retryAfterHeader,
+          "2026-11-16 and from self-hosted v4): set transport: otel",
+      redirect: "set host to the final URL",
+      retry: "the events will be retried",
     });
+    if (outcome.kind === "keep") reportOnce(error);
+    return error;
   };
 
   const delivered = () => {

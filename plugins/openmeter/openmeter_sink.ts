@@ -5,7 +5,14 @@
  */
 import type { LogEvent, PluginContext, Sink, SinkLogResult } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
-import { displayUrl, fetchFailure, parseRetryAfter, sinkError } from "@sluice/core/sink-http";
+import {
+  classify,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  displayUrl,
+  failureError,
+  fetchFailure,
+  secretScrubber,
+} from "@sluice/core/sink-http";
 import {
   billingSubject,
   DEFAULT_EVENT_TYPE,
@@ -49,8 +56,8 @@ export const DEFAULT_ENDPOINT = "https://openmeter.cloud";
 /** The POST timeout when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** The wait after a 429 without a readable `Retry-After`. */
-export const DEFAULT_RETRY_AFTER_MS = 1000;
+/** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
+export const DEFAULT_RETRY_AFTER_MS: number = DEFAULT_RATE_LIMIT_WAIT_MS;
 
 /** Unbilled calls are reported at once, then at most this often (the count covers the interval). */
 export const UNBILLED_REPORT_INTERVAL_MS = 60_000;
@@ -176,10 +183,11 @@ function resolveSettings(
  * OpenMeter requires a subject, and guessing one would bill the wrong
  * customer.
  *
- * Answers: 2xx delivered; 400/413/422 `permanent` (OpenMeter refused the
- * events as malformed); 429 retried after `Retry-After`; 401/403 (key) and
- * 404 (endpoint) retried with a clear message, events kept; anything else
- * retried. Messages never contain the API key.
+ * Answers (`@sluice/core/sink-http`'s `classify`): 2xx delivered;
+ * 400/413/422 `permanent` (OpenMeter refused the events as malformed); 429
+ * retried after `Retry-After`; 401/403 (key), 404 (endpoint) and redirects
+ * retried with a clear message, events kept; anything else retried.
+ * Messages never contain the API key.
  *
  * @param config The sink's config (each key falls back to its variable).
  * @param ctx The plugin context (`fetch`, `env`, `logger`).
@@ -208,7 +216,7 @@ export function createOpenMeterSink(
   const settings = resolveSettings(config ?? {}, (name) => ctx.env(name));
   const { url, apiKey, timeoutMs } = settings;
   const shown = displayUrl(url);
-  const scrub = (text: string) => text.split(apiKey).join("[SECRET]");
+  const scrub = secretScrubber([apiKey]);
   const stats: OpenMeterStats = { sent: 0, noSubject: 0, maskedSubject: 0, failuresSkipped: 0 };
 
   // Unbilled calls, reported at once and then at most once per interval.
@@ -322,42 +330,23 @@ export function createOpenMeterSink(
       if (cloudEvents.length === 0) return commit(tally);
       const single = cloudEvents.length === 1;
       const res = await post(JSON.stringify(single ? cloudEvents[0] : cloudEvents), single);
-      const status = res.status;
-      if (status >= 200 && status < 300) {
+      const outcome = classify(res);
+      if (outcome.kind === "ok") {
         await res.body?.cancel();
         stats.sent += cloudEvents.length;
         return commit(tally);
       }
-      const answered = `openmeter: ${shown} answered ${status}${await problemTitle(res)}`;
-      if (status === 400 || status === 413 || status === 422) {
-        commit(tally); // the batch is settled: the gateway drops it
-        throw sinkError(`${answered}: OpenMeter refused these ${cloudEvents.length} events`, {
-          permanent: true,
-          status,
-        });
-      }
-      if (status === 429) {
-        const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
-          DEFAULT_RETRY_AFTER_MS;
-        throw sinkError(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
-          retryAfterMs,
-          status,
-        });
-      }
-      if (status === 401 || status === 403) {
-        throw sinkError(`${answered}: check the API key (OPENMETER_API_KEY or config.api_key)`, {
-          status,
-        });
-      }
-      if (status === 404) {
-        throw sinkError(
-          `${answered}: check the endpoint (OPENMETER_API_ENDPOINT or config.endpoint)`,
-          {
-            status,
-          },
-        );
-      }
-      throw sinkError(`${answered}; the batch will be retried`, { status });
+      if (outcome.kind === "permanent") commit(tally); // the batch is settled: the gateway drops it
+      throw failureError(
+        outcome,
+        `openmeter: ${shown} answered ${res.status}${await problemTitle(res)}`,
+        {
+          refused: `OpenMeter refused these ${cloudEvents.length} events`,
+          credentials: "check the API key (OPENMETER_API_KEY or config.api_key)",
+          url: "check the endpoint (OPENMETER_API_ENDPOINT or config.endpoint)",
+          redirect: "set the endpoint to the final address",
+        },
+      );
     },
     flush() {
       report(true);

@@ -35,18 +35,21 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import type { PluginContext } from "@sluice/core/plugin";
 import {
+  classify,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
   displayUrl,
   errorDetail,
+  failureError,
   fetchFailure,
   type HttpSinkError,
-  parseRetryAfter,
+  secretScrubber,
   sinkError,
 } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import type { OtlpProtocol } from "./config.ts";
 
-/** The wait after a 429 without a readable `Retry-After`. */
-export const DEFAULT_RETRY_AFTER_MS = 1000;
+/** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
+export const DEFAULT_RETRY_AFTER_MS: number = DEFAULT_RATE_LIMIT_WAIT_MS;
 
 /** Options of {@link createFetchTransport}. */
 export interface FetchTransportOptions {
@@ -66,27 +69,28 @@ export interface FetchTransportOptions {
  * `: ` and a short excerpt of a JSON or text error body (google.rpc.Status
  * `message`, or the text); `""` for an empty or binary (protobuf) body.
  */
-async function answerDetail(res: Response): Promise<string> {
+async function answerDetail(res: Response, scrub: (text: string) => string): Promise<string> {
   const type = res.headers.get("content-type") ?? "";
   if (!type.includes("json") && !type.startsWith("text/")) {
     await res.arrayBuffer().catch(() => {});
     return "";
   }
-  const detail = await errorDetail(res, (text) => text);
+  const detail = await errorDetail(res, scrub);
   return detail ? `: ${detail}` : "";
 }
 
 /**
  * An OTLP/HTTP transport over `fetch` that makes exactly one attempt and
- * reports the outcome as a plugin-contract failure:
+ * reports the outcome as a plugin-contract failure, by
+ * `@sluice/core/sink-http`'s `classify`:
  * - 2xx: success (a partial success is reported to `onPartialSuccess`; OTLP
  *   forbids retrying it);
  * - 400, 413, 422: `permanent` (the collector refuses these spans);
  * - 429: `retryAfterMs` from `Retry-After` (default 1000);
- * - 502, 503, 504: retryable, with `retryAfterMs` when `Retry-After` is sent;
- * - 401, 403, 404, 415, redirects and other statuses: retryable, with a
- *   message saying what to check (the spans are kept while it is fixed);
- * - network errors and timeouts: retryable.
+ * - 401, 403, 404, 405, 415 and redirects: retryable, with a message saying
+ *   what to check (the spans are kept while it is fixed);
+ * - 5xx and other statuses, network errors and timeouts: retryable, with
+ *   `retryAfterMs` when `Retry-After` is sent.
  * Messages name the URL without credentials and never show header values.
  *
  * @param options URL, headers, encoding and the fetch to use.
@@ -103,7 +107,7 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
   const serializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> =
     options.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer;
   /** Foreign messages may quote the full URL (with its query string): show it without. */
-  const scrub = (text: string) => text.split(options.url).join(shown);
+  const scrub = secretScrubber([], { urls: [options.url] });
 
   return {
     async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
@@ -122,8 +126,8 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
           error: fetchFailure(error, `otel: POST ${shown}`, timeoutMillis, scrub),
         };
       }
-      const status = res.status;
-      if (status >= 200 && status < 300) {
+      const outcome = classify(res);
+      if (outcome.kind === "ok") {
         const body = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
         if (body.byteLength && options.onPartialSuccess) {
           try {
@@ -136,58 +140,17 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
         }
         return { status: "success" };
       }
-      const detail = await answerDetail(res);
-      const answered = `otel: ${shown} answered ${status}${
+      const answered = `otel: ${shown} answered ${res.status}${
         res.statusText ? ` ${res.statusText}` : ""
-      }`;
-      const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
-      let error: HttpSinkError;
-      if (status === 400 || status === 413 || status === 422) {
-        error = sinkError(`${answered}${detail}: the collector refused these spans`, {
-          permanent: true,
-          status,
-        });
-      } else if (status === 429) {
-        const wait = retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
-        error = sinkError(`${answered}: rate limited; retry in ${wait} ms`, {
-          retryAfterMs: wait,
-          status,
-        });
-      } else if (status === 401 || status === 403) {
-        error = sinkError(
-          `${answered}${detail}: check the credentials (the sink's headers or preset variables)`,
-          {
-            status,
-          },
-        );
-      } else if (status === 404 || status === 405) {
-        error = sinkError(
-          `${answered}: check the endpoint (OTLP/HTTP traces are POSTed to …/v1/traces)`,
-          {
-            status,
-          },
-        );
-      } else if (status === 415) {
-        error = sinkError(
-          `${answered}: the collector does not accept ${options.protocol}; set protocol`,
-          {
-            status,
-          },
-        );
-      } else if (status >= 300 && status < 400) {
-        const location = res.headers.get("location");
-        const to = location && URL.canParse(location, options.url)
-          ? ` to ${displayUrl(new URL(location, options.url))}`
-          : "";
-        error = sinkError(`${answered}: a redirect${to}; set the final URL as the endpoint`, {
-          status,
-        });
-      } else {
-        error = sinkError(`${answered}${detail}; the spans will be retried`, {
-          status,
-          retryAfterMs,
-        });
-      }
+      }${await answerDetail(res, scrub)}`;
+      const error = failureError(outcome, answered, {
+        refused: "the collector refused these spans",
+        credentials: "check the credentials (the sink's headers or preset variables)",
+        url: "check the endpoint (OTLP/HTTP traces are POSTed to …/v1/traces)",
+        redirect: "set the final URL as the endpoint",
+        format: `the collector does not accept ${options.protocol}; set protocol`,
+        retry: "the spans will be retried",
+      });
       return { status: "failure", error };
     },
     shutdown() {},

@@ -149,7 +149,7 @@ Deno.test("errors name the URL without credentials and never show header values"
     const expected: [number, RegExp, boolean][] = [
       [401, /answered 401 Unauthorized: bad key: check the credentials/, false],
       [403, /answered 403 Forbidden: bad key: check the credentials/, false],
-      [404, /answered 404 Not Found: check the endpoint/, false],
+      [404, /answered 404 Not Found: bad key: check the endpoint/, false],
       [415, /does not accept http\/json; set protocol/, false],
       [400, /answered 400 Bad Request: bad key: the collector refused these spans/, true],
       [413, /the collector refused these spans/, true],

@@ -1,9 +1,14 @@
 /**
- * How S3 answers become sink outcomes: S3's XML error body, `Retry-After`,
- * and the classification into delivered, retryable, access problem (kept,
- * reported once) and malformed (permanent).
+ * How S3 answers become sink outcomes: S3's XML error body and the
+ * refinement of `@sluice/core/sink-http`'s `classify` by S3's error codes.
  * @module
  */
+import {
+  classify,
+  type HttpFailure,
+  type HttpOutcome,
+  parseRetryAfter,
+} from "@sluice/core/sink-http";
 
 /** The `Code` and `Message` of an S3 XML error body. */
 export interface S3ErrorBody {
@@ -60,16 +65,11 @@ export function parseS3Error(body: string): S3ErrorBody {
  */
 export { parseRetryAfter as retryAfterMs } from "@sluice/core/sink-http";
 
-/**
- * What a failed PUT means:
- * - `access`: credentials, permissions, bucket, region or endpoint are wrong
- *   (401, 403, 404, redirects, S3 configuration errors): retried, events
- *   kept, reported once;
- * - `retry`: transient (5xx, 503 SlowDown, 429, timeouts, network);
- * - `permanent`: the object itself is refused (400/413/422 from a non-S3
- *   answer, or S3's `EntityTooLarge`/`KeyTooLongError`): dropped.
- */
-export type FailureKind = "access" | "retry" | "permanent";
+/** What a failed PUT means: `@sluice/core/sink-http`'s outcome kinds other than `ok`. */
+export type FailureKind = HttpFailure["kind"];
+
+/** The wait after a throttling answer (429, S3's `SlowDown`) without a `Retry-After`. */
+export const DEFAULT_THROTTLE_WAIT_MS = 1000;
 
 /** S3 error codes that refuse the object itself: no retry can succeed. */
 const MALFORMED_CODES = new Set(["EntityTooLarge", "KeyTooLongError"]);
@@ -90,30 +90,46 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 /**
- * Classifies a non-2xx answer.
+ * Classifies an S3 answer: `@sluice/core/sink-http`'s `classify`, refined
+ * by S3's error `Code`:
+ * - `EntityTooLarge`/`KeyTooLongError`: `permanent` (the object itself is
+ *   refused), whatever the status;
+ * - transient codes (`SlowDown`, `RequestTimeout`, `InternalError`, …):
+ *   `retry`, `SlowDown` after 1 s when there is no `Retry-After`;
+ * - 400/413/422 with any other S3 code: `keep` (S3 answers 400 for
+ *   configuration problems too: wrong region, SSE/KMS settings, expired
+ *   tokens), without one `permanent`;
+ * - otherwise as `classify` says: 401/403/404 and redirects `keep`, 5xx and
+ *   429 `retry`.
  *
- * @param status The HTTP status.
+ * @param res The answer's status (and headers, for `Retry-After`).
  * @param code S3's error `Code`, when the body had one.
- * @returns The outcome kind.
+ * @returns The outcome.
  *
  * @example
  * ```ts
  * import { classifyFailure } from "@sluice/s3";
- * classifyFailure(403, "AccessDenied"); // "access"
- * classifyFailure(503, "SlowDown"); // "retry"
- * classifyFailure(400, "EntityTooLarge"); // "permanent"
- * classifyFailure(400, "InvalidArgument"); // "access" (a configuration problem: events kept)
+ * classifyFailure({ status: 403 }, "AccessDenied").kind; // "keep"
+ * classifyFailure({ status: 503 }, "SlowDown"); // { kind: "retry", status: 503, afterMs: 1000 }
+ * classifyFailure({ status: 400 }, "EntityTooLarge").kind; // "permanent"
+ * classifyFailure({ status: 400 }, "InvalidArgument").kind; // "keep" (a configuration problem: events kept)
  * ```
  */
-export function classifyFailure(status: number, code?: string): FailureKind {
-  if (code && MALFORMED_CODES.has(code)) return "permanent";
-  if (code && TRANSIENT_CODES.has(code)) return "retry";
-  if (status === 401 || status === 403 || status === 404) return "access";
-  if (status >= 300 && status < 400) return "access";
-  if (status === 400 || status === 413 || status === 422) {
-    // S3 answers 400 for configuration problems too (wrong region, SSE/KMS
-    // settings, expired tokens): with an S3 error code the events are kept.
-    return code ? "access" : "permanent";
+export function classifyFailure(
+  res: Pick<Response, "status"> & Partial<Pick<Response, "headers" | "url">>,
+  code?: string,
+): HttpOutcome {
+  const outcome = classify(res, { rateLimitWaitMs: DEFAULT_THROTTLE_WAIT_MS });
+  if (!code || outcome.kind === "ok") return outcome;
+  const { status } = outcome;
+  if (MALFORMED_CODES.has(code)) return { kind: "permanent", status };
+  if (TRANSIENT_CODES.has(code)) {
+    const afterMs = outcome.kind === "retry" && outcome.afterMs !== undefined
+      ? outcome.afterMs
+      : parseRetryAfter(res.headers?.get("retry-after") ?? null) ??
+        (code === "SlowDown" ? DEFAULT_THROTTLE_WAIT_MS : undefined);
+    return afterMs === undefined ? { kind: "retry", status } : { kind: "retry", status, afterMs };
   }
-  return "retry";
+  if (outcome.kind === "permanent") return { kind: "keep", status, reason: "config" };
+  return outcome;
 }

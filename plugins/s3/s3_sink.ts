@@ -6,17 +6,16 @@
 import { createHash } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
 import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
-import { fetchFailure, parseRetryAfter, sinkError } from "@sluice/core/sink-http";
+import { fetchFailure, secretScrubber, sinkError } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import { parseS3Config, resolveS3Target, type S3Config, type S3Target } from "./config.ts";
 import { classifyFailure, type FailureKind, parseS3Error } from "./errors.ts";
+
+export { DEFAULT_THROTTLE_WAIT_MS } from "./errors.ts";
 import { encodeKey, eventObjectKey, type KeyOptions, ndjsonGroups } from "./keys.ts";
 
 /** PUTs in flight at once within one `log` call. */
 export const PUT_CONCURRENCY = 8;
-
-/** The wait after a throttling answer (429, 503 SlowDown) without a `Retry-After`. */
-export const DEFAULT_THROTTLE_WAIT_MS = 1000;
 
 /** Confirmed keys remembered across a failed batch (so its retry skips them), at most. */
 const MAX_CONFIRMED = 10_000;
@@ -42,7 +41,6 @@ interface Failure {
   kind: FailureKind;
   message: string;
   status?: number;
-  code?: string;
   retryAfterMs?: number;
 }
 
@@ -92,8 +90,13 @@ export function objectUrl(
 }
 
 /** The hint that goes with an access or configuration failure. */
-function accessHint(failure: Failure, target: S3Target, kms: boolean, region?: string): string {
-  const { status, code } = failure;
+function accessHint(
+  status: number,
+  code: string | undefined,
+  target: S3Target,
+  kms: boolean,
+  region?: string,
+): string {
   if (region && region !== target.region) {
     return `the bucket is in region ${region}, not ${target.region}: set region: ${region}`;
   }
@@ -114,7 +117,7 @@ function accessHint(failure: Failure, target: S3Target, kms: boolean, region?: s
       kms ? " and kms:GenerateDataKey on the KMS key" : ""
     } and that its secret is right`;
   }
-  if (status !== undefined && status >= 300 && status < 400) {
+  if (status >= 300 && status < 400) {
     return "the endpoint redirects: check region and endpoint_url";
   }
   return "check this sink's config (region, server_side_encryption, sse_kms_key_id, endpoint_url)";
@@ -134,7 +137,8 @@ function accessHint(failure: Failure, target: S3Target, kms: boolean, region?: s
  * confirmed (2xx). Keys are deterministic, so a retried batch overwrites its
  * own objects; objects confirmed before a partial failure are not sent again.
  *
- * Failures (see the contract's `SinkError`):
+ * Failures (`classifyFailure`: `@sluice/core/sink-http`'s `classify`
+ * refined by S3's error codes; see the contract's `SinkError`):
  * - 5xx, 503 `SlowDown`, 429, timeouts and network errors: retried
  *   (`retryAfterMs` from `Retry-After`; 1 s for throttling without one);
  * - 401, 403, 404, redirects and S3 configuration errors (wrong region,
@@ -191,11 +195,8 @@ export function createS3Sink(
     sseHeaders["x-amz-server-side-encryption-aws-kms-key-id"] = parsed.sse_kms_key_id;
   }
   const kms = parsed.server_side_encryption === "aws:kms";
-  const secrets = [credentials.secretAccessKey, credentials.sessionToken]
-    .filter((s): s is string => typeof s === "string" && s.length > 0);
   /** Removes the secret key and session token from foreign text. */
-  const scrub = (text: string) =>
-    secrets.reduce((out, secret) => out.split(secret).join("[SECRET]"), text);
+  const scrub = secretScrubber([credentials.secretAccessKey, credentials.sessionToken]);
   const where = `bucket "${target.bucket}" at ${target.shownEndpoint} (region ${target.region})`;
   const who = `access key id ${credentials.accessKeyId}${
     credentials.from === "environment" ? " (from AWS_ACCESS_KEY_ID)" : ""
@@ -269,27 +270,37 @@ export function createS3Sink(
     }
     const body = (await res.text().catch(() => "")).slice(0, MAX_ERROR_BODY_CHARS);
     const s3 = parseS3Error(body);
-    const status = res.status;
-    const kind = classifyFailure(status, s3.code);
+    const outcome = classifyFailure(res, s3.code);
+    if (outcome.kind === "ok") return undefined;
+    const { status } = outcome;
     const region = s3.region ?? res.headers.get("x-amz-bucket-region") ?? undefined;
     const answer = scrub(
       [`${status}${res.statusText ? ` ${res.statusText}` : ""}`, s3.code, s3.message?.slice(0, 300)]
         .filter(Boolean).join(": "),
     );
-    const failure: Failure = { kind, message: "", status, code: s3.code };
-    if (kind === "access") {
-      const hint = accessHint(failure, target, kms, region);
-      failure.message =
-        `s3: ${where} refused the write as ${who}: ${answer}. ${hint}; the events are kept and retried`;
-    } else if (kind === "permanent") {
-      failure.message = `s3: ${where} refused an object as malformed: ${answer}`;
-    } else {
-      const throttled = status === 429 || s3.code === "SlowDown";
-      failure.retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
-        (throttled ? DEFAULT_THROTTLE_WAIT_MS : undefined);
-      failure.message = `s3: ${where} answered ${answer}; retrying`;
+    switch (outcome.kind) {
+      case "keep":
+        return {
+          kind: "keep",
+          status,
+          message: `s3: ${where} refused the write as ${who}: ${answer}. ${
+            accessHint(status, s3.code, target, kms, region)
+          }; the events are kept and retried`,
+        };
+      case "permanent":
+        return {
+          kind: "permanent",
+          status,
+          message: `s3: ${where} refused an object as malformed: ${answer}`,
+        };
+      case "retry":
+        return {
+          kind: "retry",
+          status,
+          retryAfterMs: outcome.afterMs,
+          message: `s3: ${where} answered ${answer}; retrying`,
+        };
     }
-    return failure;
   }
 
   function remember(object: PreparedObject): void {
@@ -313,7 +324,7 @@ export function createS3Sink(
         return;
       }
       const failures = failed.map((o) => o.failure!);
-      const access = failures.find((f) => f.kind === "access");
+      const access = failures.find((f) => f.kind === "keep");
       if (access) throw sinkError(access.message, { status: access.status });
       const retryable = failures.filter((f) => f.kind === "retry");
       if (retryable.length > 0) {

@@ -314,18 +314,18 @@ Deno.test("errors: S3 XML, Retry-After and classification", () => {
   assert.equal(retryAfterMs("Thu, 01 Jan 1970 00:00:05 GMT", 1000), 4000);
   assert.equal(retryAfterMs("soon"), undefined);
   const cases: [number, string | undefined, string][] = [
-    [403, "AccessDenied", "access"],
-    [403, "InvalidAccessKeyId", "access"],
-    [403, "SignatureDoesNotMatch", "access"],
+    [403, "AccessDenied", "keep"],
+    [403, "InvalidAccessKeyId", "keep"],
+    [403, "SignatureDoesNotMatch", "keep"],
     [403, "RequestTimeTooSkewed", "retry"],
-    [401, undefined, "access"],
-    [404, "NoSuchBucket", "access"],
-    [404, undefined, "access"],
-    [301, "PermanentRedirect", "access"],
-    [400, "AuthorizationHeaderMalformed", "access"],
-    [400, "ExpiredToken", "access"],
-    [400, "InvalidArgument", "access"],
-    [400, "KMS.NotFoundException", "access"],
+    [401, undefined, "keep"],
+    [404, "NoSuchBucket", "keep"],
+    [404, undefined, "keep"],
+    [301, "PermanentRedirect", "keep"],
+    [400, "AuthorizationHeaderMalformed", "keep"],
+    [400, "ExpiredToken", "keep"],
+    [400, "InvalidArgument", "keep"],
+    [400, "KMS.NotFoundException", "keep"],
     [400, "RequestTimeout", "retry"],
     [400, "EntityTooLarge", "permanent"],
     [400, "KeyTooLongError", "permanent"],
@@ -338,7 +338,7 @@ Deno.test("errors: S3 XML, Retry-After and classification", () => {
     [409, "OperationAborted", "retry"],
   ];
   for (const [status, code, kind] of cases) {
-    assert.equal(classifyFailure(status, code), kind, `${status} ${code}`);
+    assert.equal(classifyFailure({ status }, code).kind, kind, `${status} ${code}`);
   }
 });
 

@@ -71,4 +71,4 @@ export {
 } from "./event.ts";
 export { eventEnvelope } from "./envelope.ts";
 export { sampleScore } from "./sampling.ts";
-export { FILTERED, isSensitiveKey, scrubString, scrubValue, SENSITIVE_KEY } from "./scrub.ts";
+export { FILTERED, scrubString, scrubValue } from "./scrub.ts";

@@ -3,25 +3,10 @@
  * gateway's own redaction.
  * @module
  */
+import { isSecretName } from "@sluice/core/sink-http";
 
 /** What a scrubbed value is replaced with (Sentry's own marker). */
 export const FILTERED = "[Filtered]";
-
-/**
- * Keys whose values never leave the gateway in a Sentry event, at any depth:
- * credentials and cookies. Tested against the key lowercased with `-` and
- * `.` read as `_`. Modelled on the field names Sentry's default data
- * scrubber treats as sensitive (password, secret, api key, auth,
- * credentials, private key, token), plus cookies and DSNs; counters such as
- * `prompt_tokens` are not matched.
- */
-export const SENSITIVE_KEY: RegExp =
-  /password|passwd|secret|api_?key|authorization|authentication|cookie|credential|private_?key|dsn|(^|_)(auth|token|pwd|signature|session_?key|access_?key)$/;
-
-/** True when values under `key` are scrubbed (see {@link SENSITIVE_KEY}). */
-export function isSensitiveKey(key: string): boolean {
-  return SENSITIVE_KEY.test(key.toLowerCase().replace(/[-.]/g, "_"));
-}
 
 /** Credential shapes scrubbed inside any string value. */
 const SENSITIVE_VALUES: [RegExp, string][] = [
@@ -51,9 +36,11 @@ export function scrubString(text: string): string {
 }
 
 /**
- * Returns a deep copy of `value` in which every value under a
- * {@link SENSITIVE_KEY} key is `[Filtered]` and every string is passed
- * through {@link scrubString}. Keys are kept, so the reader sees that a
+ * Returns a deep copy of `value` in which every value under a secret name
+ * (the gateway's one rule, `isSecretName` of `@sluice/core/sink-http`:
+ * credentials, cookies, DSNs, `X-Sentry-Auth`; not counters such as
+ * `prompt_tokens`) is `[Filtered]` and every string is passed through
+ * {@link scrubString}. Keys are kept, so the reader sees that a
  * header was there. The input is not modified.
  *
  * @param value Any JSON-like value.
@@ -80,7 +67,7 @@ function walk(value: unknown, depth: number): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     if (item === undefined) continue;
-    out[key] = isSensitiveKey(key) && item !== null ? FILTERED : walk(item, depth + 1);
+    out[key] = isSecretName(key) && item !== null ? FILTERED : walk(item, depth + 1);
   }
   return out;
 }

@@ -4,14 +4,14 @@
  * @module
  */
 import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
+import { disabledUntil, type RateLimits, SDK_VERSION, updateRateLimits } from "@sentry/core";
 import {
-  disabledUntil,
-  parseRetryAfterHeader,
-  type RateLimits,
-  SDK_VERSION,
-  updateRateLimits,
-} from "@sentry/core";
-import { fetchFailure, type HttpSinkError, sinkError } from "@sluice/core/sink-http";
+  classify,
+  failureError,
+  fetchFailure,
+  type HttpSinkError,
+  sinkError,
+} from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import { envelopeEndpoint, parseDsn, sentryAuthHeader, type SentryDsn } from "./dsn.ts";
 import { eventEnvelope } from "./envelope.ts";
@@ -196,8 +196,9 @@ const REMEMBERED = 10_000;
  *   `error` category), else `Retry-After`, else 60 s;
  * - 400, 413, 422: `permanent` (Sentry refused the event as malformed or
  *   too large);
- * - 401, 403, 404 (DSN key or project wrong), other statuses, timeouts and
- *   network errors: retryable; the batch stops at the first of these.
+ * - 401, 403, 404 (DSN key or project wrong), redirects, other statuses
+ *   (`@sluice/core/sink-http`'s `classify`), timeouts and network errors:
+ *   retryable; the batch stops at the first of these.
  *
  * @param config The sink entry's `config:`.
  * @param ctx The plugin context (`fetch`, `env`, `logger`, `gatewayVersion`).
@@ -283,11 +284,10 @@ export function createSentrySink(
         headers: { "x-sentry-rate-limits": rateHeader, "retry-after": null },
       });
     }
-    if (status >= 200 && status < 300) return;
-    const answered = `sentry: ${endpoint} answered ${status}${
-      res.statusText ? ` ${res.statusText}` : ""
-    }`;
+    let outcome = classify(res, { rateLimitWaitMs: DEFAULT_RATE_LIMIT_MS });
+    if (outcome.kind === "ok") return;
     if (status === 429) {
+      // Sentry's own header, for the `error` category, wins over Retry-After.
       const now = Date.now();
       const byHeaders = disabledUntil(
         updateRateLimits({}, {
@@ -296,31 +296,17 @@ export function createSentrySink(
         }, now),
         "error",
       ) - now;
-      const retryAfterMs = byHeaders > 0
-        ? byHeaders
-        : retryAfter !== null
-        ? Math.max(0, parseRetryAfterHeader(retryAfter, now))
-        : DEFAULT_RATE_LIMIT_MS;
-      throw sinkError(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
-        retryAfterMs,
-        status,
-      });
+      if (byHeaders > 0) outcome = { kind: "retry", status, afterMs: byHeaders };
     }
-    if (status === 400 || status === 413 || status === 422) {
-      throw sinkError(`${answered}: Sentry refused the event`, { permanent: true, status });
-    }
-    if (status === 401 || status === 403) {
-      throw sinkError(`${answered}: check the DSN's public key and project`, { status });
-    }
-    if (status === 404) {
-      throw sinkError(`${answered}: check the DSN's host and project id`, { status });
-    }
-    if (status >= 300 && status < 400) {
-      throw sinkError(`${answered}: a redirect; redirects are not followed, check the DSN's host`, {
-        status,
-      });
-    }
-    throw sinkError(`${answered}; the batch will be retried`, { status });
+    const answered = `sentry: ${endpoint} answered ${status}${
+      res.statusText ? ` ${res.statusText}` : ""
+    }`;
+    throw failureError(outcome, answered, {
+      refused: "Sentry refused the event",
+      credentials: "check the DSN's public key and project",
+      url: "check the DSN's host and project id",
+      redirect: "check the DSN's host",
+    });
   }
 
   return {

@@ -3,7 +3,14 @@
  * @module
  */
 import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
-import { displayUrl, fetchFailure, parseRetryAfter, sinkError } from "@sluice/core/sink-http";
+import {
+  classify,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  displayUrl,
+  failureError,
+  fetchFailure,
+  secretScrubber,
+} from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** `config:` of a webhook sink entry. */
@@ -16,8 +23,8 @@ export interface WebhookConfig {
   timeout_ms?: number;
 }
 
-/** The wait after a 429 without a readable `Retry-After`. */
-export const DEFAULT_RETRY_AFTER_MS = 1000;
+/** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
+export const DEFAULT_RETRY_AFTER_MS: number = DEFAULT_RATE_LIMIT_WAIT_MS;
 
 /** The POST timeout when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -58,13 +65,16 @@ function checkConfig(config: WebhookConfig): { url: URL; headers: Headers; timeo
  * events to `config.url` with `config.headers`, through `ctx.fetch`.
  * Redirects are not followed (a 301/302 would turn the POST into a GET).
  *
- * How answers become outcomes (see the plugin contract's `SinkError`):
+ * How answers become outcomes: `@sluice/core/sink-http`'s `classify` (see
+ * the plugin contract's `SinkError`):
  * - 2xx: delivered;
  * - 400, 413, 422: `permanent: true` (the events are refused: dropped);
  * - 429: retryable, `retryAfterMs` from `Retry-After` (default 1000);
- * - 401, 403, 404: a clear, retryable error naming status and URL (the
- *   events are kept while credentials or the URL are fixed);
- * - any other status, network errors, timeouts: retryable.
+ * - 401, 403, 404, 415 and redirects: a clear, retryable error naming
+ *   status and URL (the events are kept while credentials or the URL are
+ *   fixed);
+ * - any other status, network errors, timeouts: retryable (`Retry-After`
+ *   honoured).
  *
  * Error messages show the URL without user info or query string and never
  * show header values.
@@ -93,9 +103,8 @@ export function createWebhookSink(
 ): Sink {
   const { url, headers, timeoutMs } = checkConfig(config);
   const shown = displayUrl(url);
-  /** Removes the full URL (with its query string) from a foreign message. */
-  const scrub = (text: string) =>
-    [config.url, url.href].reduce((t, secret) => t.split(secret).join(shown), text);
+  /** Removes the full URL (with its query string) and header values from a foreign message. */
+  const scrub = secretScrubber(Object.values(config.headers ?? {}), { urls: [config.url, url] });
 
   async function post(events: readonly LogEvent[]): Promise<Response> {
     try {
@@ -117,40 +126,16 @@ export function createWebhookSink(
       const res = await post(events);
       // Read the answer so the connection can be reused; its content is not needed.
       await res.arrayBuffer().catch(() => {});
-      const status = res.status;
-      if (status >= 200 && status < 300) return;
-      const answered = `webhook: ${shown} answered ${status}${
+      const outcome = classify(res);
+      if (outcome.kind === "ok") return;
+      const answered = `webhook: ${shown} answered ${res.status}${
         res.statusText ? ` ${res.statusText}` : ""
       }`;
-      if (status === 400 || status === 413 || status === 422) {
-        throw sinkError(`${answered}: the receiver refused these ${events.length} events`, {
-          permanent: true,
-          status,
-        });
-      }
-      if (status === 429) {
-        const retryAfterMs = parseRetryAfter(res.headers.get("retry-after")) ??
-          DEFAULT_RETRY_AFTER_MS;
-        throw sinkError(`${answered}: rate limited; retry in ${retryAfterMs} ms`, {
-          retryAfterMs,
-          status,
-        });
-      }
-      if (status === 401 || status === 403) {
-        throw sinkError(`${answered}: check the credentials in this sink's headers`, { status });
-      }
-      if (status === 404) throw sinkError(`${answered}: check this sink's url`, { status });
-      if (status >= 300 && status < 400) {
-        const location = res.headers.get("location");
-        const to = location && URL.canParse(location, url)
-          ? ` to ${displayUrl(new URL(location, url))}`
-          : "";
-        throw sinkError(
-          `${answered}: a redirect${to}; redirects are not followed, set url to the final address`,
-          { status },
-        );
-      }
-      throw sinkError(`${answered}; the batch will be retried`, { status });
+      throw failureError(outcome, answered, {
+        refused: `the receiver refused these ${events.length} events`,
+        credentials: "check the credentials in this sink's headers",
+        redirect: "set url to the final address",
+      });
     },
   };
 }
