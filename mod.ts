@@ -106,7 +106,7 @@ async function main(args: string[]): Promise<number> {
   const source = flags.config ?? "(embedded default)";
   const check: ConfigCheck = flags.config
     ? await checkConfigFile(flags.config)
-    : checkConfig(EMBEDDED_DEFAULT_CONFIG);
+    : await checkConfig(EMBEDDED_DEFAULT_CONFIG);
   if (flags.check && check.config) {
     // Each sink's plugin config too, against the plugin's own schema, as startup would.
     check.problems.push(

@@ -47,6 +47,13 @@ export type {
   LogEventMetadata,
 } from "./event/log_event.ts";
 import type { LogEvent } from "./event/log_event.ts";
+import type { LiteLLMMapping } from "./plugin_litellm.ts";
+export type {
+  LiteLLMCallbackInput,
+  LiteLLMMapping,
+  LiteLLMProblem,
+  LiteLLMSinkEntry,
+} from "./plugin_litellm.ts";
 
 /** The contract version this file describes. */
 export const PLUGIN_API_VERSION = 1;
@@ -180,6 +187,11 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
   permissions?: PluginPermissions;
   /** `on:` when the sink entry sets none (default `[success, failure]`). */
   defaultOn?: SinkEventKind[];
+  /**
+   * The LiteLLM callback names it answers to and how LiteLLM's settings
+   * become its sink entry, for configs migrated from LiteLLM.
+   */
+  litellm?: LiteLLMMapping<Config>;
   /** Creates the sink (sync or async); throw to refuse the config. */
   create(config: Config, ctx: PluginContext): Sink | Promise<Sink>;
 }

@@ -12,8 +12,8 @@ import {
   parseConfig,
 } from "../core/mod.ts";
 
-const messages = (input: unknown, env: Record<string, string> = {}) =>
-  checkConfig(input, { env: (n) => env[n] }).problems.map((p) =>
+const messages = async (input: unknown, env: Record<string, string> = {}) =>
+  (await checkConfig(input, { env: (n) => env[n] })).problems.map((p) =>
     `${p.severity} ${p.path}: ${p.message}`
   );
 
@@ -33,9 +33,9 @@ Deno.test("defaults fill the whole shape", () => {
   assert.equal(config.controls.global_disable_no_log_param, false);
 });
 
-Deno.test("os.environ/NAME and ${NAME} resolve; unset variables are errors at their path", () => {
+Deno.test("os.environ/NAME and ${NAME} resolve; unset variables are errors at their path", async () => {
   const env = { KEY: "sk-from-env-1", PORT: "4100", HOST_PART: "example.internal" };
-  const { config, problems } = checkConfig({
+  const { config, problems } = await checkConfig({
     server: { port: "os.environ/PORT" },
     models: [{
       name: "m",
@@ -54,21 +54,21 @@ Deno.test("os.environ/NAME and ${NAME} resolve; unset variables are errors at th
   assert.equal(config!.models[0].api_base, "https://example.internal/v1");
 
   assert.deepEqual(
-    messages({ models: [{ name: "m", provider: "openai", api_key: "os.environ/NOPE" }] }),
+    await messages({ models: [{ name: "m", provider: "openai", api_key: "os.environ/NOPE" }] }),
     [
       "error models[0].api_key: environment variable NOPE is not set",
     ],
   );
 });
 
-Deno.test("errors name the key path, the value's type and what was expected", () => {
+Deno.test("errors name the key path, the value's type and what was expected", async () => {
   assert.deepEqual(
-    messages({
+    (await messages({
       server: { port: "eighty", hots: "0.0.0.0" },
       models: [{ name: "m", provider: "opnai" }, { provider: "mock" }],
       sinks: [{ use: "jsonl", on: ["sucess"] }],
       redaction: { detectors: ["EMAIL", "PHONEY"] },
-    }).concat(messages({ redaction: { detectors: 7 } })),
+    })).concat(await messages({ redaction: { detectors: 7 } })),
     [
       'error server.port: expected number, got string "eighty"',
       'error server.hots: unknown key "hots"; did you mean "host"? (expected one of: host, port, master_key, max_body_bytes, max_json_depth, body_timeout_ms, metrics_key, data_dir, shutdown_timeout_ms, litellm_headers, workers)',
@@ -81,12 +81,12 @@ Deno.test("errors name the key path, the value's type and what was expected", ()
   );
 });
 
-Deno.test("unknown top-level keys and cross-references get suggestions", () => {
-  assert.deepEqual(messages({ modles: [] }), [
+Deno.test("unknown top-level keys and cross-references get suggestions", async () => {
+  assert.deepEqual(await messages({ modles: [] }), [
     'error modles: unknown key "modles"; did you mean "models"? (expected one of: server, models, teams, keys, redaction, sinks, controls, log, environment)',
   ]);
   assert.deepEqual(
-    messages({
+    await messages({
       models: [{ name: "gpt", provider: "mock" }],
       teams: [{ name: "blue", sinks: ["jsnol"] }],
       keys: [{ key: "k-123456", team: "bleu", models: ["gtp"] }],

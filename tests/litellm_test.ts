@@ -15,8 +15,8 @@ import { startUpstream } from "./fakes/upstream.ts";
 
 const noEnv = () => undefined;
 
-Deno.test("litellm: model_list becomes models; unsupported providers and keys are warnings, not errors", () => {
-  const { config, problems } = translateLiteLLMConfig({
+Deno.test("litellm: model_list becomes models; unsupported providers and keys are warnings, not errors", async () => {
+  const { config, problems } = await translateLiteLLMConfig({
     model_list: [
       {
         model_name: "gpt-4o",
@@ -83,8 +83,8 @@ Deno.test("litellm: model_list becomes models; unsupported providers and keys ar
   assert.match(problems.find((p) => p.path.startsWith("model_list[4]"))!.message, /bedrock/);
 });
 
-Deno.test("litellm: callbacks become sinks with on:, and logging settings become redaction and controls", () => {
-  const { config, problems } = translateLiteLLMConfig({
+Deno.test("litellm: callbacks become sinks with on:, and logging settings become redaction and controls", async () => {
+  const { config, problems } = await translateLiteLLMConfig({
     model_list: [],
     litellm_settings: {
       callbacks: ["otel"],
@@ -150,16 +150,19 @@ Deno.test("litellm: callbacks become sinks with on:, and logging settings become
   ]);
 });
 
-Deno.test("litellm: openmeter keeps LiteLLM's event type and trusts the request user unless told not to", () => {
-  const sinkOf = (env: Record<string, string>) =>
-    (translateLiteLLMConfig(
+Deno.test("litellm: openmeter keeps LiteLLM's event type and trusts the request user unless told not to", async () => {
+  const sinkOf = async (env: Record<string, string>) =>
+    ((await translateLiteLLMConfig(
       { litellm_settings: { callbacks: ["openmeter"] } },
       (n) => env[n],
-    ).config.sinks as Record<string, unknown>[])[0];
-  assert.equal(sinkOf({}).required, true, "no-log cannot dodge billing");
-  assert.deepEqual(sinkOf({}).config, { event_type: "litellm_tokens", trust_request_user: true });
+    )).config.sinks as Record<string, unknown>[])[0];
+  assert.equal((await sinkOf({})).required, true, "no-log cannot dodge billing");
+  assert.deepEqual((await sinkOf({})).config, {
+    event_type: "litellm_tokens",
+    trust_request_user: true,
+  });
   assert.deepEqual(
-    sinkOf({ OPENMETER_TRUST_REQUEST_USER: "False", OPENMETER_EVENT_TYPE: "t" }).config,
+    (await sinkOf({ OPENMETER_TRUST_REQUEST_USER: "False", OPENMETER_EVENT_TYPE: "t" })).config,
     {
       event_type: "t",
       trust_request_user: false,
@@ -167,9 +170,9 @@ Deno.test("litellm: openmeter keeps LiteLLM's event type and trusts the request 
   );
 });
 
-Deno.test("litellm: a bucket callback needs a pin, and the refusal shows how to give one", () => {
+Deno.test("litellm: a bucket callback needs a pin, and the refusal shows how to give one", async () => {
   const raw = { litellm_settings: { callbacks: ["s3://my-bucket/plugins/audit.sink"] } };
-  const refused = translateLiteLLMConfig(raw, noEnv);
+  const refused = await translateLiteLLMConfig(raw, noEnv);
   assert.equal(refused.problems.length, 1);
   assert.equal(refused.problems[0].severity, "error");
   assert.match(refused.problems[0].message, /needs a pin/);
@@ -177,7 +180,7 @@ Deno.test("litellm: a bucket callback needs a pin, and the refusal shows how to 
   assert.match(refused.problems[0].message, /SLUICE_PLUGIN_PINS=/);
 
   const hash = "a".repeat(64);
-  const viaEnv = translateLiteLLMConfig(
+  const viaEnv = await translateLiteLLMConfig(
     raw,
     (n) => n === "SLUICE_PLUGIN_PINS" ? `s3://my-bucket/plugins/audit.sink=${hash}` : undefined,
   );
@@ -189,15 +192,15 @@ Deno.test("litellm: a bucket callback needs a pin, and the refusal shows how to 
     sha256: hash,
     on: ["success", "failure"],
   });
-  const viaSection = translateLiteLLMConfig(
+  const viaSection = await translateLiteLLMConfig(
     { ...raw, sluice: { allow_unpinned: ["s3://my-bucket/plugins/audit.sink"] } },
     noEnv,
   );
   assert.equal((viaSection.config.sinks as Record<string, unknown>[])[0].allow_unpinned, true);
 });
 
-Deno.test("litellm: environment_variables resolve os.environ/ references; the whole config validates", () => {
-  const check = checkConfig({
+Deno.test("litellm: environment_variables resolve os.environ/ references; the whole config validates", async () => {
+  const check = await checkConfig({
     environment_variables: { UPSTREAM_KEY: "sk-from-environment-variables" },
     model_list: [{
       model_name: "m",

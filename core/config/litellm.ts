@@ -8,6 +8,7 @@
  * @module
  */
 import type { ConfigProblem } from "./env.ts";
+import { CALLBACK_SETTINGS, translateCallbacks } from "./litellm_callbacks.ts";
 
 const LITELLM_KEYS = [
   "model_list",
@@ -19,7 +20,6 @@ const LITELLM_KEYS = [
 ];
 
 type Obj = Record<string, unknown>;
-type SinkEntry = Obj & { name: string; use: string; on?: string[] };
 
 /** Whether a parsed YAML document is a LiteLLM proxy config. */
 export function isLiteLLMConfig(raw: unknown): raw is Record<string, unknown> {
@@ -33,6 +33,14 @@ export interface LiteLLMTranslation {
   config: Record<string, unknown>;
   /** Warnings for what is not supported, and errors for what cannot work. */
   problems: ConfigProblem[];
+  /**
+   * Key paths of values a plugin's mapping took from the environment
+   * (`sinks[0].config.url`), each with its reference (`os.environ/NAME`):
+   * messages name the reference, never the value.
+   */
+  origins: Map<string, string>;
+  /** Values a plugin's mapping took from the environment: secrets, like `os.environ/` ones. */
+  secrets: Set<string>;
 }
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -78,41 +86,29 @@ const MODEL_PARAMS = new Set([
   "stream_timeout",
 ]);
 
-/** Callback names LiteLLM documents that map onto a Sluice plugin. */
-const CALLBACK_PLUGINS: Record<string, string> = {
-  otel: "otel",
-  opentelemetry: "otel",
-  langfuse: "langfuse",
-  langfuse_otel: "langfuse",
-  sentry: "sentry",
-  s3: "s3",
-  s3_v2: "s3",
-  galileo: "galileo",
-  openmeter: "openmeter",
-  generic_api: "webhook",
-};
-
-/** `litellm_settings` keys handled here (everything else is a warning). */
+/** `litellm_settings` keys handled here or by a callback's plugin (everything else is a warning). */
 const HANDLED_SETTINGS = new Set([
-  "callbacks",
-  "success_callback",
-  "failure_callback",
+  ...CALLBACK_SETTINGS,
   "turn_off_message_logging",
   "redact_user_api_key_info",
   "global_disable_no_log_param",
   "allow_dynamic_callback_disabling",
-  "langfuse_default_tags",
   "forward_traceparent_to_llm_provider",
-  "s3_callback_params",
   "request_timeout",
   "num_retries",
 ]);
 
-/** Translates a LiteLLM config into the native shape, with a problem for everything not supported. */
-export function translateLiteLLMConfig(
+/**
+ * Translates a LiteLLM config into the native shape, with a problem for
+ * everything not supported. Each logging callback becomes a sink entry
+ * built by the plugin that claims its name (imported here, so this is
+ * async); plugins listed under `sluice.plugins` resolve against `baseDir`.
+ */
+export async function translateLiteLLMConfig(
   raw: Record<string, unknown>,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
-): LiteLLMTranslation {
+  baseDir: string = Deno.cwd(),
+): Promise<LiteLLMTranslation> {
   const problems: ConfigProblem[] = [];
   const warn = (path: string, message: string) =>
     problems.push({ path, message, severity: "warning" });
@@ -196,59 +192,24 @@ export function translateLiteLLMConfig(
   }
   if (Object.keys(controls).length > 0) config.controls = controls;
 
+  const callbackProblems: ConfigProblem[] = [];
+  const callbacks = await translateCallbacks({
+    settings,
+    callbackSettings,
+    native,
+    envOf,
+    redaction,
+    baseDir,
+    problems: callbackProblems,
+  });
   for (const key of Object.keys(settings)) {
-    if (!HANDLED_SETTINGS.has(key)) {
+    if (!HANDLED_SETTINGS.has(key) && !callbacks.settingsRead.has(key)) {
       warn(`litellm_settings.${key}`, "not supported by Sluice; ignored");
     }
   }
-
-  // Callbacks → sinks.
-  const pins = pinsOf(native, envOf, problems);
-  const sinks = new Map<string, SinkEntry>();
-  const addCallbacks = (key: string, on: string[]) => {
-    const value = settings[key];
-    if (value === undefined) return;
-    const names = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
-    names.forEach((name, i) => {
-      const path = `litellm_settings.${key}[${i}]`;
-      if (typeof name !== "string") return fail(path, "expected a callback name");
-      const existing = sinks.get(name);
-      if (existing) {
-        existing.on = [...new Set([...(existing.on ?? []), ...on])];
-        return;
-      }
-      const entry = sinkFor(name, path, {
-        settings,
-        callbackSettings,
-        envOf,
-        pins,
-        warn,
-        fail,
-      });
-      if (!entry) return;
-      const { onOverride, ...rest } = entry;
-      sinks.set(name, { ...rest, on: (onOverride as string[] | undefined) ?? on });
-    });
-  };
-  addCallbacks("callbacks", ["success", "failure"]);
-  addCallbacks("success_callback", ["success"]);
-  addCallbacks("failure_callback", ["failure"]);
-  for (const [name, value] of Object.entries(callbackSettings)) {
-    const entry = sinks.get(name);
-    if (!entry) {
-      warn(`callback_settings.${name}`, "no callback of that name is enabled; ignored");
-      continue;
-    }
-    if (isObj(value) && value.message_logging === false) {
-      entry.redaction = { ...(entry.redaction as Obj | undefined), messages: "remove" };
-    }
-  }
-  // A sink's own `redaction` replaces the global one in Sluice; LiteLLM's global settings apply to every callback.
-  for (const entry of sinks.values()) {
-    if (entry.redaction) entry.redaction = { ...redaction, ...(entry.redaction as Obj) };
-  }
-  config.sinks = [...sinks.values()];
-  return { config, problems };
+  problems.push(...callbackProblems);
+  config.sinks = callbacks.sinks;
+  return { config, problems, origins: callbacks.origins, secrets: callbacks.secrets };
 }
 
 function translateModel(
@@ -329,193 +290,4 @@ function inferProvider(model: string): string | undefined {
   if (/^(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|omni-)/.test(model)) return "openai";
   if (model.startsWith("claude")) return "anthropic";
   return undefined;
-}
-
-interface SinkContext {
-  settings: Obj;
-  callbackSettings: Obj;
-  envOf: (name: string) => string | undefined;
-  pins: Pins;
-  warn: (path: string, message: string) => void;
-  fail: (path: string, message: string) => void;
-}
-
-function sinkFor(name: string, path: string, ctx: SinkContext): SinkEntry | undefined {
-  if (/^(s3|gs):\/\//.test(name)) return bucketPlugin(name, path, ctx);
-  const own = ctx.callbackSettings[name];
-  const type = isObj(own) && typeof own.callback_type === "string" ? own.callback_type : name;
-  const plugin = CALLBACK_PLUGINS[type];
-  if (!plugin) {
-    ctx.warn(
-      path,
-      `callback "${name}" has no Sluice sink (available: ${
-        Object.keys(CALLBACK_PLUGINS).join(", ")
-      }, or an s3:// / gs:// plugin path); ignored`,
-    );
-    return undefined;
-  }
-  const entry: SinkEntry = { name, use: plugin, config: {} };
-  const config = entry.config as Obj;
-  switch (type) {
-    case "langfuse": {
-      const tags = ctx.settings.langfuse_default_tags;
-      if (Array.isArray(tags)) config.default_tags = tags;
-      break;
-    }
-    case "langfuse_otel": {
-      const host = ctx.envOf("LANGFUSE_OTEL_HOST");
-      if (host) config.host = host;
-      const tags = ctx.settings.langfuse_default_tags;
-      if (Array.isArray(tags)) config.default_tags = tags;
-      break;
-    }
-    case "openmeter": {
-      // LiteLLM's defaults: its event type, and the request's `user` trusted unless turned off.
-      // Billing: `no-log` and disabled callbacks must not skip it.
-      entry.required = true;
-      config.event_type = ctx.envOf("OPENMETER_EVENT_TYPE") ?? "litellm_tokens";
-      config.trust_request_user = ctx.envOf("OPENMETER_TRUST_REQUEST_USER")?.toLowerCase() !==
-        "false";
-      break;
-    }
-    case "s3":
-    case "s3_v2":
-      return s3Sink(entry, ctx);
-    case "generic_api": {
-      const endpoint = (isObj(own) ? own.endpoint : undefined) ??
-        ctx.envOf("GENERIC_LOGGER_ENDPOINT");
-      if (typeof endpoint !== "string") {
-        ctx.fail(
-          path,
-          `callback "${name}" needs callback_settings.${name}.endpoint or GENERIC_LOGGER_ENDPOINT`,
-        );
-        return undefined;
-      }
-      config.url = endpoint;
-      const headers = (isObj(own) && isObj(own.headers) ? own.headers : undefined) ??
-        parseHeaderList(ctx.envOf("GENERIC_LOGGER_HEADERS"));
-      if (headers && Object.keys(headers).length > 0) config.headers = headers;
-      if (isObj(own) && Array.isArray(own.event_types)) {
-        const on = own.event_types.flatMap((t) =>
-          t === "llm_api_success" ? ["success"] : t === "llm_api_failure" ? ["failure"] : []
-        );
-        if (on.length > 0) entry.onOverride = on;
-      }
-      break;
-    }
-  }
-  return entry;
-}
-
-/** `k=v,k2=v2` (or `k:v`) header lists, as LiteLLM's env vars hold them. */
-function parseHeaderList(value: string | undefined): Obj | undefined {
-  if (!value) return undefined;
-  const out: Obj = {};
-  for (const part of value.split(",")) {
-    const at = part.search(/[=:]/);
-    if (at > 0) out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
-  }
-  return out;
-}
-
-/** `s3_callback_params` → the s3 plugin's config, the entry's `queue:` and `redaction:`. */
-function s3Sink(entry: SinkEntry, ctx: SinkContext): SinkEntry {
-  const params = isObj(ctx.settings.s3_callback_params) ? ctx.settings.s3_callback_params : {};
-  const config = entry.config as Obj;
-  const direct: Record<string, string> = {
-    s3_bucket_name: "bucket",
-    s3_region_name: "region",
-    s3_endpoint_url: "endpoint_url",
-    s3_aws_access_key_id: "access_key_id",
-    s3_aws_secret_access_key: "secret_access_key",
-    s3_aws_session_token: "session_token",
-    s3_path: "path",
-    s3_use_team_prefix: "use_team_prefix",
-    s3_use_key_prefix: "use_key_prefix",
-  };
-  for (const [key, value] of Object.entries(params)) {
-    const path = `litellm_settings.s3_callback_params.${key}`;
-    if (key in direct) config[direct[key]] = value;
-    else if (key === "s3_flush_interval") {
-      entry.queue = { ...(entry.queue as Obj), flush_interval_ms: Number(value) * 1000 };
-    } else if (key === "s3_batch_size") {
-      entry.queue = { ...(entry.queue as Obj), batch_size: value };
-    } else if (key === "s3_strip_base64_files") {
-      if (value === true) {
-        entry.redaction = { ...(entry.redaction as Obj), drop_non_text_parts: true };
-      }
-    } else if (key === "s3_use_ssl" || key === "s3_verify" || key === "s3_api_version") {
-      ctx.warn(path, "TLS and API version follow the endpoint URL in Sluice; ignored");
-    } else {
-      ctx.warn(
-        path,
-        "not supported by the s3 sink (role assumption and boto config are not implemented); ignored",
-      );
-    }
-  }
-  return entry;
-}
-
-interface Pins {
-  sha256: Map<string, string>;
-  unpinned: Set<string>;
-}
-
-/** Pins for plugin paths named in callbacks: a `sluice:` section, then `SLUICE_PLUGIN_PINS`. */
-function pinsOf(
-  native: Obj,
-  envOf: (name: string) => string | undefined,
-  problems: ConfigProblem[],
-): Pins {
-  const pins: Pins = { sha256: new Map(), unpinned: new Set() };
-  for (const part of (envOf("SLUICE_PLUGIN_PINS") ?? "").split(",")) {
-    const at = part.lastIndexOf("=");
-    if (at > 0) pins.sha256.set(part.slice(0, at).trim(), part.slice(at + 1).trim());
-  }
-  if (isObj(native.plugin_pins)) {
-    for (const [url, hash] of Object.entries(native.plugin_pins)) {
-      pins.sha256.set(url, String(hash));
-    }
-  }
-  if (Array.isArray(native.allow_unpinned)) {
-    for (const url of native.allow_unpinned) pins.unpinned.add(String(url));
-  }
-  for (const key of Object.keys(native)) {
-    if (key !== "plugin_pins" && key !== "allow_unpinned") {
-      problems.push({
-        path: `sluice.${key}`,
-        message: "expected plugin_pins or allow_unpinned",
-        severity: "error",
-      });
-    }
-  }
-  return pins;
-}
-
-/** A callback `s3://bucket/dir/module.instance`: a Sluice plugin at `s3://bucket/dir/module.ts`. */
-function bucketPlugin(name: string, path: string, ctx: SinkContext): SinkEntry | undefined {
-  const file = /\.(ts|js|mjs)$/.test(name) ? name : name.replace(/\.[A-Za-z_][\w]*$/, ".ts");
-  const instance = name.slice(name.lastIndexOf("/") + 1).replace(/\.(ts|js|mjs)$/, "")
-    .replaceAll(".", "-");
-  const sha256 = ctx.pins.sha256.get(name) ?? ctx.pins.sha256.get(file);
-  // `callback_settings.<callback>` holds the plugin's own config (LiteLLM's keys aside).
-  const own = ctx.callbackSettings[name];
-  const config = Object.fromEntries(
-    Object.entries(isObj(own) ? own : {}).filter(([k]) =>
-      k !== "message_logging" && k !== "callback_type"
-    ),
-  );
-  const entry: SinkEntry = { name: instance, use: file, config };
-  if (sha256) entry.sha256 = sha256;
-  else if (ctx.pins.unpinned.has(name) || ctx.pins.unpinned.has(file)) entry.allow_unpinned = true;
-  else {
-    ctx.fail(
-      path,
-      `callback "${name}" loads code from a bucket and needs a pin: add to this file\n` +
-        `      sluice:\n        plugin_pins:\n          "${name}": <sha256 of ${file}>\n` +
-        `    or set SLUICE_PLUGIN_PINS="${name}=<sha256>" (or list it under sluice.allow_unpinned)`,
-    );
-    return undefined;
-  }
-  return entry;
 }

@@ -91,18 +91,43 @@ export interface ParseConfigOptions {
   env?: (name: string) => string | undefined;
   /** Maps a key path to a line of the source file. */
   lineOf?: (path: (string | number)[]) => number | undefined;
+  /**
+   * Where a LiteLLM config's `sluice.plugins` paths resolve (default: the
+   * config file's directory, else the working directory).
+   */
+  baseDir?: string;
 }
 
-/** Validates a config object (already parsed from YAML or built in code). */
-export function checkConfig(input: unknown, options: ParseConfigOptions = {}): ConfigCheck {
-  const problems: ConfigProblem[] = [];
-  let raw = input ?? {};
+/** What a LiteLLM translation adds to a check: its problems, and env-derived values. */
+interface Translated {
+  problems: ConfigProblem[];
+  origins: ReadonlyMap<string, string>;
+  secrets: ReadonlySet<string>;
+}
+
+/**
+ * Validates a config object (already parsed from YAML or built in code), in
+ * Sluice's shape or a LiteLLM `config.yaml`'s. A LiteLLM config's callbacks
+ * are mapped by the plugins that claim them, which are imported: hence async.
+ */
+export async function checkConfig(
+  input: unknown,
+  options: ParseConfigOptions = {},
+): Promise<ConfigCheck> {
+  if (!isLiteLLMConfig(input)) return checkNative(input ?? {}, options);
   const baseEnv = options.env ?? ((name: string) => Deno.env.get(name));
-  if (isLiteLLMConfig(raw)) {
-    const translated = translateLiteLLMConfig(raw, baseEnv);
-    problems.push(...translated.problems);
-    raw = translated.config;
-  }
+  const translated = await translateLiteLLMConfig(input, baseEnv, options.baseDir ?? Deno.cwd());
+  return checkNative(translated.config, options, translated);
+}
+
+/** Validates a config object in Sluice's own shape (`translated`: what a LiteLLM translation found). */
+function checkNative(
+  raw: unknown,
+  options: ParseConfigOptions,
+  translated?: Translated,
+): ConfigCheck {
+  const problems: ConfigProblem[] = [...translated?.problems ?? []];
+  const baseEnv = options.env ?? ((name: string) => Deno.env.get(name));
   // `environment:` values are visible to os.environ/ references, as they will be at run time.
   const own = (raw as { environment?: unknown }).environment;
   const environment = own && typeof own === "object" ? own as Record<string, unknown> : {};
@@ -110,6 +135,8 @@ export function checkConfig(input: unknown, options: ParseConfigOptions = {}): C
     typeof environment[name] === "string" ? environment[name] as string : baseEnv(name);
   const resolved = resolveEnv(raw, env);
   problems.push(...resolved.problems);
+  for (const [path, ref] of translated?.origins ?? []) resolved.origins.set(path, ref);
+  for (const secret of translated?.secrets ?? []) resolved.secrets.add(secret);
   let value = resolved.value;
   let result = configSchema.safeParse(value, { reportInput: true });
   if (!result.success) {
@@ -138,12 +165,24 @@ export function checkConfig(input: unknown, options: ParseConfigOptions = {}): C
   return { config: result.data, problems };
 }
 
-/** Validates a config object and returns it with defaults, or throws {@link ConfigError}. */
+/**
+ * Validates a config object in Sluice's shape and returns it with defaults,
+ * or throws {@link ConfigError}. A LiteLLM config needs its plugins
+ * imported: give it to `checkConfig`, `loadConfig` or `createGateway`.
+ */
 export function parseConfig(input: unknown, options: ParseConfigOptions = {}): GatewayConfig {
   if (input && typeof input === "object" && secretsByConfig.has(input as GatewayConfig)) {
     return input as GatewayConfig;
   }
-  const { config, problems } = checkConfig(input, options);
+  if (isLiteLLMConfig(input)) {
+    throw new ConfigError(options.source ?? "(object)", [{
+      path: "(root)",
+      severity: "error",
+      message: "a LiteLLM config: its callbacks are mapped by their plugins, which must be " +
+        "imported first: use await checkConfig(…), loadConfig(…) or createGateway(…)",
+    }]);
+  }
+  const { config, problems } = checkNative(input ?? {}, options);
   if (!config) throw new ConfigError(options.source ?? "(object)", problems);
   return config;
 }
@@ -184,11 +223,10 @@ export async function checkConfigFile(
     }
     return undefined;
   };
-  const check = checkConfig(doc.toJS(), { ...options, source: path, lineOf });
-  if (check.config) {
-    const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
-    baseDirByConfig.set(check.config, absolute.slice(0, absolute.lastIndexOf("/")) || "/");
-  }
+  const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
+  const check = await checkConfig(doc.toJS(), { baseDir, ...options, source: path, lineOf });
+  if (check.config) baseDirByConfig.set(check.config, baseDir);
   return check;
 }
 

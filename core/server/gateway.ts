@@ -5,7 +5,14 @@
  * which runs in its own Worker, without awaiting anything.
  * @module
  */
-import { configBaseDir, configSecrets, parseConfig } from "../config/load.ts";
+import {
+  checkConfig,
+  configBaseDir,
+  ConfigError,
+  configSecrets,
+  parseConfig,
+} from "../config/load.ts";
+import { isLiteLLMConfig } from "../config/litellm.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import { type LogHost, startLogHost } from "../log/host.ts";
 import { ModelRouter } from "../providers/router.ts";
@@ -58,7 +65,7 @@ function pathOf(url: string): string {
  * ```
  */
 export async function createGateway(input: GatewayConfig | GatewayConfigInput): Promise<Gateway> {
-  const config = parseConfig(input);
+  const config = await validated(input);
   // The log side (plugins, redaction, write-ahead logs) runs in its own Worker.
   const log = await startLogHost({
     config,
@@ -66,6 +73,14 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     secrets: [...configSecrets(config)],
   });
   return gatewayOn(config, log);
+}
+
+/** A validated config from either shape (a LiteLLM one's plugins are imported to map its callbacks). */
+async function validated(input: GatewayConfig | GatewayConfigInput): Promise<GatewayConfig> {
+  if (!isLiteLLMConfig(input)) return parseConfig(input);
+  const { config, problems } = await checkConfig(input);
+  if (!config) throw new ConfigError("(object)", problems);
+  return config;
 }
 
 /**

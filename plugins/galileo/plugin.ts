@@ -80,6 +80,8 @@ const galileoPlugin: PluginDefinition<GalileoConfig> = {
   apiVersion: 1,
   configSchema: galileoConfigSchema,
   permissions: { net: ["api.galileo.ai"], env: [...GALILEO_ENV] },
+  // LiteLLM's GALILEO_* variables are read by the plugin itself.
+  litellm: { callbacks: ["galileo"] },
   create: (config, ctx) => createGalileoSink(config, ctx),
 };
 

@@ -63,6 +63,7 @@
  * @module
  */
 export { default, langfuseConfigSchema } from "./plugin.ts";
+export { langfuseLiteLLM } from "./litellm.ts";
 export {
   CLOUD_HOSTS,
   DEFAULT_HOST,

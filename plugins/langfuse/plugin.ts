@@ -13,6 +13,7 @@ import {
   type LangfuseConfig,
 } from "./config.ts";
 import { createLangfuseSink } from "./langfuse_sink.ts";
+import { langfuseLiteLLM } from "./litellm.ts";
 
 /** JSON Schema of {@link LangfuseConfig}. */
 export const langfuseConfigSchema: JsonSchema = {
@@ -122,6 +123,7 @@ const langfusePlugin: PluginDefinition<LangfuseConfig> = {
   apiVersion: 1,
   configSchema: langfuseConfigSchema,
   permissions: { net: [...CLOUD_HOSTS], env: [...LANGFUSE_ENV] },
+  litellm: langfuseLiteLLM,
   create: (config, ctx) => createLangfuseSink(config, ctx),
 };
 

@@ -44,6 +44,7 @@
  * @module
  */
 export { default, openMeterConfigSchema } from "./plugin.ts";
+export { LITELLM_EVENT_TYPE, openMeterLiteLLM } from "./litellm.ts";
 export {
   BATCH_CONTENT_TYPE,
   createOpenMeterSink,

@@ -12,6 +12,7 @@ import {
   OPENMETER_ENV,
   type OpenMeterConfig,
 } from "./openmeter_sink.ts";
+import { openMeterLiteLLM } from "./litellm.ts";
 
 /** JSON Schema of {@link OpenMeterConfig}. */
 export const openMeterConfigSchema: JsonSchema = {
@@ -79,6 +80,7 @@ const openMeterPlugin: PluginDefinition<OpenMeterConfig> = {
   apiVersion: 1,
   configSchema: openMeterConfigSchema,
   permissions: { net: ["openmeter.cloud"], env: [...OPENMETER_ENV] },
+  litellm: openMeterLiteLLM,
   create: (config, ctx) => createOpenMeterSink(config, ctx),
 };
 

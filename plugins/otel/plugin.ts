@@ -35,6 +35,8 @@ const otelPlugin: PluginDefinition<OtelConfig> = {
     env: [...OTEL_PLUGIN_ENV],
     net: [...new Set(Object.values(PRESETS).flatMap((p) => p.hosts))],
   },
+  // LiteLLM's OTEL_EXPORTER / OTEL_ENDPOINT / OTEL_HEADERS are read by the plugin itself.
+  litellm: { callbacks: ["otel", "opentelemetry"] },
   create: (config, ctx) => createOtelSink(config, ctx),
 };
 

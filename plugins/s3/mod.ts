@@ -54,6 +54,7 @@
  * @module
  */
 export { default } from "./plugin.ts";
+export { s3LiteLLM } from "./litellm.ts";
 export {
   DEFAULT_REGION,
   DEFAULT_TIMEOUT_MS,

@@ -6,6 +6,7 @@ import type { PluginDefinition } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
 import { S3_ENV_VARS, type S3Config, s3ConfigSchema } from "./config.ts";
 import { createS3Sink } from "./s3_sink.ts";
+import { s3LiteLLM } from "./litellm.ts";
 
 /**
  * The s3 plugin (LiteLLM's `s3` / `s3_v2` callback): one object per event,
@@ -34,6 +35,7 @@ const s3Plugin: PluginDefinition<S3Config> = {
   apiVersion: 1,
   configSchema: s3ConfigSchema,
   permissions: { env: [...S3_ENV_VARS] },
+  litellm: s3LiteLLM,
   create: (config, ctx) => createS3Sink(config, ctx),
 };
 

@@ -92,6 +92,8 @@ const sentryPlugin: PluginDefinition<SentryConfig> = {
   configSchema: sentryConfigSchema,
   permissions: { env: [...SENTRY_ENV_VARS] },
   defaultOn: ["failure", "gateway_error"],
+  // LiteLLM's SENTRY_* variables are read by the plugin itself.
+  litellm: { callbacks: ["sentry"] },
   create: (config, ctx) => createSentrySink(config, ctx),
 };
 

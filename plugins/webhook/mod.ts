@@ -33,6 +33,7 @@
  * @module
  */
 export { default, webhookConfigSchema } from "./plugin.ts";
+export { parseHeaderList, webhookLiteLLM } from "./litellm.ts";
 export {
   createWebhookSink,
   DEFAULT_RETRY_AFTER_MS,

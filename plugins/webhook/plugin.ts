@@ -5,6 +5,7 @@
 import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
 import { createWebhookSink, DEFAULT_TIMEOUT_MS, type WebhookConfig } from "./webhook_sink.ts";
+import { webhookLiteLLM } from "./litellm.ts";
 
 /** JSON Schema of {@link WebhookConfig}. */
 export const webhookConfigSchema: JsonSchema = {
@@ -52,6 +53,7 @@ const webhookPlugin: PluginDefinition<WebhookConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: webhookConfigSchema,
+  litellm: webhookLiteLLM,
   create: (config, ctx) => createWebhookSink(config, ctx),
 };
 
