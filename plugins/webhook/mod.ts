@@ -32,13 +32,14 @@
  * ```
  * @module
  */
-export { default, webhookConfigSchema } from "./plugin.ts";
-export { parseHeaderList, webhookLiteLLM } from "./litellm.ts";
+export { default } from "./plugin.ts";
 export {
-  createWebhookSink,
-  DEFAULT_RETRY_AFTER_MS,
   DEFAULT_TIMEOUT_MS,
+  parseWebhookConfig,
   type WebhookConfig,
-} from "./webhook_sink.ts";
+  webhookConfigSchema,
+} from "./config.ts";
+export { parseHeaderList, webhookLiteLLM } from "./litellm.ts";
+export { createWebhookSink, DEFAULT_RETRY_AFTER_MS } from "./webhook_sink.ts";
 // The HTTP helpers this sink uses, kept here for compatibility (they live in `@sluice/core/sink-http`).
 export { displayUrl, parseRetryAfter } from "@sluice/core/sink-http";

@@ -12,52 +12,27 @@ import {
   secretScrubber,
 } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
-
-/** `config:` of a webhook sink entry. */
-export interface WebhookConfig {
-  /** Where batches are POSTed (http or https). */
-  url: string;
-  /** Extra request headers, e.g. `Authorization` (values never appear in errors). */
-  headers?: Record<string, string>;
-  /** Timeout of one POST in milliseconds (default 10,000). */
-  timeout_ms?: number;
-}
+import { parseWebhookConfig, type WebhookConfig } from "./config.ts";
 
 /** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
 export const DEFAULT_RETRY_AFTER_MS: number = DEFAULT_RATE_LIMIT_WAIT_MS;
 
-/** The POST timeout when the config sets none. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
-
-function checkConfig(config: WebhookConfig): { url: URL; headers: Headers; timeoutMs: number } {
-  if (typeof config?.url !== "string") throw new Error("webhook: config.url is required");
-  let url: URL;
-  try {
-    url = new URL(config.url);
-  } catch {
-    throw new Error(`webhook: url must be an absolute http(s) URL; got ${displayUrl(config.url)}`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`webhook: url must use http or https; got ${url.protocol}`);
-  }
+function checkConfig(input: WebhookConfig): { url: URL; headers: Headers; timeoutMs: number } {
+  const config = parseWebhookConfig(input);
+  const url = new URL(config.url);
   const headers = new Headers({
     "content-type": "application/json",
     "user-agent": `sluice-webhook/${denoJson.version}`,
   });
   for (const [name, value] of Object.entries(config.headers ?? {})) {
     try {
-      if (typeof value !== "string") throw new TypeError("not a string");
       headers.set(name, value);
     } catch {
       // The value is a secret more often than not: name the header only.
       throw new Error(`webhook: headers["${name}"] is not a valid header name and string value`);
     }
   }
-  const timeoutMs = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new Error(`webhook: timeout_ms must be a positive integer; got ${config.timeout_ms}`);
-  }
-  return { url, headers, timeoutMs };
+  return { url, headers, timeoutMs: config.timeout_ms };
 }
 
 /**

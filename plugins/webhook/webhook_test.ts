@@ -185,12 +185,12 @@ Deno.test("the plugin definition: contract v1, version from deno.json, config ch
   const ctx = createTestContext();
   assert.throws(
     () => webhookPlugin.create({ url: "hooks.example.com" }, ctx),
-    /absolute http\(s\) URL/,
+    /config\.url: must be an absolute http:\/\/ or https:\/\/ URL/,
   );
-  assert.throws(() => webhookPlugin.create({ url: "ftp://h/x" }, ctx), /http or https; got ftp:/);
+  assert.throws(() => webhookPlugin.create({ url: "ftp://h/x" }, ctx), /config\.url: must be/);
   assert.throws(
     () => webhookPlugin.create({ url: "http://h/", timeout_ms: 0 }, ctx),
-    /timeout_ms must be a positive integer/,
+    /config\.timeout_ms: Too small/,
   );
   assert.throws(
     () =>
