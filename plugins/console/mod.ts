@@ -22,6 +22,7 @@
  * ```
  * @module
  */
-export { type ConsoleConfig, consoleConfigSchema, default } from "./plugin.ts";
+export { default } from "./plugin.ts";
+export { type ConsoleConfig, consoleConfigSchema, parseConsoleConfig } from "./config.ts";
 export { type ConsoleOutput, createConsoleSink } from "./console_sink.ts";
 export { formatConsoleLine } from "./console_line.ts";

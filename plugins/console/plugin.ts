@@ -2,29 +2,10 @@
  * The console plugin definition.
  * @module
  */
-import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
+import type { PluginDefinition } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
+import { type ConsoleConfig, consoleConfigSchema, parseConsoleConfig } from "./config.ts";
 import { createConsoleSink } from "./console_sink.ts";
-
-/** `config:` of a console sink entry. */
-export interface ConsoleConfig {
-  /** Where lines go (default `stdout`). */
-  stream?: "stdout" | "stderr";
-}
-
-/** JSON Schema of {@link ConsoleConfig}. */
-export const consoleConfigSchema: JsonSchema = {
-  type: "object",
-  properties: {
-    stream: {
-      type: "string",
-      enum: ["stdout", "stderr"],
-      default: "stdout",
-      description: "Where lines go.",
-    },
-  },
-  additionalProperties: false,
-};
 
 /**
  * The console plugin: one line per call on stdout (or stderr).
@@ -42,12 +23,7 @@ const consolePlugin: PluginDefinition<ConsoleConfig> = {
   apiVersion: 1,
   configSchema: consoleConfigSchema,
   create(config) {
-    const stream = config?.stream ?? "stdout";
-    if (stream !== "stdout" && stream !== "stderr") {
-      throw new Error(
-        `console: stream must be "stdout" or "stderr"; got ${JSON.stringify(stream)}`,
-      );
-    }
+    const { stream } = parseConsoleConfig(config);
     return createConsoleSink(stream === "stderr" ? Deno.stderr : Deno.stdout);
   },
 };

@@ -28,7 +28,8 @@
  * ```
  * @module
  */
-export { default, type JsonlConfig, jsonlConfigSchema } from "./plugin.ts";
+export { default } from "./plugin.ts";
+export { type JsonlConfig, jsonlConfigSchema, parseJsonlConfig } from "./config.ts";
 export {
   createJsonlSink,
   DEFAULT_JSONL_DIR,

@@ -2,36 +2,10 @@
  * The jsonl plugin definition.
  * @module
  */
-import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
+import type { PluginDefinition } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
+import { type JsonlConfig, jsonlConfigSchema, parseJsonlConfig } from "./config.ts";
 import { createJsonlSink, DEFAULT_JSONL_DIR } from "./jsonl_sink.ts";
-
-/** `config:` of a jsonl sink entry. */
-export interface JsonlConfig {
-  /** Directory of the daily files (default `<data_dir>/logs`, the gateway's data directory). */
-  dir?: string;
-  /** `fsync` after each batch (default false). */
-  fsync?: boolean;
-}
-
-/** JSON Schema of {@link JsonlConfig}. */
-export const jsonlConfigSchema: JsonSchema = {
-  type: "object",
-  properties: {
-    dir: {
-      type: "string",
-      minLength: 1,
-      description:
-        "Directory of the daily events-YYYY-MM-DD.jsonl files (created if missing; default <data_dir>/logs).",
-    },
-    fsync: {
-      type: "boolean",
-      default: false,
-      description: "fsync each file after every batch: slower, survives a power loss.",
-    },
-  },
-  additionalProperties: false,
-};
 
 /**
  * The jsonl plugin: appends every event as one JSON line to
@@ -50,14 +24,9 @@ const jsonlPlugin: PluginDefinition<JsonlConfig> = {
   apiVersion: 1,
   configSchema: jsonlConfigSchema,
   create(config, ctx) {
-    const dir = config?.dir ?? (ctx.dataDir ? `${ctx.dataDir}/logs` : DEFAULT_JSONL_DIR);
-    const fsync = config?.fsync ?? false;
-    if (typeof dir !== "string" || dir === "") {
-      throw new Error(`jsonl: dir must be a non-empty path; got ${JSON.stringify(dir)}`);
-    }
-    if (typeof fsync !== "boolean") {
-      throw new Error(`jsonl: fsync must be true or false; got ${JSON.stringify(fsync)}`);
-    }
+    const parsed = parseJsonlConfig(config);
+    const dir = parsed.dir ?? (ctx.dataDir ? `${ctx.dataDir}/logs` : DEFAULT_JSONL_DIR);
+    const fsync = parsed.fsync;
     return createJsonlSink({ dir, fsync });
   },
 };
