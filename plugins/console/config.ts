@@ -1,21 +1,29 @@
 /**
  * The console sink's `config:`, from one zod schema: the JSON Schema the
- * gateway validates with, the TypeScript type, and the parse the plugin runs.
+ * gateway validates with and the parse the plugin runs; the TypeScript type
+ * is checked against it by the compiler.
  * @module
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
 
-const consoleConfigZod: z.ZodObject<{
-  stream: z.ZodDefault<z.ZodEnum<{ stdout: "stdout"; stderr: "stderr" }>>;
-}, z.core.$strict> = z.strictObject({
+const consoleConfigZod = z.strictObject({
   stream: z.enum(["stdout", "stderr"], { error: 'stream must be "stdout" or "stderr"' })
     .default("stdout")
     .describe("Where lines go."),
 });
 
-/** `config:` of a console sink entry (`stream` defaults to `stdout`). */
-export type ConsoleConfig = z.input<typeof consoleConfigZod>;
+/** `config:` of a console sink entry (described in {@link consoleConfigSchema}). */
+export interface ConsoleConfig {
+  /** Where lines go (default `stdout`). */
+  stream?: "stdout" | "stderr";
+}
+
+// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
+// appear in the public API: `deno doc --lint`); a field added to one and not the other fails here.
+type _Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _sameAsSchema: _Same<z.input<typeof consoleConfigZod>, ConsoleConfig> = true;
+void _sameAsSchema;
 
 /** JSON Schema (draft-07) of {@link ConsoleConfig}. */
 export const consoleConfigSchema: JsonSchema = z.toJSONSchema(consoleConfigZod, {
@@ -27,7 +35,7 @@ export const consoleConfigSchema: JsonSchema = z.toJSONSchema(consoleConfigZod, 
  * Parses a config, defaults filled in.
  * @throws Error naming each invalid field (`console: invalid config: config.stream: …`)
  */
-export function parseConsoleConfig(input: unknown): z.output<typeof consoleConfigZod> {
+export function parseConsoleConfig(input: unknown): Required<ConsoleConfig> {
   const result = consoleConfigZod.safeParse(input ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) =>

@@ -1,15 +1,13 @@
 /**
  * The jsonl sink's `config:`, from one zod schema: the JSON Schema the
- * gateway validates with, the TypeScript type, and the parse the plugin runs.
+ * gateway validates with and the parse the plugin runs; the TypeScript type
+ * is checked against it by the compiler.
  * @module
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
 
-const jsonlConfigZod: z.ZodObject<{
-  dir: z.ZodOptional<z.ZodString>;
-  fsync: z.ZodDefault<z.ZodBoolean>;
-}, z.core.$strict> = z.strictObject({
+const jsonlConfigZod = z.strictObject({
   dir: z.string({ error: "dir must be a non-empty path" })
     .min(1, "dir must be a non-empty path")
     .describe(
@@ -21,8 +19,19 @@ const jsonlConfigZod: z.ZodObject<{
     .describe("fsync each file after every batch: slower, survives a power loss."),
 });
 
-/** `config:` of a jsonl sink entry (`dir` defaults to `<data_dir>/logs`, `fsync` to false). */
-export type JsonlConfig = z.input<typeof jsonlConfigZod>;
+/** `config:` of a jsonl sink entry (described field by field in {@link jsonlConfigSchema}). */
+export interface JsonlConfig {
+  /** Directory of the daily files (default `<data_dir>/logs`, the gateway's data directory). */
+  dir?: string;
+  /** `fsync` after each batch (default false). */
+  fsync?: boolean;
+}
+
+// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
+// appear in the public API: `deno doc --lint`); a field added to one and not the other fails here.
+type _Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _sameAsSchema: _Same<z.input<typeof jsonlConfigZod>, JsonlConfig> = true;
+void _sameAsSchema;
 
 /** JSON Schema (draft-07) of {@link JsonlConfig}. */
 export const jsonlConfigSchema: JsonSchema = z.toJSONSchema(jsonlConfigZod, {
@@ -34,7 +43,7 @@ export const jsonlConfigSchema: JsonSchema = z.toJSONSchema(jsonlConfigZod, {
  * Parses a config, defaults filled in.
  * @throws Error naming each invalid field (`jsonl: invalid config: config.dir: …`)
  */
-export function parseJsonlConfig(input: unknown): z.output<typeof jsonlConfigZod> {
+export function parseJsonlConfig(input: unknown): JsonlConfig & { fsync: boolean } {
   const result = jsonlConfigZod.safeParse(input ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) =>
