@@ -35,6 +35,7 @@ export type {
   GatewayConfig,
   GatewayConfigInput,
   KeyConfig,
+  LoadedFacts,
   LogConfig,
   Loose,
   MessagesPolicy,

@@ -10,7 +10,7 @@
  * ```ts
  * import type { PluginDefinition } from "@sluice/core/plugin";
  *
- * const plugin: PluginDefinition<{ url: string }> = {
+ * const plugin = {
  *   name: "my-sink",
  *   version: "1.0.0",
  *   apiVersion: 1,
@@ -20,11 +20,16 @@
  *     required: ["url"],
  *     additionalProperties: false,
  *   },
- *   permissions: { net: ["collector.example.com"] },
+ *   // Asked for; the operator's grant (the sink entry's `permissions:`) decides.
+ *   permissions: (config) => ({ net: [new URL(config.url).host] }),
  *   create(config, ctx) {
  *     return {
- *       async log(events) {
- *         const res = await ctx.fetch(config.url, { method: "POST", body: JSON.stringify(events) });
+ *       async log(events, options) {
+ *         const res = await ctx.fetch(config.url, {
+ *           method: "POST",
+ *           body: JSON.stringify(events),
+ *           signal: options?.signal, // aborts at the call's deadline
+ *         });
  *         await res.body?.cancel();
  *         if (!res.ok) {
  *           throw Object.assign(new Error(`collector answered ${res.status}`), {
@@ -34,8 +39,8 @@
  *       },
  *     };
  *   },
- * };
- * export default plugin;
+ * } satisfies PluginDefinition<{ url: string }>;
+ * // The module's last line is `export default plugin;`.
  * ```
  * @module
  */
@@ -144,6 +149,20 @@ export interface SinkLogResult {
   skipped?: number;
 }
 
+/**
+ * What the gateway passes to each {@link Sink} call (optional: sinks written
+ * before it ignore it).
+ */
+export interface SinkCallOptions {
+  /**
+   * Aborts when the call's deadline passes or the gateway stops: pass it to
+   * `fetch` (or `ctx.fetch`'s init). The gateway does not start the next
+   * attempt of a batch before this call has settled; a sandboxed plugin
+   * that ignores it is stopped and restarted.
+   */
+  signal: AbortSignal;
+}
+
 /** A log destination created by a plugin. */
 export interface Sink {
   /**
@@ -151,11 +170,14 @@ export interface Sink {
    * gateway removes the batch from its queue when this resolves. Throw to
    * have the batch retried (see {@link SinkError}).
    */
-  log(events: readonly LogEvent[]): Promise<void | SinkLogResult> | void | SinkLogResult;
+  log(
+    events: readonly LogEvent[],
+    options?: SinkCallOptions,
+  ): Promise<void | SinkLogResult> | void | SinkLogResult;
   /** Sends anything the sink buffers itself. */
-  flush?(): Promise<void> | void;
+  flush?(options?: SinkCallOptions): Promise<void> | void;
   /** Releases resources; called once at shutdown, after the last `log`. */
-  close?(): Promise<void> | void;
+  close?(options?: SinkCallOptions): Promise<void> | void;
 }
 
 /**
@@ -183,8 +205,17 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
   apiVersion: 1;
   /** JSON Schema of `config:`; the gateway validates config with it. */
   configSchema?: JsonSchema;
-  /** Hosts and environment variables it needs. */
-  permissions?: PluginPermissions;
+  /**
+   * Hosts and environment variables it asks for: a fixed set, or derived
+   * from its validated config (`(config) => ({ net: [new URL(config.url).host] })`).
+   * A function may read granted environment variables through `env` (a host
+   * from `MY_ENDPOINT`, say; it is asked again once the names it asks for
+   * are granted). The operator grants (the sink entry's `permissions:`); a
+   * request beyond the grant stops the gateway at start, showing both lists.
+   */
+  permissions?:
+    | PluginPermissions
+    | ((config: Config, env: (name: string) => string | undefined) => PluginPermissions);
   /** `on:` when the sink entry sets none (default `[success, failure]`). */
   defaultOn?: SinkEventKind[];
   /**

@@ -50,7 +50,7 @@
  * ```
  * @module
  */
-import type { SinkError } from "./plugin.ts";
+import type { PluginPermissions, SinkError } from "./plugin.ts";
 import { orderSecrets, replaceSecrets } from "./redaction/secrets.ts";
 
 export { isSecretName, MIN_SECRET_LENGTH, SECRET } from "./redaction/secrets.ts";
@@ -483,4 +483,47 @@ export function secretScrubber(
     for (const [url, shown] of byLength) if (out.includes(url)) out = out.replaceAll(url, shown);
     return replaceSecrets(out, ordered);
   };
+}
+
+/**
+ * The `permissions` of an HTTP sink: the hosts of the URLs it will reach
+ * (`host:port` when the URL names a port) and the environment variables
+ * it reads. `urls` resolves them from the validated config (and granted
+ * environment); when it throws, the config is one `create` will refuse,
+ * so no host is asked for and `create` reports the problem.
+ *
+ * @param urls The URLs the sink sends to.
+ * @param env The variables it reads.
+ * @returns The value for a plugin's `permissions(config, env)`.
+ *
+ * @example
+ * ```ts
+ * import { httpPermissions } from "@sluice/core/sink-http";
+ *
+ * httpPermissions(() => ["https://hooks.example.com/in", "http://127.0.0.1:8080/x"]);
+ * // { net: ["hooks.example.com", "127.0.0.1:8080"], env: [] }
+ * httpPermissions(() => {
+ *   throw new Error("no api key");
+ * }, ["MY_API_KEY"]); // { net: [], env: ["MY_API_KEY"] }
+ * ```
+ */
+export function httpPermissions(
+  urls: () => Iterable<string | URL | undefined>,
+  env: readonly string[] = [],
+): { net: string[]; env: string[] } & PluginPermissions {
+  const net = new Set<string>();
+  try {
+    for (const url of urls()) {
+      if (url === undefined) continue;
+      try {
+        const { hostname, port } = new URL(url);
+        if (hostname) net.add(port ? `${hostname}:${port}` : hostname);
+      } catch {
+        // not a URL: create() says so
+      }
+    }
+  } catch {
+    // a config create() refuses
+  }
+  return { net: [...net], env: [...env] };
 }

@@ -264,8 +264,15 @@ export interface TestLogEntry {
 export interface TestContextOptions {
   /** Environment the plugin may read; `env(name)` also requires the name in `permissions.env`. */
   env?: Record<string, string>;
-  /** The plugin's declared permissions (pass `plugin.permissions`); only `env` is enforced. */
-  permissions?: PluginPermissions;
+  /**
+   * The plugin's permissions (pass `plugin.permissions`; a function is
+   * called with `config` and `env`); only `env` is enforced.
+   */
+  permissions?:
+    | PluginPermissions
+    | ((config: never, env: (name: string) => string | undefined) => PluginPermissions);
+  /** The config a `permissions` function is called with. */
+  config?: unknown;
   /** `ctx.gatewayVersion` (default `"0.0.0-test"`). */
   gatewayVersion?: string;
   /** `ctx.instanceName` (default `"test"`). */
@@ -307,9 +314,19 @@ export interface TestContext extends PluginContext {
 export function createTestContext(options: TestContextOptions = {}): TestContext {
   const logs: TestLogEntry[] = [];
   const controller = new AbortController();
-  const allowedEnv = new Set(options.permissions?.env ?? []);
-  const warnedEnv = new Set<string>();
   const env = options.env ?? {};
+  const declared = options.permissions;
+  const permissions = typeof declared === "function"
+    ? (declared as (
+      config: unknown,
+      env: (name: string) => string | undefined,
+    ) => PluginPermissions)(
+      options.config ?? {},
+      (name) => env[name],
+    )
+    : declared;
+  const allowedEnv = new Set(permissions?.env ?? []);
+  const warnedEnv = new Set<string>();
   const baseFetch = options.fetch ?? fetch;
   const defaultTimeout = options.fetchTimeoutMs ?? 10_000;
   const log =
@@ -334,7 +351,7 @@ export function createTestContext(options: TestContextOptions = {}): TestContext
       if (!warnedEnv.has(name)) {
         warnedEnv.add(name);
         logger.warn(
-          `ctx.env("${name}") returned undefined: the plugin does not declare it in permissions.env`,
+          `ctx.env("${name}") returned undefined: the variable is not granted to this plugin`,
         );
       }
       return undefined;
@@ -534,6 +551,27 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * What a plugin asks for with `config`: its fixed `permissions`, or what its
+ * `permissions(config, env)` function returns (reading `env` as given).
+ *
+ * @example
+ * ```ts
+ * import { resolvePermissions } from "@sluice/core/testing";
+ * import plugin from "@sluice/webhook";
+ *
+ * resolvePermissions(plugin, { url: "https://hooks.example.com/in" }).net; // ["hooks.example.com"]
+ * ```
+ */
+export function resolvePermissions<Config>(
+  plugin: PluginDefinition<Config>,
+  config: Config,
+  env: Record<string, string> = {},
+): PluginPermissions {
+  const declared = plugin.permissions;
+  return typeof declared === "function" ? declared(config, (name) => env[name]) : declared ?? {};
+}
+
+/**
  * Runs an HTTP sink plugin against a receiver on 127.0.0.1 whose answer the
  * kit scripts per check, and reports each check:
  *
@@ -581,11 +619,8 @@ export async function checkHttpSinkConformance<Config>(
   const batchSize = options.batchSize ?? 3;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const receiver = startReceiver(options.okResponse);
-  const ctx = createTestContext({
-    env: options.env,
-    permissions: plugin.permissions,
-    instanceName: plugin.name,
-  });
+  const permissions = resolvePermissions(plugin, options.config(receiver.url), options.env);
+  const ctx = createTestContext({ env: options.env, permissions, instanceName: plugin.name });
   const checks: ConformanceCheck[] = [];
   try {
     let sink: Sink;
@@ -688,7 +723,7 @@ export async function checkHttpSinkConformance<Config>(
     await run(HTTP_SINK_CHECKS.receiverDown, async () => {
       const downCtx = createTestContext({
         env: options.env,
-        permissions: plugin.permissions,
+        permissions,
         instanceName: plugin.name,
       });
       const down = await plugin.create(options.config(refusedUrl()), downCtx);

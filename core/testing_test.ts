@@ -216,8 +216,7 @@ Deno.test("the test context: env limited to declared names, captured logs, fetch
   assert.deepEqual(ctx.logs, [
     {
       level: "warn",
-      message:
-        'ctx.env("HOME") returned undefined: the plugin does not declare it in permissions.env',
+      message: 'ctx.env("HOME") returned undefined: the variable is not granted to this plugin',
       data: undefined,
     },
     { level: "info", message: "hello", data: { n: 1 } },

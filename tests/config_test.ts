@@ -11,6 +11,7 @@ import {
   loadConfig,
   parseConfig,
 } from "../core/mod.ts";
+import { configBaseDir, configScrubber, configSecrets } from "../core/config/load.ts";
 
 const messages = async (input: unknown, env: Record<string, string> = {}) =>
   (await checkConfig(input, { env: (n) => env[n] })).problems.map((p) =>
@@ -156,4 +157,30 @@ Deno.test("the JSON Schema covers the whole native shape", () => {
     "environment",
   ]);
   assert.ok("master_key" in schema.properties.server.properties!);
+});
+
+Deno.test("a copy of a config keeps its secrets and base directory (#15 item 8)", () => {
+  // A value from os.environ/ under a key that does not look secret: only provenance marks it.
+  const hook = "https://hooks.example.com/in?route=tok9-provenance-only";
+  const config = parseConfig(
+    { sinks: [{ use: "webhook", config: { url: "os.environ/HOOK_URL" } }] },
+    { env: (name) => (name === "HOOK_URL" ? hook : undefined), baseDir: "/srv/sluice" },
+  );
+  assert.ok(configSecrets(config).has(hook));
+  const copies = [
+    structuredClone(config),
+    { ...config, server: { ...config.server, port: 0 } },
+    JSON.parse(JSON.stringify(config)),
+  ];
+  for (const copy of copies) {
+    assert.ok(configSecrets(copy).has(hook));
+    assert.equal(configBaseDir(copy), "/srv/sluice");
+    assert.equal(configScrubber(copy).text(`posting to ${hook}`), "posting to [SECRET]");
+    // Validating a copy again keeps what it carries (and accepts the field).
+    const again = parseConfig(copy);
+    assert.ok(configSecrets(again).has(hook));
+    assert.equal(configBaseDir(again), "/srv/sluice");
+  }
+  // Where the config was loaded from wins over what a copy says.
+  assert.equal(configBaseDir(parseConfig(copies[0], { baseDir: "/elsewhere" })), "/elsewhere");
 });

@@ -55,7 +55,7 @@ function startServer(files: Record<string, Uint8Array<ArrayBuffer> | string> = {
     },
   );
   const origin = `http://127.0.0.1:${server.addr.port}`;
-  return { origin, received, gets, close: () => server.shutdown() };
+  return { origin, host: new URL(origin).host, received, gets, close: () => server.shutdown() };
 }
 
 /** Options with a temp data dir and captured log lines. */
@@ -98,7 +98,7 @@ async function loadError(
 
 const EVENT = { request_id: "req-1", status: "success" } as unknown as LogEvent;
 
-Deno.test("a relative path loads in-process; the sink posts, flushes and closes; ctx is right", async () => {
+Deno.test("a relative path loads in its own process; the sink posts, flushes and closes; ctx is right", async () => {
   const receiver = startServer();
   const t = await testOptions({
     env: (
@@ -107,13 +107,17 @@ Deno.test("a relative path loads in-process; the sink posts, flushes and closes;
   });
   try {
     const loaded = await loadSink(
-      entry({ use: "./fixtures/plugins/recorder.js", config: { url: `${receiver.origin}/in` } }),
+      entry({
+        use: "./fixtures/plugins/recorder.js",
+        config: { url: `${receiver.origin}/in`, with_token: true },
+        permissions: { net: [receiver.host], env: ["RECORDER_TOKEN"] },
+      }),
       t.options,
     );
     assert.equal(loaded.name, "recorder");
     assert.deepEqual(loaded.plugin, { name: "recorder", version: "1.0.0" });
     assert.equal(loaded.use, "./fixtures/plugins/recorder.js");
-    assert.equal(loaded.sandboxed, false);
+    assert.equal(loaded.sandboxed, true);
     assert.deepEqual(loaded.defaultOn, ["success", "failure", "gateway_error"]);
     await loaded.sink.log([EVENT]);
     await loaded.sink.flush?.();
@@ -203,7 +207,11 @@ Deno.test("an http://127.0.0.1 URL with the right sha256 is fetched, cached, san
     await loaded.sink.close?.();
     assert.deepEqual(receiver.received.map((r) => r.op), ["log", "close"]);
     assert.equal((receiver.received[0].body as { instance: string }).instance, "remote");
-    assert.equal(t.logs.filter((l) => l.level === "warn").length, 1); // the undeclared ctx.env
+    const envWarnings = t.logs.filter((l) => l.level === "warn" && l.message.includes("ctx.env"));
+    assert.deepEqual(envWarnings.map((l) => l.message.match(/ctx\.env\("(\w+)"\)/)?.[1]), [
+      "RECORDER_UNDECLARED",
+      "RECORDER_TOKEN",
+    ]);
   } finally {
     await files.close();
     await receiver.close();
@@ -541,20 +549,6 @@ Deno.test("a throwing create() is create_failed with its cause; secrets in confi
     );
     assert.ok(!err.message.includes(secret), err.message);
     assert.ok(!String(err.stack).includes(secret));
-  } finally {
-    await t.cleanup();
-  }
-});
-
-Deno.test("sandbox: true without worker options is sandbox_unavailable naming the flag", async () => {
-  const t = await testOptions({ workerOptions: false });
-  try {
-    const err = await loadError(
-      loadSink(entry({ use: "./fixtures/plugins/recorder.js", sandbox: true }), t.options),
-      "sandbox_unavailable",
-    );
-    assert.match(err.message, /--unstable-worker-options/);
-    assert.match(err.message, /"unstable": \["worker-options"\]/);
   } finally {
     await t.cleanup();
   }

@@ -22,6 +22,7 @@ Deno.test("a sink that blocks its thread for seconds does not delay a concurrent
     models: [{ name: "mock-gpt", provider: "mock" }],
     sinks: [{
       use: join(FIXTURES, "blocking.js"),
+      sandbox: false, // in the log Worker itself: its thread is what blocks
       queue: { batch_size: 1, flush_interval_ms: 1 },
       config: { marker, ms: 3_000 },
     }],
@@ -248,7 +249,11 @@ Deno.test("a plugin's stray errors are reported and never end the log side: othe
   const gw = await startGateway({
     models: [{ name: "mock-gpt", provider: "mock" }],
     sinks: [
-      { use: join(FIXTURES, "stray_error.js"), queue: { batch_size: 1, flush_interval_ms: 1 } },
+      {
+        use: join(FIXTURES, "stray_error.js"),
+        sandbox: false, // its stray errors land in the log Worker itself
+        queue: { batch_size: 1, flush_interval_ms: 1 },
+      },
       { use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } },
     ],
   });
@@ -292,6 +297,7 @@ Deno.test("when the log Worker is far behind, further calls are shed, counted in
     models: [{ name: "m", provider: "mock" }],
     sinks: [{
       use: join(FIXTURES, "blocking.js"),
+      sandbox: false, // in the log Worker itself: its thread is what blocks
       queue: { batch_size: 1, flush_interval_ms: 1 },
       config: { marker, ms: 2_000 },
     }],

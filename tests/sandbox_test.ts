@@ -1,9 +1,10 @@
 /**
- * The plugin sandbox: a plugin from a URL runs in a Worker that can reach
- * only its declared host, with no env, file reads or writes; errors keep
+ * The plugin sandbox: a plugin runs in its own process that can reach only
+ * the hosts the operator granted, with no env, file reads or writes; a
+ * request beyond the grant stops the start with both lists; errors keep
  * `permanent`/`retryAfterMs` across the boundary; a crash rejects pending
- * calls; close() ends the Worker. Run with `--unstable-worker-options` (or
- * the root deno.json's `"unstable": ["worker-options"]`).
+ * calls; a plugin that runs out of memory, spins, or ignores its deadline
+ * is killed and started again; close() ends the process.
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
@@ -11,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { FIXTURES, sha256, sinkEntry as entry } from "./fakes/sink_entry.ts";
 import type { LogEvent } from "../core/plugin.ts";
 import { type LoadedSink, loadSink, type LoadSinkOptions } from "../core/loader/mod.ts";
-import { configEnablesWorkerOptions } from "../core/loader/unstable.ts";
+import { until } from "../core/testing.ts";
 
 const TESTS_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -69,6 +70,7 @@ async function probeSetup(env: Record<string, string> = {}) {
     logs,
     options,
     use: `${files.origin}/probe.js`,
+    grant: { net: [reports.host], env: ["PROBE_VISIBLE"] },
     sha256: sha256(code),
     cleanup: async () => {
       controller.abort();
@@ -93,6 +95,7 @@ Deno.test("a sandboxed plugin reaches only its declared host; env, reads and wri
         use: s.use,
         name: "probe",
         sha256: s.sha256,
+        permissions: { net: [s.reports.host], env: ["PROBE_VISIBLE"] },
         config: {
           undeclaredUrl: `${undeclared.origin}/leak`,
           readPath: secretFile,
@@ -124,6 +127,15 @@ Deno.test("a sandboxed plugin reaches only its declared host; env, reads and wri
       s.logs.some((l) => l.includes('sink "probe": ctx.env("HOME") returned undefined')),
       s.logs.join("\n"),
     );
+    assert.ok(
+      s.logs.some((l) =>
+        l.includes(
+          `runs in its own process (heap cap 256 MiB); net: ${s.reports.host}; ` +
+            "env: PROBE_VISIBLE (granted by entry)",
+        )
+      ),
+      s.logs.join("\n"),
+    );
     await assert.rejects(Deno.stat(join(s.dataDir, "written.txt")), Deno.errors.NotFound);
   } finally {
     await loaded?.sink.close?.();
@@ -137,7 +149,12 @@ Deno.test("a sandboxed plugin's permanent error keeps permanent and retryAfterMs
   let loaded: LoadedSink | undefined;
   try {
     loaded = await loadSink(
-      entry({ use: s.use, sha256: s.sha256, config: { undeclaredUrl: "http://127.0.0.1:9/" } }),
+      entry({
+        use: s.use,
+        sha256: s.sha256,
+        permissions: s.grant,
+        config: { undeclaredUrl: "http://127.0.0.1:9/" },
+      }),
       s.options,
     );
     const bad = { ...EVENT, fail_permanent: true } as unknown as LogEvent;
@@ -161,11 +178,16 @@ async function loadedLogError(loaded: LoadedSink, events: LogEvent[]): Promise<u
   assert.fail("log() resolved");
 }
 
-Deno.test("close() runs the plugin's close, then ends the Worker: later calls reject", async () => {
+Deno.test("close() runs the plugin's close, then ends the process: later calls reject", async () => {
   const s = await probeSetup();
   try {
     const loaded = await loadSink(
-      entry({ use: s.use, sha256: s.sha256, config: { undeclaredUrl: "http://127.0.0.1:9/" } }),
+      entry({
+        use: s.use,
+        sha256: s.sha256,
+        permissions: s.grant,
+        config: { undeclaredUrl: "http://127.0.0.1:9/" },
+      }),
       s.options,
     );
     await loaded.sink.close?.();
@@ -188,8 +210,16 @@ Deno.test("an uncaught error in the sandbox rejects the pending call", async () 
       entry({ use: `${files.origin}/crash.js`, sha256: sha256(code) }),
       { dataDir, baseDir: TESTS_DIR, signal: controller.signal, log: () => {} },
     );
+    await assert.rejects(
+      Promise.resolve(loaded.sink.log([EVENT])),
+      (err: Error & { code?: string }) => {
+        assert.match(err.message, /crashed: .*boom from a timer/);
+        assert.equal(err.code, "plugin_crashed");
+        return true;
+      },
+    );
+    // The next call starts the process again (and this plugin crashes again).
     await assert.rejects(Promise.resolve(loaded.sink.log([EVENT])), /crashed: .*boom from a timer/);
-    await assert.rejects(Promise.resolve(loaded.sink.flush?.()), /crashed/);
   } finally {
     await Promise.resolve(loaded?.sink.close?.()).catch(() => {});
     controller.abort();
@@ -215,7 +245,8 @@ Deno.test("a local plugin runs sandboxed with sandbox: true; its create failure 
       entry({
         use: "./fixtures/plugins/recorder.js",
         sandbox: true,
-        config: { url: `${receiver.origin}/in` },
+        config: { url: `${receiver.origin}/in`, with_token: true },
+        permissions: { net: [receiver.host], env: ["RECORDER_TOKEN"] },
       }),
       options,
     );
@@ -248,31 +279,164 @@ Deno.test("a local plugin runs sandboxed with sandbox: true; its create failure 
   }
 });
 
-Deno.test("worker-options detection reads the nearest deno.json(c) and its workspace root", async () => {
-  const root = await Deno.makeTempDir({ prefix: "sluice-detect-" });
+Deno.test("a plugin asking for keys and a host of its own is refused at start, showing both lists", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sluice-sandbox-" });
+  const controller = new AbortController();
+  const env: Record<string, string> = {
+    OPENAI_API_KEY: "sk-openai-never-leaves-1234",
+    SLUICE_MASTER_KEY: "sk-master-never-leaves-5678",
+  };
+  const options: LoadSinkOptions = {
+    dataDir,
+    baseDir: TESTS_DIR,
+    signal: controller.signal,
+    env: (name) => env[name],
+    log: () => {},
+  };
   try {
-    const member = join(root, "plugins", "one");
-    const plain = join(root, "plain");
-    await Deno.mkdir(member, { recursive: true });
-    await Deno.mkdir(plain);
-    await Deno.writeTextFile(
-      join(root, "deno.jsonc"),
-      `{
-        // a workspace root, with comments and a trailing comma
-        "workspace": ["./plugins/*"],
-        "unstable": ["worker-options", /* kv */ "kv",],
-      }`,
+    for (const sandbox of [undefined, false]) {
+      await assert.rejects(
+        loadSink(entry({ use: "./fixtures/plugins/greedy.js", sandbox }), options),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, "permission_denied", err.message);
+          assert.match(
+            err.message,
+            /asks net: collector\.greedy\.example; env: OPENAI_API_KEY, SLUICE_MASTER_KEY; granted \(default: the hosts in its config:\) net: none; env: none/,
+          );
+          assert.ok(!err.message.includes("never-leaves"));
+          return true;
+        },
+      );
+    }
+    // A grant that covers part of the request is still refused, naming what is missing.
+    await assert.rejects(
+      loadSink(
+        entry({
+          use: "./fixtures/plugins/greedy.js",
+          permissions: { net: ["collector.greedy.example"], env: ["OPENAI_API_KEY"] },
+        }),
+        options,
+      ),
+      /granted \(this entry's permissions:\) net: collector\.greedy\.example; env: OPENAI_API_KEY; not granted: net: none; env: SLUICE_MASTER_KEY/,
     );
-    await Deno.writeTextFile(join(member, "deno.json"), `{ "name": "@x/one" }`);
-    await Deno.writeTextFile(join(plain, "deno.json"), `{ "unstable": ["kv"] }`);
-    assert.equal(configEnablesWorkerOptions(root), true);
-    assert.equal(configEnablesWorkerOptions(join(member, "src")), true); // a member: the root's list
-    assert.equal(configEnablesWorkerOptions(plain), false); // its own config, not a member
-    await Deno.writeTextFile(join(root, "deno.jsonc"), `{ "workspace": ["./plugins/*"] }`);
-    assert.equal(configEnablesWorkerOptions(member), false);
-    await Deno.writeTextFile(join(plain, "deno.json"), `{ "unstable": ["worker-options"] }`);
-    assert.equal(configEnablesWorkerOptions(plain), true);
   } finally {
-    await Deno.remove(root, { recursive: true });
+    controller.abort();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+/** The misbehaving fixture loaded against a receiver, granted the default (its url's host). */
+async function misbehaving(loadOptions: Partial<LoadSinkOptions> = {}, heapMb?: number) {
+  const receiver = startServer();
+  const dataDir = await Deno.makeTempDir({ prefix: "sluice-sandbox-" });
+  const controller = new AbortController();
+  const logs: string[] = [];
+  const loaded = await loadSink(
+    entry({
+      use: "./fixtures/plugins/misbehave.js",
+      config: { url: `${receiver.origin}/in` },
+      ...(heapMb ? { sandbox: { heap_mb: heapMb } } : {}),
+    }),
+    {
+      dataDir,
+      baseDir: TESTS_DIR,
+      signal: controller.signal,
+      log: (_level, message) => logs.push(message),
+      ...loadOptions,
+    },
+  );
+  return {
+    loaded,
+    receiver,
+    logs,
+    batch: (misbehave?: string) =>
+      [
+        { ...EVENT, request_id: `req-${misbehave ?? "ok"}`, metadata: { request: { misbehave } } },
+      ] as unknown as LogEvent[],
+    cleanup: async () => {
+      await Promise.resolve(loaded.sink.close?.()).catch(() => {});
+      controller.abort();
+      await receiver.close();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("by default a plugin from a path is granted the hosts in its config, and nothing else", async () => {
+  const m = await misbehaving();
+  try {
+    assert.equal(m.loaded.sandboxed, true);
+    await m.loaded.sink.log(m.batch());
+    assert.deepEqual(m.receiver.received.map((r) => r.body), [["req-ok"]]);
+    assert.ok(
+      m.logs.some((l) => l.includes(`net: ${m.receiver.host}; env: none (granted by default)`)),
+      m.logs.join("\n"),
+    );
+  } finally {
+    await m.cleanup();
+  }
+});
+
+Deno.test("a plugin that runs out of memory is contained by its heap cap and started again", async () => {
+  const m = await misbehaving({}, 64);
+  try {
+    await assert.rejects(
+      Promise.resolve(m.loaded.sink.log(m.batch("oom"))),
+      (err: Error & { code?: string }) => {
+        assert.match(err.message, /ran out of memory \(heap cap 64 MiB\)/);
+        assert.equal(err.code, "plugin_crashed");
+        return true;
+      },
+    );
+    await m.loaded.sink.log(m.batch()); // a new process delivers the next batch
+    assert.deepEqual(m.receiver.received.map((r) => r.body), [["req-ok"]]);
+    assert.ok(m.logs.some((l) => l.includes("started again")), m.logs.join("\n"));
+  } finally {
+    await m.cleanup();
+  }
+});
+
+Deno.test("a plugin spinning in log() past its deadline is killed after the grace and started again", async () => {
+  const m = await misbehaving({ sandboxAbortGraceMs: 100 });
+  try {
+    const signal = AbortSignal.timeout(200);
+    await assert.rejects(
+      Promise.resolve(m.loaded.sink.log(m.batch("spin"), { signal })),
+      /did not stop log\(\) within 0\.1 s of its deadline; it is killed and started again/,
+    );
+    await m.loaded.sink.log(m.batch());
+    assert.deepEqual(m.receiver.received.map((r) => r.body), [["req-ok"]]);
+  } finally {
+    await m.cleanup();
+  }
+});
+
+Deno.test("a plugin that spins between calls fails the liveness check and is started again", async () => {
+  const m = await misbehaving({ sandboxHeartbeatMs: 100 });
+  try {
+    await m.loaded.sink.log(m.batch("spin_idle")); // returns, then its timer spins
+    await until(() => m.logs.some((l) => l.includes("stopped answering")), 10_000, "the kill");
+    await m.loaded.sink.log(m.batch());
+    assert.deepEqual(m.receiver.received.map((r) => r.body), [["req-ok"]]);
+    assert.ok(m.logs.some((l) => l.includes("started again")), m.logs.join("\n"));
+  } finally {
+    await m.cleanup();
+  }
+});
+
+Deno.test("close() with an aborted signal ends a spinning plugin's process at once", async () => {
+  const m = await misbehaving({ sandboxAbortGraceMs: 60_000 });
+  try {
+    const spinning = Promise.resolve(m.loaded.sink.log(m.batch("spin"))).catch((e) => e);
+    const started = performance.now();
+    await m.loaded.sink.close?.({ signal: AbortSignal.abort() });
+    const tookMs = performance.now() - started;
+    assert.match(
+      String(await spinning),
+      /is closed: the shutdown deadline cut its close\(\) short/,
+    );
+    assert.ok(tookMs < 5_000, `close took ${tookMs} ms`);
+  } finally {
+    await m.cleanup();
   }
 });

@@ -256,7 +256,7 @@ models:
   - { name: m, provider: openai, api_base: "http://gw-user:\${BASE_PASS}@127.0.0.1:9/v1?key=\${QUERY_KEY}", api_key: os.environ/UPSTREAM_KEY }
   - { name: a, provider: azure, api_base: "http://127.0.0.1:9", api_key: os.environ/AZURE_KEY }
 sinks:
-  - { use: ./spill.ts, optional: true }
+  - { use: ./spill.ts, optional: true, sandbox: false }
   - use: webhook
     config: { url: "${receiver.url}?token=\${HOOK_QUERY}", headers: { authorization: "Bearer \${SINK_TOKEN}" } }
 `,
@@ -277,6 +277,16 @@ sinks:
     assert.equal(code, 1, output);
     assert.match(output, /cannot start/);
     assert.deepEqual(leaked(output), [], output);
+
+    // Sandboxed (the default), the plugin cannot read the environment at all.
+    await Deno.writeTextFile(
+      `${dir}/gateway.yaml`,
+      required.replace("optional: false, sandbox: false", "optional: false"),
+    );
+    const sandboxed = await runCli(["--config", `${dir}/gateway.yaml`]);
+    assert.equal(sandboxed.code, 1, sandboxed.output);
+    assert.match(sandboxed.output, /sink "spill".*Requires env access/);
+    assert.deepEqual(leaked(sandboxed.output), [], sandboxed.output);
   } finally {
     await receiver.close();
     await Deno.remove(dir, { recursive: true });

@@ -6,7 +6,7 @@
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { configJsonSchema, configSchema } from "./schema.ts";
-import type { GatewayConfig } from "./types.ts";
+import type { GatewayConfig, LoadedFacts } from "./types.ts";
 import { type ConfigProblem, formatPath, resolveEnv } from "./env.ts";
 import { createScrubber, maskSecrets, type Scrubber } from "../redaction/scrub.ts";
 import { didYouMean } from "./did_you_mean.ts";
@@ -46,35 +46,20 @@ export interface ConfigCheck {
   problems: ConfigProblem[];
 }
 
-const secretsByConfig = new WeakMap<GatewayConfig, ReadonlySet<string>>();
-const baseDirByConfig = new WeakMap<GatewayConfig, string>();
+/** Configs this process validated (a shortcut for `parseConfig` of its own result). */
+const validated = new WeakSet<GatewayConfig>();
 
 /** The directory relative paths in a config resolve against: its file's directory, else the working directory. */
 export function configBaseDir(config: GatewayConfig): string {
-  return baseDirByConfig.get(config) ?? Deno.cwd();
+  return config.loaded?.base_dir ?? Deno.cwd();
 }
 
-/** Secret values of a config (from the environment or under secret-like keys). */
+/** Secret values of a config (from the environment or under secret-like keys); copies keep them. */
 export function configSecrets(config: GatewayConfig): ReadonlySet<string> {
-  return secretsByConfig.get(config) ?? new Set();
+  return new Set(config.loaded?.secrets);
 }
 
 const scrubberByConfig = new WeakMap<GatewayConfig, Scrubber>();
-
-/**
- * A validated config that crossed to another thread (a structured clone),
- * given back what it lost on the way: its secret values and base
- * directory. Trusted as validated: pass only a clone of one.
- */
-export function adoptConfig(
-  config: GatewayConfig,
-  secrets: Iterable<string>,
-  baseDir: string,
-): GatewayConfig {
-  secretsByConfig.set(config, new Set(secrets));
-  baseDirByConfig.set(config, baseDir);
-  return config;
-}
 
 /** The credential scrubber for what leaves a gateway with this config (its secrets and credential patterns). */
 export function configScrubber(config: GatewayConfig): Scrubber {
@@ -127,6 +112,11 @@ function checkNative(
   translated?: Translated,
 ): ConfigCheck {
   const problems: ConfigProblem[] = [...translated?.problems ?? []];
+  // A copy of a validated config carries its facts; they are not part of the file's shape.
+  const { loaded, ...rest } = (raw ?? {}) as { loaded?: Partial<LoadedFacts> };
+  const carried = { secrets: Array.isArray(loaded?.secrets) ? loaded.secrets.map(String) : [] };
+  raw = rest;
+  const baseDir = options.baseDir ?? loaded?.base_dir;
   const baseEnv = options.env ?? ((name: string) => Deno.env.get(name));
   // `environment:` values are visible to os.environ/ references, as they will be at run time.
   const own = (raw as { environment?: unknown }).environment;
@@ -161,8 +151,12 @@ function checkNative(
     p.message = maskSecrets(p.message, resolved.secrets);
   }
   if (!result.success || problems.some((p) => p.severity === "error")) return { problems };
-  secretsByConfig.set(result.data, resolved.secrets);
-  return { config: result.data, problems };
+  const config: GatewayConfig = {
+    ...result.data,
+    loaded: { secrets: [...new Set([...resolved.secrets, ...carried.secrets])], base_dir: baseDir },
+  };
+  validated.add(config);
+  return { config, problems };
 }
 
 /**
@@ -171,7 +165,7 @@ function checkNative(
  * imported: give it to `checkConfig`, `loadConfig` or `createGateway`.
  */
 export function parseConfig(input: unknown, options: ParseConfigOptions = {}): GatewayConfig {
-  if (input && typeof input === "object" && secretsByConfig.has(input as GatewayConfig)) {
+  if (input && typeof input === "object" && validated.has(input as GatewayConfig)) {
     return input as GatewayConfig;
   }
   if (isLiteLLMConfig(input)) {
@@ -226,7 +220,6 @@ export async function checkConfigFile(
   const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
   const baseDir = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
   const check = await checkConfig(doc.toJS(), { baseDir, ...options, source: path, lineOf });
-  if (check.config) baseDirByConfig.set(check.config, baseDir);
   return check;
 }
 

@@ -120,7 +120,19 @@ const sink = z.strictObject({
     session_token: z.string().optional(),
   }).optional().describe("endpoint and credentials for s3:// and gs:// plugin sources"),
   allow_unpinned: z.boolean().default(false),
-  sandbox: z.boolean().optional(),
+  sandbox: z.union([
+    z.boolean(),
+    z.strictObject({
+      heap_mb: z.int().min(16).max(16_384).optional()
+        .describe("heap cap of the plugin's process in MiB (default 256)"),
+    }),
+  ]).optional().describe("run the plugin in its own restricted process (default: true)"),
+  permissions: z.strictObject({
+    net: z.array(z.string().min(1)).optional()
+      .describe("hosts (host or host:port) the plugin may reach"),
+    env: z.array(z.string().min(1)).optional()
+      .describe("environment variables the plugin may read"),
+  }).optional().describe("what the operator grants the plugin (default: see DESIGN)"),
   optional: z.boolean().default(false),
   on: z.array(z.enum(SINK_EVENT_KINDS)).optional(),
   required: z.boolean().default(false),

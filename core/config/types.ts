@@ -182,8 +182,14 @@ export interface SinkConfig {
   source?: PluginSourceConfig;
   /** Load an unpinned URL or bucket source (default false). */
   allow_unpinned: boolean;
-  /** Run the plugin in a restricted Worker. */
-  sandbox?: boolean;
+  /**
+   * Run the plugin in its own restricted process (`true`, the default but for
+   * the console and jsonl built-ins), with a heap cap (`{ heap_mb }`), or in
+   * the gateway itself (`false`).
+   */
+  sandbox?: boolean | { heap_mb?: number };
+  /** What the operator grants the plugin; unset: the default grant (see the loader). */
+  permissions?: { net?: string[]; env?: string[] };
   /** Skip with a warning when it fails to load (default false). */
   optional: boolean;
   /** Events to receive (default: success, failure). */
@@ -243,6 +249,21 @@ export interface GatewayConfig {
   log: LogConfig;
   /** Environment variables set before sinks start (LiteLLM's `environment_variables`). */
   environment: Record<string, string>;
+  /**
+   * What loading learned, kept as data so that it survives a copy of the
+   * config (`structuredClone`, a message to another thread): the secret
+   * values to mask wherever text leaves, and the directory relative paths
+   * resolve against. Set by the loader; never written in a config file.
+   */
+  loaded?: LoadedFacts;
+}
+
+/** See {@link GatewayConfig.loaded}. */
+export interface LoadedFacts {
+  /** Values from the environment or under secret-like keys (never shown). */
+  secrets: string[];
+  /** The config file's directory (default: the working directory). */
+  base_dir?: string;
 }
 
 /** `T` with the keys `K` made optional (the input form of fields that have defaults). */

@@ -109,7 +109,7 @@ export function createPluginContext(options: ContextOptions): PluginContext {
       if (!warned.has(name)) {
         warned.add(name);
         logger.warn(
-          `ctx.env("${name}") returned undefined: the plugin does not declare it in permissions.env`,
+          `ctx.env("${name}") returned undefined: the variable is not granted to this plugin`,
         );
       }
       return undefined;

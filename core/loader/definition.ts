@@ -26,8 +26,10 @@ export interface PluginShape {
   createType?: string;
   /** `configSchema` (structured-cloned). */
   configSchema?: unknown;
-  /** `permissions` (structured-cloned). */
+  /** `permissions` (structured-cloned; left out when it is a function). */
   permissions?: unknown;
+  /** `typeof permissions`. */
+  permissionsType?: string;
   /** `defaultOn` (structured-cloned). */
   defaultOn?: unknown;
 }
@@ -44,6 +46,8 @@ export interface PluginMetadata {
   net: string[];
   /** Declared environment variables (may be empty). */
   env: string[];
+  /** True when `permissions` is a function of the config (net and env are then empty). */
+  derivedPermissions: boolean;
   /** `defaultOn`, if declared. */
   defaultOn?: SinkEventKind[];
 }
@@ -71,7 +75,8 @@ export function shapeOf(mod: unknown): PluginShape {
     shape.apiVersion = cloneable(d.apiVersion);
     shape.createType = typeof d.create;
     shape.configSchema = cloneable(d.configSchema);
-    shape.permissions = cloneable(d.permissions);
+    shape.permissionsType = typeof d.permissions;
+    if (typeof d.permissions !== "function") shape.permissions = cloneable(d.permissions);
     shape.defaultOn = cloneable(d.defaultOn);
   }
   return shape;
@@ -134,21 +139,7 @@ export function validateShape(shape: PluginShape): PluginMetadata {
   ) {
     invalid.push("`configSchema` must be a plain JSON Schema object");
   }
-  const perms = shape.permissions as Record<string, unknown> | undefined;
-  let net: string[] = [];
-  let env: string[] = [];
-  if (perms !== undefined) {
-    if (typeof perms !== "object" || perms === null || Array.isArray(perms)) {
-      invalid.push("`permissions` must be an object { net?: string[], env?: string[] }");
-    } else {
-      const n = perms.net === undefined ? [] : stringList(perms.net);
-      const e = perms.env === undefined ? [] : stringList(perms.env);
-      if (!n) invalid.push("`permissions.net` must be a list of host names");
-      if (!e) invalid.push("`permissions.env` must be a list of variable names");
-      net = n ?? [];
-      env = e ?? [];
-    }
-  }
+  const { net, env } = readPermissions(shape.permissions, invalid);
   let defaultOn: SinkEventKind[] | undefined;
   if (shape.defaultOn !== undefined) {
     const list = stringList(shape.defaultOn);
@@ -165,6 +156,28 @@ export function validateShape(shape: PluginShape): PluginMetadata {
     configSchema: schema as JsonSchema | undefined,
     net,
     env,
+    derivedPermissions: shape.permissionsType === "function",
     defaultOn,
   };
+}
+
+/**
+ * Reads a `permissions` value (declared, or returned by `permissions(config)`)
+ * as host and variable lists; what is malformed is pushed to `invalid`.
+ */
+export function readPermissions(
+  value: unknown,
+  invalid: string[],
+): { net: string[]; env: string[] } {
+  if (value === undefined) return { net: [], env: [] };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    invalid.push("`permissions` must be an object { net?: string[], env?: string[] }");
+    return { net: [], env: [] };
+  }
+  const perms = value as Record<string, unknown>;
+  const net = perms.net === undefined ? [] : stringList(perms.net);
+  const env = perms.env === undefined ? [] : stringList(perms.env);
+  if (!net) invalid.push("`permissions.net` must be a list of host names");
+  if (!env) invalid.push("`permissions.env` must be a list of variable names");
+  return { net: net ?? [], env: env ?? [] };
 }

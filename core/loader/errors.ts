@@ -23,9 +23,9 @@ export type PluginLoadErrorCode =
   | "invalid_config"
   /** The plugin's `create()` threw, or returned no sink. */
   | "create_failed"
-  /** `sandbox: true` but Deno's worker options are not enabled. */
-  | "sandbox_unavailable"
-  /** The sandbox Worker failed to start or crashed while loading. */
+  /** The plugin asks for hosts or environment variables the sink entry does not grant. */
+  | "permission_denied"
+  /** The sandbox process failed to start or crashed while loading. */
   | "sandbox_failed"
   /** The URL or bucket could not be read. */
   | "source_fetch_failed"

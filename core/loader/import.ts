@@ -25,7 +25,7 @@ export function isNotFound(err: unknown, specifier: string): boolean {
 }
 
 /** Throws `plugin_not_found` when the file behind a file URL does not exist. */
-async function assertFileExists(fileUrl: string, shown: string): Promise<void> {
+export async function assertFileExists(fileUrl: string, shown: string): Promise<void> {
   try {
     const info = await Deno.stat(new URL(fileUrl));
     if (!info.isFile) throw new Deno.errors.NotFound(`${shown} is not a file`);

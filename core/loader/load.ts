@@ -6,8 +6,7 @@
  * source, the cause and what to do, with secrets masked.
  * @module
  */
-import { dirname } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { sinkInstanceName } from "../config/semantics.ts";
 import type { SinkConfig } from "../config/types.ts";
 import type { Sink } from "../plugin.ts";
@@ -16,23 +15,24 @@ import { fetchBucketObject, resolveBucketAccess } from "./bucket.ts";
 import { obtainPinnedFile } from "./cache.ts";
 import { configProblems } from "./config_schema.ts";
 import { createPluginContext, type LogFn, pluginLogger } from "./context.ts";
-import { type PluginMetadata, shapeOf, validateShape } from "./definition.ts";
+import { type PluginMetadata, readPermissions, shapeOf, validateShape } from "./definition.ts";
 import { errorMessage, LoadIssue, PluginLoadError } from "./errors.ts";
 import { DEFAULT_SOURCE_TIMEOUT_MS, fetchUrlBytes } from "./fetch_url.ts";
 import { normalizeSha256 } from "./hash.ts";
-import { importBuiltin, importModule, resolveBuiltin } from "./import.ts";
+import { assertFileExists, importBuiltin, importModule, resolveBuiltin } from "./import.ts";
+import { withDeadline } from "../deadline.ts";
+import { decidePermissions, describeGrant, type Grant, type Permitted } from "./grant.ts";
 import {
   createSandboxedSink,
-  describeInSandbox,
+  DEFAULT_SANDBOX_HEAP_MB,
+  probeInSandbox,
   SANDBOX_START_TIMEOUT_MS,
   type SandboxTarget,
-  sandboxUnavailable,
 } from "./sandbox.ts";
 import { entrySecrets, maskSecrets } from "./secrets.ts";
 import { isSecretKeyName } from "../config/env.ts";
 import { displaySource, parseSource, type PluginSource } from "./source.ts";
 import type { LoadedSink, LoadSinkOptions, LoadSinksResult } from "./types.ts";
-import { workerOptionsEnabled } from "./unstable.ts";
 
 /** The default log: one line on stderr, prefixed `sluice: `. */
 export function defaultLog(_level: "info" | "warn" | "error", message: string): void {
@@ -64,7 +64,7 @@ interface Job {
 interface Located {
   /** For `import()` in-process. */
   specifier: string;
-  /** For the sandbox Worker. */
+  /** For the sandbox process. */
   target: SandboxTarget;
 }
 
@@ -90,7 +90,7 @@ async function locate(job: Job, source: PluginSource, sandboxed: boolean): Promi
       warn: job.warn,
     });
     const url = pathToFileURL(file.path).href;
-    return { specifier: url, target: { moduleUrl: url, read: [file.path], import: false, label } };
+    return { specifier: url, target: { moduleUrl: url, remoteImports: false, label } };
   }
   if (entry.sha256) {
     job.warn(
@@ -99,33 +99,24 @@ async function locate(job: Job, source: PluginSource, sandboxed: boolean): Promi
     );
   }
   if (source.kind === "file") {
+    if (sandboxed) await assertFileExists(source.url, job.shown);
     return {
       specifier: source.url,
-      target: { moduleUrl: source.url, read: [source.path], import: false, label },
+      target: { moduleUrl: source.url, remoteImports: true, label },
     };
   }
   if (source.kind === "registry") {
     return {
       specifier: source.specifier,
-      target: {
-        moduleUrl: source.specifier,
-        read: false,
-        import: source.registry === "jsr" ? ["jsr.io"] : false,
-        label,
-      },
+      target: { moduleUrl: source.specifier, remoteImports: true, label },
     };
   }
   // built-in
   const resolved = sandboxed ? resolveBuiltin(source) : source.specifiers[0];
-  const local = resolved.startsWith("file:");
+  const notFound = `no built-in plugin "${source.name}": tried ${source.specifiers.join(" and ")}`;
   return {
     specifier: resolved,
-    target: {
-      moduleUrl: resolved,
-      read: local ? [dirname(fileURLToPath(resolved))] : false,
-      import: local ? false : ["jsr.io"],
-      label,
-    },
+    target: { moduleUrl: resolved, remoteImports: true, label, notFound },
   };
 }
 
@@ -142,10 +133,10 @@ function checkConfig(job: Job, meta: PluginMetadata): void {
   }
 }
 
-/** Reads the declared variables that are set; secret-like ones join the masked values. */
-function declaredEnvValues(job: Job, meta: PluginMetadata): Record<string, string> {
+/** Reads the granted variables that are set; secret-like ones join the masked values. */
+function envValues(job: Job, names: readonly string[]): Record<string, string> {
   const values: Record<string, string> = {};
-  for (const name of meta.env) {
+  for (const name of names) {
     const value = job.env(name);
     if (value === undefined) continue;
     values[name] = value;
@@ -154,21 +145,48 @@ function declaredEnvValues(job: Job, meta: PluginMetadata): Record<string, strin
   return values;
 }
 
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what} did not finish within ${ms / 1000} s`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
+/**
+ * What the plugin asks for with this entry's config. A `permissions`
+ * function sees only granted environment values; when what it asks for
+ * depends on them (a host from an env var), it is asked again with them.
+ */
+async function requestedPermissions(
+  job: Job,
+  meta: PluginMetadata,
+  ask: (config: unknown, env: Record<string, string>) => unknown,
+  builtin: boolean,
+): Promise<Grant> {
+  if (!meta.derivedPermissions) return { net: meta.net, env: meta.env };
+  const grantable = (names: string[]) =>
+    names.filter((n) => job.entry.permissions ? job.entry.permissions.env?.includes(n) : builtin);
+  let env: Record<string, string> = {};
+  let requested: Grant = { net: [], env: [] };
+  for (let round = 0; round < 3; round++) {
+    const invalid: string[] = [];
+    requested = readPermissions(await ask(job.entry.config ?? {}, env), invalid);
+    if (invalid.length > 0) {
+      throw new LoadIssue("invalid_plugin", `permissions(config) returned: ${invalid.join("; ")}`);
+    }
+    const next = envValues(job, grantable(requested.env));
+    if (Object.keys(next).join() === Object.keys(env).join()) break;
+    env = next;
   }
+  return requested;
+}
+
+function isBuiltin(source: PluginSource): boolean {
+  return source.kind === "builtin";
+}
+
+/** The start-up line naming what the plugin may reach. */
+function announce(job: Job, meta: PluginMetadata, permitted: Permitted, how: string): void {
+  job.log(
+    "info",
+    job.mask(
+      `sink "${job.name}": plugin "${meta.name}" ${meta.version} ${how}; ` +
+        `${describeGrant(permitted.effective)} (granted by ${permitted.source})`,
+    ),
+  );
 }
 
 async function loadInProcess(
@@ -181,24 +199,41 @@ async function loadInProcess(
     : await importModule(located.specifier, job.shown);
   const meta = validateShape(shapeOf(mod));
   checkConfig(job, meta);
-  declaredEnvValues(job, meta); // registers secret-like values for masking
+  const definition = (mod as {
+    default: {
+      create(config: unknown, ctx: unknown): unknown;
+      permissions?: (config: unknown, env: (name: string) => string | undefined) => unknown;
+    };
+  }).default;
+  const requested = await requestedPermissions(
+    job,
+    meta,
+    (config, env) => definition.permissions?.(structuredClone(config), (name) => env[name]),
+    isBuiltin(source),
+  );
+  const permitted = decidePermissions(
+    requested,
+    job.entry.permissions,
+    job.entry.config,
+    isBuiltin(source),
+  );
+  announce(job, meta, permitted, "runs in the gateway process (hosts not enforced)");
+  envValues(job, permitted.effective.env); // registers secret-like values for masking
   const ctx = createPluginContext({
     instanceName: job.name,
-    declaredEnv: meta.env,
+    declaredEnv: permitted.effective.env,
     env: job.env,
     log: job.log,
     signal: job.options.signal,
     mask: job.mask,
     dataDir: job.options.dataDir,
   });
-  const definition = (mod as { default: { create(config: unknown, ctx: unknown): unknown } })
-    .default;
   let created: unknown;
   try {
     created = await withDeadline(
-      Promise.resolve().then(() => definition.create(structuredClone(job.entry.config ?? {}), ctx)),
-      SANDBOX_START_TIMEOUT_MS,
       "create()",
+      SANDBOX_START_TIMEOUT_MS,
+      () => definition.create(structuredClone(job.entry.config ?? {}), ctx),
     );
   } catch (err) {
     throw new LoadIssue(
@@ -228,30 +263,53 @@ async function loadInProcess(
     sandboxed: false,
     secrets: job.secrets,
     sink: {
-      log: (events) => target.log(events),
-      flush: target.flush ? () => target.flush?.() : undefined,
-      close: target.close ? () => target.close?.() : undefined,
+      log: (events, call) => target.log(events, call),
+      flush: target.flush ? (call) => target.flush?.(call) : undefined,
+      close: target.close ? (call) => target.close?.(call) : undefined,
     },
   };
 }
 
-async function loadSandboxed(job: Job, located: Located): Promise<LoadedSink> {
+async function loadSandboxed(
+  job: Job,
+  source: PluginSource,
+  located: Located,
+  heapMb: number,
+): Promise<LoadedSink> {
   const { signal } = job.options;
-  const meta = validateShape(await describeInSandbox(located.target, signal));
-  checkConfig(job, meta);
+  const probe = await probeInSandbox(located.target, signal);
+  let meta: PluginMetadata;
+  let requested: Grant;
+  try {
+    meta = validateShape(probe.shape);
+    checkConfig(job, meta);
+    requested = await requestedPermissions(job, meta, probe.requested, isBuiltin(source));
+  } finally {
+    await probe.close();
+  }
+  const permitted = decidePermissions(
+    requested,
+    job.entry.permissions,
+    job.entry.config,
+    isBuiltin(source),
+  );
+  announce(job, meta, permitted, `runs in its own process (heap cap ${heapMb} MiB)`);
   const logger = pluginLogger(job.name, job.log, job.mask);
   const sink = await createSandboxedSink({
     target: located.target,
-    net: meta.net,
+    net: permitted.effective.net,
+    heapMb,
     init: {
       config: job.entry.config ?? {},
-      env: declaredEnvValues(job, meta),
-      declaredEnv: meta.env,
+      env: envValues(job, permitted.effective.env),
+      grantedEnv: permitted.effective.env,
       instanceName: job.name,
       gatewayVersion: VERSION,
     },
-    onLog: (m) => logger[m.level](m.message, m.data),
+    onLog: (m) => logger[m.level === "debug" ? "debug" : m.level](m.message, m.data),
     signal,
+    heartbeatMs: job.options.sandboxHeartbeatMs,
+    abortGraceMs: job.options.sandboxAbortGraceMs,
   }).catch((err) => {
     if (err instanceof LoadIssue && err.code === "create_failed") {
       throw new LoadIssue(
@@ -318,14 +376,11 @@ export async function loadSink(entry: SinkConfig, options: LoadSinkOptions): Pro
   };
   try {
     const source = parseSource(entry.use, options.baseDir);
-    const sandboxed = entry.sandbox ?? (source.kind === "url" || source.kind === "bucket");
-    if (sandboxed && !(options.workerOptions ?? workerOptionsEnabled())) {
-      throw sandboxUnavailable();
-    }
-    const located = await locate(job, source, sandboxed);
-    return sandboxed
-      ? await loadSandboxed(job, located)
-      : await loadInProcess(job, source, located);
+    const sandbox = entry.sandbox ?? source.kind !== "builtin";
+    const located = await locate(job, source, sandbox !== false);
+    if (sandbox === false) return await loadInProcess(job, source, located);
+    const heapMb = (sandbox === true ? undefined : sandbox.heap_mb) ?? DEFAULT_SANDBOX_HEAP_MB;
+    return await loadSandboxed(job, source, located, heapMb);
   } catch (err) {
     throw toLoadError(err, job);
   }

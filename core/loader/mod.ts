@@ -29,4 +29,3 @@
 export { defaultLog, loadSink, loadSinks } from "./load.ts";
 export { PluginLoadError, type PluginLoadErrorCode } from "./errors.ts";
 export type { LoadedSink, LoadSinkOptions, LoadSinksResult } from "./types.ts";
-export { workerOptionsEnabled } from "./unstable.ts";

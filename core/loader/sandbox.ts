@@ -1,77 +1,147 @@
 /**
- * The plugin sandbox: a module Worker started with Deno's worker
- * permissions, where the plugin can reach only the hosts it declares in
- * `permissions.net`, read only its own (cached) module file, and has no
- * environment, no write, no subprocesses, no FFI, no system info and no
- * remote imports.
+ * The plugin sandbox: each sandboxed plugin runs in its own Deno process,
+ * started with only what the operator granted (`--allow-net` for the
+ * granted hosts, nothing else: no environment, no file reads or writes, no
+ * subprocesses, no FFI, no system info) and a heap cap
+ * (`--v8-flags=--max-old-space-size`). Measured on Deno 2.9: a Worker can
+ * enforce neither limit — a Worker that runs out of heap aborts the whole
+ * process, and `terminate()` does not stop a Worker spinning in a loop —
+ * while a process is contained by its heap cap and killed in milliseconds.
  *
- * Loading takes two Workers: the first, with no network at all, imports
- * the module and reports its shape (name, version, apiVersion, declared
- * permissions, configSchema, defaultOn); the second gets `net` limited to
- * the declared hosts, receives the validated config and the values of the
- * declared environment variables (read by the loader) in its `init`
- * message, and calls `create`. The loader then talks to it through a proxy
- * {@link Sink}: `{id, op, events?}` out, `{id, ok, error?}` back, the
- * error rebuilt as an `Error` carrying `permanent` and `retryAfterMs`.
- *
- * Limits plugin authors should know: the Worker has no environment access,
- * so npm SDKs that read `process.env` when they load (or later) fail or
- * see nothing inside the sandbox: take every setting from `config` or
- * `ctx.env()`. Remote plugins must be single-file bundles: only their own
- * cached file is readable (the same holds for a local path with
- * `sandbox: true`; a sandboxed built-in may read its package directory). Deno needs `--unstable-worker-options` (or
- * `"unstable": ["worker-options"]` in the root deno.json) for any of this.
+ * Loading takes two processes: the first, with no network, imports the
+ * module, reports its shape and, when `permissions` is a function, what
+ * it asks for the validated config; the second gets the granted hosts and
+ * environment values and calls `create`. The gateway then talks to it
+ * through a proxy {@link Sink}. A call past its deadline is aborted in
+ * the plugin (the `signal` of `log`); a plugin that does not stop within
+ * {@link SANDBOX_ABORT_GRACE_MS}, stops answering the liveness check, runs
+ * out of memory or crashes is killed, and started again for the next call
+ * (its batch is retried; the failure carries `code: "plugin_crashed"`).
  * @module
  */
-import type { Sink } from "../plugin.ts";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Sink, SinkCallOptions } from "../plugin.ts";
+import { settlesWithin } from "../deadline.ts";
 import type { PluginShape } from "./definition.ts";
 import { errorMessage, LoadIssue } from "./errors.ts";
-import { sandboxHostUrl } from "./sandbox_host.ts";
-import type { CallMessage, FromWorker, InitMessage, LogMessage } from "./sandbox_protocol.ts";
-import { WORKER_OPTIONS_FLAG } from "./unstable.ts";
+import { sandboxMainUrl } from "./sandbox_host.ts";
+import type {
+  Answer,
+  CallMessage,
+  FromChild,
+  InitMessage,
+  LogMessage,
+  ToChild,
+} from "./sandbox_protocol.ts";
 
 /** How long importing (and creating) a sandboxed plugin may take. */
 export const SANDBOX_START_TIMEOUT_MS = 30_000;
 
-/** How long `close()` waits for the plugin's own `close` before terminating the Worker. */
+/** How long `close()` waits for the plugin's own `close` before the process is killed. */
 export const SANDBOX_CLOSE_TIMEOUT_MS = 10_000;
 
-/** What a sandbox Worker may load. */
+/** How long a call may run on after its deadline aborted it before the process is killed. */
+export const SANDBOX_ABORT_GRACE_MS = 2_000;
+
+/** The liveness check's period: a process that leaves a ping unanswered this long is killed. */
+export const SANDBOX_HEARTBEAT_MS = 5_000;
+
+/** Heap cap of a sandboxed plugin's process when the sink entry sets none. */
+export const DEFAULT_SANDBOX_HEAP_MB = 256;
+
+/** What a sandbox process loads. */
 export interface SandboxTarget {
   /** The module to import (a file URL, or an npm:/jsr: specifier). */
   moduleUrl: string;
-  /** Paths the Worker may read (the plugin's file), or false. */
-  read: string[] | false;
-  /** Hosts the Worker may import remote modules from (jsr.io for jsr:), or false. */
-  import: string[] | false;
+  /** False for fetched single-file plugins: no remote imports at all. */
+  remoteImports: boolean;
   /** The plugin as named in messages. */
   label: string;
+  /** What to say when the module is not found (a built-in names the specifiers it tried). */
+  notFound?: string;
 }
 
-/** Permissions of a sandbox Worker reaching `net`. */
-export function sandboxPermissions(target: SandboxTarget, net: readonly string[]): {
-  net: string[] | false;
-  read: string[] | false;
-  import: string[] | false;
-  env: false;
-  write: false;
-  run: false;
-  ffi: false;
-  sys: false;
-} {
-  return {
-    net: net.length > 0 ? [...net] : false,
-    read: target.read,
-    import: target.import,
-    env: false,
-    write: false,
-    run: false,
-    ffi: false,
-    sys: false,
-  };
+/** The deno.json(c) the gateway itself resolves imports with, if any. */
+function gatewayConfigPath(): string | undefined {
+  let dir: string;
+  try {
+    dir = Deno.mainModule.startsWith("file:")
+      ? dirname(fileURLToPath(Deno.mainModule))
+      : Deno.cwd();
+  } catch {
+    return undefined;
+  }
+  for (;;) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      try {
+        if (Deno.statSync(join(dir, name)).isFile) return join(dir, name);
+      } catch {
+        // not here
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
 }
 
-/** The error of a failed sink call, rebuilt with the contract's properties. */
+/** Environment the Deno runtime of the child needs (the plugin itself reads none of it). */
+const RUNTIME_ENV = [
+  "HOME",
+  "PATH",
+  "TMPDIR",
+  "DENO_DIR",
+  "XDG_CACHE_HOME",
+  "NPM_CONFIG_REGISTRY",
+  "DENO_CERT",
+  "DENO_TLS_CA_STORE",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+];
+
+function runtimeEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of RUNTIME_ENV) {
+    try {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    } catch {
+      // not readable: the child uses its defaults
+    }
+  }
+  return env;
+}
+
+/** The `deno run` arguments of a sandbox process reaching `net` with a `heapMb` cap. */
+export function sandboxArgs(
+  target: SandboxTarget,
+  net: readonly string[],
+  heapMb: number,
+): string[] {
+  const config = gatewayConfigPath();
+  return [
+    "run",
+    "--quiet",
+    "--no-prompt",
+    config ? `--config=${config}` : "--no-config",
+    `--v8-flags=--max-old-space-size=${heapMb}`,
+    ...(net.length > 0 ? [`--allow-net=${net.join(",")}`] : []),
+    ...(target.remoteImports ? [] : ["--deny-import"]),
+    sandboxMainUrl(target.moduleUrl),
+  ];
+}
+
+/** An error of a sandboxed plugin's process, with the code reports use. */
+export function sandboxError(message: string, code = "plugin_crashed"): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
+/** The error of a failed call, rebuilt with the contract's properties. */
 export function rebuildError(
   error: { message: string; name?: string; permanent?: boolean; retryAfterMs?: number },
 ): Error {
@@ -82,49 +152,90 @@ export function rebuildError(
   return err;
 }
 
-type Waiter = { resolve(message: FromWorker): void; reject(err: Error): void };
+type Reply = { skipped?: number } | undefined;
 
-/** One sandbox Worker and its message plumbing. */
-class SandboxWorker {
-  readonly #worker: Worker;
+/** One plugin process and its pipes. */
+class SandboxProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #label: string;
-  readonly #pending = new Map<
-    number,
-    { resolve(result?: { skipped?: number }): void; reject(err: Error): void }
-  >();
+  readonly #heapMb: number;
+  readonly #pending = new Map<number, { resolve(r: Reply): void; reject(e: Error): void }>();
+  readonly #answers: ((message: Answer) => void)[] = [];
   #nextId = 1;
-  #waiter?: Waiter;
+  #stderr = "";
   #failure?: Error;
-  #terminated = false;
+  #killed = false;
+  /** Resolves when the process has exited and its output is read. */
+  readonly exited: Promise<void>;
 
-  constructor(target: SandboxTarget, net: readonly string[], onLog: (m: LogMessage) => void) {
+  constructor(
+    target: SandboxTarget,
+    net: readonly string[],
+    heapMb: number,
+    onLog: (m: LogMessage) => void,
+  ) {
     this.#label = target.label;
-    const options = {
-      type: "module" as const,
-      name: `sluice sandbox ${target.label.replace(/"/g, "")}`,
-      deno: { permissions: sandboxPermissions(target, net) },
-    };
+    this.#heapMb = heapMb;
     try {
-      this.#worker = new Worker(sandboxHostUrl(), options as WorkerOptions);
+      this.#child = new Deno.Command(Deno.execPath(), {
+        args: sandboxArgs(target, net, heapMb),
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+        clearEnv: true,
+        env: runtimeEnv(),
+      }).spawn();
     } catch (err) {
       throw new LoadIssue(
         "sandbox_failed",
-        `the sandbox Worker could not start: ${errorMessage(err)}`,
-        "the gateway process itself must be allowed to read the plugin file and reach the " +
-          `hosts the plugin declares (${net.join(", ") || "none"})`,
+        `the sandbox process could not start: ${errorMessage(err)}`,
+        "the gateway needs permission to run the deno executable (run it with -A or " +
+          "--allow-run), or set `sandbox: false` on this sink (only for plugins you trust)",
       );
     }
-    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data, onLog);
-    this.#worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.#fail(new Error(`sandboxed plugin ${this.#label} crashed: ${event.message}`));
-    };
-    this.#worker.onmessageerror = () => {
-      this.#fail(new Error(`sandboxed plugin ${this.#label} sent a message that cannot be read`));
-    };
+    this.#stdin = this.#child.stdin.getWriter();
+    const stdout = this.#readLines(this.#child.stdout, (line) => this.#receive(line, onLog));
+    const stderr = this.#readLines(this.#child.stderr, (line) => {
+      // Stack lines (which quote the whole main module) and blank lines say nothing here.
+      if (!line.trim() || /^\s+at |^Stack backtrace|^\s+\d+: |data:text\/javascript/.test(line)) {
+        return;
+      }
+      this.#stderr = (this.#stderr + line.slice(0, 1000) + "\n").slice(-2000);
+    });
+    this.exited = Promise.all([this.#child.status, stdout, stderr]).then(([status]) => {
+      this.#fail(this.#exitError(status));
+    });
   }
 
-  #receive(message: FromWorker, onLog: (m: LogMessage) => void): void {
+  async #readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for await (const chunk of stream) {
+        let from = buffer.length;
+        buffer += decoder.decode(chunk, { stream: true });
+        let newline: number;
+        while ((newline = buffer.indexOf("\n", from)) >= 0) {
+          onLine(buffer.slice(0, newline));
+          buffer = buffer.slice(newline + 1);
+          from = 0;
+        }
+      }
+    } catch {
+      // the process is gone
+    }
+    if (buffer) onLine(buffer);
+  }
+
+  #receive(line: string, onLog: (m: LogMessage) => void): void {
+    let message: FromChild;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      if (line.trim()) onLog({ type: "log", level: "warn", message: `printed: ${line}` });
+      return;
+    }
     if ("id" in message) {
       const pending = this.#pending.get(message.id);
       if (!pending) return;
@@ -134,169 +245,154 @@ class SandboxWorker {
     } else if (message.type === "log") {
       onLog(message);
     } else if (message.type === "crash") {
-      this.#fail(new Error(`sandboxed plugin ${this.#label} crashed: ${message.message}`));
+      this.kill(sandboxError(`sandboxed plugin ${this.#label} crashed: ${message.message}`));
     } else {
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
-      waiter?.resolve(message);
+      this.#answers.shift()?.(message);
     }
+  }
+
+  #exitError(status: Deno.CommandStatus): Error {
+    const lines = this.#stderr.trim().split("\n");
+    const error = lines.findIndex((l) => l.startsWith("error:"));
+    const said = (error >= 0 ? lines.slice(error, error + 2) : lines.slice(-3)).join(" ");
+    if (/heap limit|out of memory/i.test(this.#stderr)) {
+      return sandboxError(
+        `sandboxed plugin ${this.#label} ran out of memory (heap cap ${this.#heapMb} MiB)`,
+      );
+    }
+    const how = status.signal ? `was killed (${status.signal})` : `exited with code ${status.code}`;
+    return sandboxError(`sandboxed plugin ${this.#label} ${how}${said ? `: ${said}` : ""}`);
   }
 
   #fail(err: Error): void {
     if (this.#failure) return;
     this.#failure = err;
-    this.#waiter?.reject(err);
-    this.#waiter = undefined;
     for (const pending of this.#pending.values()) pending.reject(err);
     this.#pending.clear();
-    this.terminate();
+    for (const answer of this.#answers.splice(0)) answer({ type: "crash", message: err.message });
   }
 
-  /** Sends a `describe` or `init` message and waits for its answer. */
-  handshake(
-    message: { type: "describe"; moduleUrl: string } | InitMessage,
-    signal: AbortSignal,
-    timeoutMs: number,
-  ): Promise<FromWorker> {
+  /** True once the process failed or was killed. */
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  #send(message: ToChild): void {
+    this.#stdin.write(new TextEncoder().encode(JSON.stringify(message) + "\n")).catch(() => {});
+  }
+
+  /** Sends a `describe`, `permissions` or `init` message and waits for its answer. */
+  ask(message: ToChild, signal: AbortSignal, timeoutMs: number, stage: string): Promise<Answer> {
     if (this.#failure) return Promise.reject(this.#failure);
-    return new Promise<FromWorker>((resolve, reject) => {
-      const done = () => {
+    return new Promise<Answer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.kill(new Error(`${stage} did not finish within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const onAbort = () => this.kill(new Error("aborted: the gateway is shutting down"));
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#answers.push((answer) => {
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
-      };
-      const onAbort = () => this.#fail(new Error("aborted: the gateway is shutting down"));
-      const timer = setTimeout(
-        () =>
-          this.#fail(
-            new Error(
-              `${message.type === "init" ? "create()" : "import"} did not finish within ${
-                timeoutMs / 1000
-              } s`,
-            ),
-          ),
-        timeoutMs,
-      );
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiter = {
-        resolve: (m) => {
-          done();
-          resolve(m);
-        },
-        reject: (err) => {
-          done();
-          reject(err);
-        },
-      };
+        if (answer.type === "crash") reject(this.#failure ?? new Error(answer.message));
+        else resolve(answer);
+      });
       if (signal.aborted) onAbort();
-      else this.#worker.postMessage(message);
+      else this.#send(message);
     });
   }
 
-  /** Calls a sink method in the Worker. */
-  call(op: CallMessage["op"], events?: unknown[]): Promise<{ skipped?: number } | undefined> {
-    if (this.#failure) return Promise.reject(this.#failure);
+  /** Calls a sink method; returns its id (for {@link abort}) and its answer. */
+  call(op: CallMessage["op"], events?: unknown[]): { id: number; reply: Promise<Reply> } {
     const id = this.#nextId++;
-    return new Promise<{ skipped?: number } | undefined>((resolve, reject) => {
+    if (this.#failure) return { id, reply: Promise.reject(this.#failure) };
+    const reply = new Promise<Reply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      const message: CallMessage = events === undefined ? { id, op } : { id, op, events };
-      try {
-        this.#worker.postMessage(message);
-      } catch (err) {
-        this.#pending.delete(id);
-        reject(
-          new Error(
-            `could not send ${op} to sandboxed plugin ${this.#label}: ${errorMessage(err)}`,
-          ),
-        );
-      }
     });
+    this.#send(events === undefined ? { id, op } : { id, op, events });
+    return { id, reply };
   }
 
-  /** Asks the plugin to abort its work (`ctx.signal`). */
-  abort(): void {
-    if (!this.#terminated) this.#worker.postMessage({ type: "abort" });
+  /** Aborts one call's signal in the plugin, or its `ctx.signal` (no id). */
+  abort(id?: number): void {
+    if (!this.#failure) this.#send(id === undefined ? { type: "abort" } : { type: "abort", id });
   }
 
-  /** Stops the Worker; later calls reject. */
-  terminate(reason?: Error): void {
-    if (this.#terminated) return;
-    this.#terminated = true;
-    this.#worker.terminate();
-    if (!this.#failure) {
-      this.#failure = reason ?? new Error(`sandboxed plugin ${this.#label} is closed`);
-      this.#waiter?.reject(this.#failure);
-      this.#waiter = undefined;
-      for (const pending of this.#pending.values()) pending.reject(this.#failure);
-      this.#pending.clear();
+  /** Kills the process (SIGKILL); pending calls reject with `reason`. */
+  kill(reason: Error): void {
+    this.#fail(reason);
+    if (this.#killed) return;
+    this.#killed = true;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already gone
     }
   }
 }
 
-function handshakeFailure(message: FromWorker, stage: "describe" | "init"): LoadIssue {
-  if ("type" in message && message.type === "failed") {
-    if (message.stage === "import") {
-      return new LoadIssue(
-        message.notFound ? "plugin_not_found" : "import_failed",
-        `importing the plugin in the sandbox failed: ${message.message}`,
-        message.notFound
-          ? "check the source"
-          : "sandboxed plugins must be single-file ES modules with no remote imports",
-      );
-    }
-    return new LoadIssue(
-      message.stage === "create" ? "create_failed" : "invalid_plugin",
-      message.stage === "create" ? `create() threw: ${message.message}` : message.message,
-    );
+function importIssue(err: unknown, target: SandboxTarget): LoadIssue {
+  const message = errorMessage(err).replace(`sandboxed plugin ${target.label} `, "");
+  const notFound = /module not found|failed to load|not found|no such file/i.test(message);
+  if (notFound && target.notFound) {
+    return new LoadIssue("plugin_not_found", `${target.notFound} (${message})`);
   }
   return new LoadIssue(
-    "sandbox_failed",
-    `unexpected answer from the sandbox during ${stage}: ${JSON.stringify(message)}`,
+    notFound ? "plugin_not_found" : "import_failed",
+    `importing the plugin in the sandbox failed: ${message}`,
+    notFound
+      ? "check the source"
+      : "the module must evaluate with no environment, files or network; fetched plugins " +
+        "must be single-file ES modules with no remote imports",
   );
 }
 
-function startFailure(err: unknown, stage: "describe" | "init"): LoadIssue {
-  if (err instanceof LoadIssue) return err;
-  return new LoadIssue(
-    stage === "init" ? "create_failed" : "sandbox_failed",
-    `${stage === "init" ? "creating" : "importing"} the plugin in the sandbox failed: ${
-      errorMessage(err)
-    }`,
-  );
-}
-
-/** The message for `sandbox: true` without Deno's worker options. */
-export function sandboxUnavailable(): LoadIssue {
-  return new LoadIssue(
-    "sandbox_unavailable",
-    `sandboxing needs Deno's worker options, which are not enabled`,
-    `run deno with ${WORKER_OPTIONS_FLAG} or add "unstable": ["worker-options"] to the root ` +
-      `deno.json, or set \`sandbox: false\` on this sink to run the plugin in-process ` +
-      `(only for plugins you trust)`,
-  );
+/** The first sandbox process: the plugin's shape, and its request for a config. */
+export interface SandboxProbe {
+  /** The default export's shape. */
+  shape: PluginShape;
+  /** Calls `permissions(config, env)` in the probe; resolves to what it returned. */
+  requested(config: unknown, env: Record<string, string>): Promise<unknown>;
+  /** Ends the probe process. */
+  close(): Promise<void>;
 }
 
 /**
- * Step 1: imports the module in a Worker with no network and returns its shape.
+ * Step 1: imports the module in a process with no network and returns its shape.
  * @throws {LoadIssue} `plugin_not_found`, `import_failed` or `sandbox_failed`
  */
-export async function describeInSandbox(
+export async function probeInSandbox(
   target: SandboxTarget,
   signal: AbortSignal,
   timeoutMs: number = SANDBOX_START_TIMEOUT_MS,
-): Promise<PluginShape> {
-  const worker = new SandboxWorker(target, [], () => {});
+): Promise<SandboxProbe> {
+  const probe = new SandboxProcess(target, [], DEFAULT_SANDBOX_HEAP_MB, () => {});
+  const close = async () => {
+    probe.kill(new Error("probe closed"));
+    await probe.exited;
+  };
   try {
-    const answer = await worker.handshake(
-      { type: "describe", moduleUrl: target.moduleUrl },
-      signal,
-      timeoutMs,
-    );
-    if ("type" in answer && answer.type === "described") return answer.shape;
-    throw handshakeFailure(answer, "describe");
+    const answer = await probe.ask({ type: "describe" }, signal, timeoutMs, "import");
+    if (answer.type !== "described") throw new Error(`unexpected answer ${answer.type}`);
+    return {
+      shape: answer.shape,
+      async requested(config, env) {
+        const reply = await probe.ask(
+          { type: "permissions", config, env },
+          signal,
+          timeoutMs,
+          "permissions()",
+        );
+        if (reply.type !== "requested") throw new Error(`unexpected answer ${reply.type}`);
+        if (reply.error !== undefined) {
+          throw new LoadIssue("invalid_plugin", `permissions(config) threw: ${reply.error}`);
+        }
+        return reply.value;
+      },
+      close,
+    };
   } catch (err) {
-    throw startFailure(err, "describe");
-  } finally {
-    worker.terminate();
+    await close();
+    throw importIssue(err, target);
   }
 }
 
@@ -304,60 +400,177 @@ export async function describeInSandbox(
 export interface SandboxedSinkOptions {
   /** What to load. */
   target: SandboxTarget;
-  /** Hosts the plugin declared. */
+  /** The hosts granted. */
   net: readonly string[];
+  /** Heap cap in MiB. */
+  heapMb: number;
   /** The `init` message (config, env values, names). */
-  init: Omit<InitMessage, "type" | "moduleUrl">;
+  init: Omit<InitMessage, "type">;
   /** Receives the plugin's log lines. */
   onLog(message: LogMessage): void;
   /** Aborted at shutdown (forwarded to the plugin's `ctx.signal`). */
   signal: AbortSignal;
   /** Start deadline. */
   timeoutMs?: number;
+  /** Liveness-check period (default {@link SANDBOX_HEARTBEAT_MS}). */
+  heartbeatMs?: number;
+  /** Grace after a call's deadline before the kill (default {@link SANDBOX_ABORT_GRACE_MS}). */
+  abortGraceMs?: number;
+}
+
+async function startProcess(options: SandboxedSinkOptions): Promise<SandboxProcess> {
+  const process = new SandboxProcess(options.target, options.net, options.heapMb, options.onLog);
+  let answer: Answer;
+  try {
+    answer = await process.ask(
+      { type: "init", ...options.init },
+      options.signal,
+      options.timeoutMs ?? SANDBOX_START_TIMEOUT_MS,
+      "create()",
+    );
+  } catch (err) {
+    process.kill(err as Error);
+    throw new LoadIssue("create_failed", `starting the plugin failed: ${errorMessage(err)}`);
+  }
+  if (answer.type === "ready") return process;
+  process.kill(new Error("create failed"));
+  if (answer.type === "failed" && answer.stage === "create") {
+    throw new LoadIssue("create_failed", `create() threw: ${answer.message}`);
+  }
+  throw new LoadIssue(
+    "invalid_plugin",
+    answer.type === "failed" ? answer.message : `unexpected answer ${answer.type}`,
+  );
+}
+
+/** The gateway's side of a sandboxed sink: calls, deadlines, liveness and restarts. */
+class SandboxedSink implements Sink {
+  readonly #options: SandboxedSinkOptions;
+  #process: SandboxProcess;
+  #starting?: Promise<SandboxProcess>;
+  #closed = false;
+  #pingSentAt?: number;
+  readonly #heartbeat: ReturnType<typeof setInterval>;
+
+  constructor(options: SandboxedSinkOptions, first: SandboxProcess) {
+    this.#options = options;
+    this.#process = first;
+    const period = options.heartbeatMs ?? SANDBOX_HEARTBEAT_MS;
+    this.#heartbeat = setInterval(() => this.#checkLiveness(period), period);
+    Deno.unrefTimer(this.#heartbeat);
+    options.signal.addEventListener("abort", () => this.#process.abort(), { once: true });
+  }
+
+  #checkLiveness(period: number): void {
+    const process = this.#process;
+    if (process.failed || this.#starting) return;
+    if (this.#pingSentAt !== undefined) {
+      if (performance.now() - this.#pingSentAt >= period) {
+        const message = `stopped answering for ${period / 1000} s (a busy loop?): its process ` +
+          "is killed and started again at the next call";
+        this.#options.onLog({ type: "log", level: "warn", message });
+        process.kill(sandboxError(`sandboxed plugin ${this.#options.target.label} ${message}`));
+      }
+      return;
+    }
+    this.#pingSentAt = performance.now();
+    process.call("ping").reply.then(
+      () => (this.#pingSentAt = undefined),
+      () => (this.#pingSentAt = undefined),
+    );
+  }
+
+  /** The running process, started again after a failure. */
+  async #live(): Promise<SandboxProcess> {
+    if (!this.#process.failed) return this.#process;
+    if (this.#closed) {
+      throw sandboxError(`sandboxed plugin ${this.#options.target.label} is closed`);
+    }
+    this.#starting ??= (async () => {
+      try {
+        this.#process = await startProcess(this.#options);
+        this.#options.onLog({
+          type: "log",
+          level: "warn",
+          message: "the plugin's process was started again",
+        });
+        return this.#process;
+      } finally {
+        this.#starting = undefined;
+      }
+    })();
+    return await this.#starting;
+  }
+
+  async #call(
+    op: CallMessage["op"],
+    events?: unknown[],
+    signal?: AbortSignal,
+    grace = this.#options.abortGraceMs ?? SANDBOX_ABORT_GRACE_MS,
+  ): Promise<Reply> {
+    let process: SandboxProcess;
+    try {
+      process = await this.#live();
+      this.#pingSentAt = undefined;
+    } catch (err) {
+      throw sandboxError(
+        `sandboxed plugin ${this.#options.target.label} could not be started again: ${
+          errorMessage(err)
+        }`,
+      );
+    }
+    const { id, reply } = process.call(op, events);
+    if (!signal) return await reply;
+    const label = this.#options.target.label;
+    const onAbort = async () => {
+      process.abort(id);
+      if (await settlesWithin(reply, grace)) return;
+      process.kill(sandboxError(
+        op === "close"
+          ? `sandboxed plugin ${label} is closed: the shutdown deadline cut its close() short`
+          : `sandboxed plugin ${label} did not stop ${op}() within ${grace / 1000} s of its ` +
+            "deadline; it is killed and started again",
+      ));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) void onAbort();
+    try {
+      return await reply;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  log(events: readonly unknown[], options?: SinkCallOptions): Promise<Reply> {
+    return this.#call("log", events as unknown[], options?.signal);
+  }
+
+  async flush(options?: SinkCallOptions): Promise<void> {
+    if (this.#process.failed) return;
+    await this.#call("flush", undefined, options?.signal);
+  }
+
+  async close(options?: SinkCallOptions): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    const process = this.#process;
+    if (!process.failed) {
+      // At shutdown there is no grace: an aborted close ends the process at once.
+      const closing = this.#call("close", undefined, options?.signal, 0).catch(() => {});
+      await settlesWithin(closing, SANDBOX_CLOSE_TIMEOUT_MS);
+    }
+    process.kill(sandboxError(`sandboxed plugin ${this.#options.target.label} is closed`));
+    await process.exited;
+  }
 }
 
 /**
- * Step 2: starts the Worker with the declared hosts, creates the sink in
+ * Step 2: starts the process with the granted hosts, creates the sink in
  * it, and returns the proxy.
- * @throws {LoadIssue} `create_failed`, `invalid_plugin`, `import_failed` or `sandbox_failed`
+ * @throws {LoadIssue} `create_failed`, `invalid_plugin` or `sandbox_failed`
  */
 export async function createSandboxedSink(options: SandboxedSinkOptions): Promise<Sink> {
-  const { target, signal } = options;
-  const worker = new SandboxWorker(target, options.net, options.onLog);
-  try {
-    const answer = await worker.handshake(
-      { type: "init", moduleUrl: target.moduleUrl, ...options.init },
-      signal,
-      options.timeoutMs ?? SANDBOX_START_TIMEOUT_MS,
-    );
-    if (!("type" in answer) || answer.type !== "ready") throw handshakeFailure(answer, "init");
-  } catch (err) {
-    worker.terminate();
-    throw startFailure(err, "init");
-  }
-  const onAbort = () => worker.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
-  let closing: Promise<void> | undefined;
-  return {
-    log: (events) => worker.call("log", events as unknown[]),
-    flush: async () => void await worker.call("flush"),
-    close: () => {
-      closing ??= (async () => {
-        signal.removeEventListener("abort", onAbort);
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        try {
-          await Promise.race([
-            worker.call("close"),
-            new Promise<void>((resolve) => {
-              timer = setTimeout(resolve, SANDBOX_CLOSE_TIMEOUT_MS);
-            }),
-          ]);
-        } finally {
-          clearTimeout(timer);
-          worker.terminate();
-        }
-      })();
-      return closing;
-    },
-  };
+  const first = await startProcess(options);
+  return new SandboxedSink(options, first);
 }

@@ -1,33 +1,35 @@
 /**
- * The code that runs inside a sandbox Worker: it imports the plugin,
- * reports its shape (`describe`), creates the sink with a message-passing
- * context (`init`), then answers `log`/`flush`/`close` calls. It is sent to
- * the Worker as the source text of {@link sandboxHost} (plus the
- * self-contained helpers it receives as arguments) in a `data:` URL, so it
- * needs no file of its own and no read permission beyond the plugin's.
+ * The code that runs in a sandboxed plugin's process. Its main module is a
+ * `data:` URL: a static import of the plugin (static imports need no read
+ * permission, so the process gets none) followed by the source text of
+ * {@link sandboxChild} and the self-contained helpers it receives as
+ * arguments. It talks to the gateway in JSON lines on stdin and stdout
+ * (see `sandbox_protocol.ts`); `console` output becomes log messages.
  * @module
  */
 import type { PluginShape } from "./definition.ts";
 import type { PluginContext, Sink } from "../plugin.ts";
-import type { FromWorker, SerializedError, ToWorker } from "./sandbox_protocol.ts";
+import type { FromChild, SerializedError, ToChild } from "./sandbox_protocol.ts";
 import { shapeOf } from "./definition.ts";
 import { pluginFetch } from "./context.ts";
 
 /**
- * The Worker's main function. Self-contained: it uses only its arguments
+ * The child's main function. Self-contained: it uses only its arguments
  * and globals, because it runs from its source text.
+ * @param mod the plugin module's namespace
  * @param describe reads a module's shape ({@link shapeOf})
  * @param makeFetch builds `ctx.fetch` ({@link pluginFetch})
  */
-export function sandboxHost(
+export function sandboxChild(
+  mod: unknown,
   describe: (mod: unknown) => PluginShape,
   makeFetch: (signal: AbortSignal, defaultTimeoutMs?: number) => PluginContext["fetch"],
 ): void {
-  const scope = globalThis as unknown as {
-    onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
-    postMessage(message: FromWorker): void;
+  const encoder = new TextEncoder();
+  const out = Deno.stdout.writable.getWriter();
+  const post = (message: FromChild): void => {
+    out.write(encoder.encode(JSON.stringify(message) + "\n")).catch(() => Deno.exit(0));
   };
-  const post = (message: FromWorker): void => scope.postMessage(message);
   const messageOf = (err: unknown): string =>
     err instanceof Error
       ? err.message
@@ -36,42 +38,45 @@ export function sandboxHost(
       : String(err);
   const serialize = (err: unknown): SerializedError => {
     const e = (typeof err === "object" && err !== null ? err : {}) as Record<string, unknown>;
-    const out: SerializedError = { message: messageOf(err) };
-    if (typeof e.name === "string" && e.name !== "Error") out.name = e.name;
-    if (e.permanent === true) out.permanent = true;
+    const result: SerializedError = { message: messageOf(err) };
+    if (typeof e.name === "string" && e.name !== "Error") result.name = e.name;
+    if (e.permanent === true) result.permanent = true;
     if (typeof e.retryAfterMs === "number" && Number.isFinite(e.retryAfterMs)) {
-      out.retryAfterMs = e.retryAfterMs;
+      result.retryAfterMs = e.retryAfterMs;
     }
-    return out;
+    return result;
   };
-  const isNotFound = (err: unknown): boolean =>
-    (err as { code?: unknown } | null)?.code === "ERR_MODULE_NOT_FOUND";
+  const jsonData = (data: unknown): Record<string, unknown> | undefined => {
+    try {
+      return data === undefined ? undefined : JSON.parse(JSON.stringify(data));
+    } catch {
+      return undefined;
+    }
+  };
+  const log =
+    (level: "debug" | "info" | "warn" | "error") => (text: unknown, data?: unknown): void =>
+      post({ type: "log", level, message: String(text), data: jsonData(data) });
+  // Plugin output must not corrupt the protocol on stdout.
+  const consoleLine = (level: "debug" | "info" | "warn" | "error") => (...args: unknown[]) =>
+    log(level)(args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "));
+  Object.assign(console, {
+    log: consoleLine("info"),
+    info: consoleLine("info"),
+    debug: consoleLine("debug"),
+    warn: consoleLine("warn"),
+    error: consoleLine("error"),
+  });
 
-  const controller = new AbortController();
+  type Definition = {
+    create(config: unknown, ctx: PluginContext): Sink | Promise<Sink>;
+    permissions?: unknown;
+  };
+  const definition = (mod as { default?: Definition }).default as Definition;
+  const shutdown = new AbortController();
+  const calls = new Map<number, AbortController>();
   let sink: Sink | undefined;
 
-  const init = async (message: Extract<ToWorker, { type: "init" }>): Promise<void> => {
-    let mod: { default?: unknown };
-    try {
-      mod = await import(message.moduleUrl);
-    } catch (err) {
-      post({ type: "failed", stage: "import", message: messageOf(err), notFound: isNotFound(err) });
-      return;
-    }
-    const definition = mod.default as {
-      create(config: unknown, ctx: PluginContext): Sink | Promise<Sink>;
-    };
-    const log =
-      (level: "debug" | "info" | "warn" | "error") =>
-      (text: string, data?: Record<string, unknown>): void => {
-        let safe: Record<string, unknown> | undefined;
-        try {
-          safe = data === undefined ? undefined : structuredClone(data);
-        } catch {
-          safe = undefined;
-        }
-        post({ type: "log", level, message: String(text), data: safe });
-      };
+  const init = async (message: Extract<ToChild, { type: "init" }>): Promise<void> => {
     const logger = {
       debug: log("debug"),
       info: log("info"),
@@ -81,14 +86,14 @@ export function sandboxHost(
     const warned = new Set<string>();
     const ctx: PluginContext = {
       logger,
-      signal: controller.signal,
-      fetch: makeFetch(controller.signal, 10_000),
+      signal: shutdown.signal,
+      fetch: makeFetch(shutdown.signal, 10_000),
       env(name: string): string | undefined {
-        if (message.declaredEnv.includes(name)) return message.env[name];
+        if (message.grantedEnv.includes(name)) return message.env[name];
         if (!warned.has(name)) {
           warned.add(name);
           logger.warn(
-            `ctx.env("${name}") returned undefined: the plugin does not declare it in permissions.env`,
+            `ctx.env("${name}") returned undefined: the variable is not granted to this plugin`,
           );
         }
         return undefined;
@@ -107,40 +112,51 @@ export function sandboxHost(
       typeof created !== "object" || created === null ||
       typeof (created as Sink).log !== "function"
     ) {
-      post({
-        type: "failed",
-        stage: "sink",
-        message: `create() returned ${
-          created === null ? "null" : typeof created
-        } without a log(events) function`,
-      });
+      const what = created === null ? "null" : typeof created;
+      post({ type: "failed", stage: "sink", message: `create() returned ${what} without log()` });
       return;
     }
     sink = created as Sink;
     post({ type: "ready" });
   };
 
-  const call = async (message: Extract<ToWorker, { op: string }>): Promise<void> => {
+  const call = async (message: Extract<ToChild, { op: string }>): Promise<void> => {
+    const controller = new AbortController();
+    calls.set(message.id, controller);
+    const options = { signal: AbortSignal.any([controller.signal, shutdown.signal]) };
     try {
+      if (message.op === "ping") {
+        post({ id: message.id, ok: true });
+        return;
+      }
       if (!sink) throw new Error("the sink is not ready");
       if (message.op === "log") {
-        const result = await sink.log((message.events ?? []) as Parameters<Sink["log"]>[0]);
+        const events = (message.events ?? []) as Parameters<Sink["log"]>[0];
+        const result = await sink.log(events, options);
         const skipped = Number(result?.skipped);
         post({ id: message.id, ok: true, ...(skipped > 0 ? { result: { skipped } } : {}) });
         return;
-      } else if (message.op === "flush") {
-        await sink.flush?.();
-      } else {
-        await sink.close?.();
       }
+      if (message.op === "flush") await sink.flush?.(options);
+      else await sink.close?.(options);
       post({ id: message.id, ok: true });
     } catch (err) {
       post({ id: message.id, ok: false, error: serialize(err) });
+    } finally {
+      calls.delete(message.id);
     }
   };
 
-  // Report uncaught errors ourselves (the loader then rejects pending calls
-  // and ends the Worker) instead of letting them print and propagate.
+  const requested = (message: Extract<ToChild, { type: "permissions" }>): void => {
+    try {
+      const derive = definition.permissions as (config: unknown, env: unknown) => unknown;
+      const value = derive(message.config, (name: string) => message.env[name]);
+      post({ type: "requested", value: jsonData(value) });
+    } catch (err) {
+      post({ type: "requested", error: messageOf(err) });
+    }
+  };
+
   globalThis.addEventListener("error", (event: ErrorEvent) => {
     event.preventDefault();
     post({ type: "crash", message: messageOf(event.error ?? event.message) });
@@ -150,31 +166,38 @@ export function sandboxHost(
     post({ type: "crash", message: `unhandled rejection: ${messageOf(event.reason)}` });
   });
 
-  scope.onmessage = (event: MessageEvent<ToWorker>): void => {
-    const message = event.data;
-    if ("op" in message) {
-      void call(message);
-    } else if (message.type === "abort") {
-      controller.abort(new DOMException("the gateway is shutting down", "AbortError"));
-    } else if (message.type === "describe") {
-      import(message.moduleUrl).then(
-        (mod) => post({ type: "described", shape: describe(mod) }),
-        (err) =>
-          post({
-            type: "failed",
-            stage: "import",
-            message: messageOf(err),
-            notFound: isNotFound(err),
-          }),
-      );
-    } else if (message.type === "init") {
-      void init(message);
-    }
+  const handle = (message: ToChild): void => {
+    if ("op" in message) void call(message);
+    else if (message.type === "abort") {
+      const reason = new DOMException("the call's deadline passed", "AbortError");
+      if (message.id === undefined) shutdown.abort(reason);
+      else calls.get(message.id)?.abort(reason);
+    } else if (message.type === "describe") post({ type: "described", shape: describe(mod) });
+    else if (message.type === "permissions") requested(message);
+    else if (message.type === "init") void init(message);
   };
+
+  (async () => {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of Deno.stdin.readable) {
+      let from = buffer.length;
+      buffer += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf("\n", from)) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        from = 0;
+        if (line) handle(JSON.parse(line) as ToChild);
+      }
+    }
+    Deno.exit(0); // the gateway closed the pipe: it is gone
+  })();
 }
 
-/** The Worker's main module: {@link sandboxHost} and its helpers as a `data:` URL. */
-export function sandboxHostUrl(): string {
-  const code = `(${sandboxHost.toString()})(${shapeOf.toString()}, ${pluginFetch.toString()});\n`;
+/** The child's main module for `moduleUrl`: {@link sandboxChild} and its helpers as a `data:` URL. */
+export function sandboxMainUrl(moduleUrl: string): string {
+  const code = `import * as plugin from ${JSON.stringify(moduleUrl)};\n` +
+    `(${sandboxChild.toString()})(plugin, ${shapeOf.toString()}, ${pluginFetch.toString()});\n`;
   return `data:text/javascript;charset=utf-8,${encodeURIComponent(code)}`;
 }

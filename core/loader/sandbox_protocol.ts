@@ -1,56 +1,71 @@
 /**
- * Messages between the loader and a sandbox Worker. Config, events and
- * errors cross as plain (structured-cloneable) data.
+ * Messages between the gateway and a sandboxed plugin's process: one JSON
+ * object per line, gateway → plugin on the child's stdin, plugin → gateway
+ * on its stdout.
  * @module
  */
 import type { PluginShape } from "./definition.ts";
+import type { Grant } from "./grant.ts";
 
-/** Step 1: import the module and report its shape. */
+/** Asks for the plugin's shape. */
 export interface DescribeMessage {
   /** Discriminant. */
   type: "describe";
-  /** The module to import. */
-  moduleUrl: string;
 }
 
-/** Step 2: import the module and call `create(config, ctx)`. */
+/** Asks a plugin whose `permissions` is a function what it needs for `config`. */
+export interface PermissionsMessage {
+  /** Discriminant. */
+  type: "permissions";
+  /** The validated `config:`. */
+  config: unknown;
+  /** Granted environment values the function may read. */
+  env: Record<string, string>;
+}
+
+/** Creates the sink. */
 export interface InitMessage {
   /** Discriminant. */
   type: "init";
-  /** The module to import. */
-  moduleUrl: string;
   /** The validated `config:`. */
   config: unknown;
-  /** Values of the declared environment variables that are set. */
+  /** Values of the granted environment variables that are set. */
   env: Record<string, string>;
-  /** Names the plugin declared in `permissions.env`. */
-  declaredEnv: string[];
+  /** Names the plugin was granted. */
+  grantedEnv: string[];
   /** The sink entry's instance name. */
   instanceName: string;
   /** The gateway's version. */
   gatewayVersion: string;
 }
 
-/** The gateway is shutting down: abort `ctx.signal`. */
+/** Aborts one call's signal (`id`), or the plugin's `ctx.signal` (no `id`: shutdown). */
 export interface AbortMessage {
   /** Discriminant. */
   type: "abort";
+  /** The call to abort. */
+  id?: number;
 }
 
-/** A call on the sink. */
+/** Calls a sink method (`ping` only answers: the liveness check). */
 export interface CallMessage {
   /** Correlates the reply. */
   id: number;
   /** Which sink method. */
-  op: "log" | "flush" | "close";
+  op: "log" | "flush" | "close" | "ping";
   /** The batch, for `log`. */
   events?: unknown[];
 }
 
-/** Anything the loader sends. */
-export type ToWorker = DescribeMessage | InitMessage | AbortMessage | CallMessage;
+/** Gateway → plugin. */
+export type ToChild =
+  | DescribeMessage
+  | PermissionsMessage
+  | InitMessage
+  | AbortMessage
+  | CallMessage;
 
-/** An error as data: the contract's `permanent` and `retryAfterMs` survive the crossing. */
+/** An error as it crosses the pipe: the contract's properties survive. */
 export interface SerializedError {
   /** The error's message. */
   message: string;
@@ -62,7 +77,7 @@ export interface SerializedError {
   retryAfterMs?: number;
 }
 
-/** The reply to a {@link CallMessage}. */
+/** The answer to a {@link CallMessage}. */
 export interface CallReply {
   /** The call's id. */
   id: number;
@@ -74,7 +89,7 @@ export interface CallReply {
   error?: SerializedError;
 }
 
-/** Replies to `describe`. */
+/** The answer to `describe`. */
 export interface DescribedMessage {
   /** Discriminant. */
   type: "described";
@@ -82,49 +97,69 @@ export interface DescribedMessage {
   shape: PluginShape;
 }
 
-/** `init` finished: the sink is ready. */
+/** The answer to `permissions`. */
+export interface RequestedMessage {
+  /** Discriminant. */
+  type: "requested";
+  /** What `permissions(config)` returned (checked by the gateway). */
+  value?: unknown;
+  /** Why it threw. */
+  error?: string;
+}
+
+/** The sink is created. */
 export interface ReadyMessage {
   /** Discriminant. */
   type: "ready";
 }
 
-/** `describe` or `init` failed. */
+/** `init` failed. */
 export interface FailedMessage {
   /** Discriminant. */
   type: "failed";
   /** Where it failed. */
-  stage: "import" | "create" | "sink";
-  /** The cause's message. */
+  stage: "create" | "sink";
+  /** Why. */
   message: string;
-  /** The import failed because the module was not found. */
-  notFound?: boolean;
 }
 
-/** A line from the plugin's `ctx.logger`. */
+/** A line the plugin logged (`ctx.logger` or `console`). */
 export interface LogMessage {
   /** Discriminant. */
   type: "log";
   /** Level. */
   level: "debug" | "info" | "warn" | "error";
-  /** The message. */
+  /** The text. */
   message: string;
-  /** Structured detail. */
+  /** Structured data, when JSON-serialisable. */
   data?: Record<string, unknown>;
 }
 
-/** An uncaught error or unhandled rejection in the Worker: the sandbox is torn down. */
+/** An uncaught error in the plugin: the process is ended and started again. */
 export interface CrashMessage {
   /** Discriminant. */
   type: "crash";
-  /** The error's message. */
+  /** What was thrown. */
   message: string;
 }
 
-/** Anything the Worker sends. */
-export type FromWorker =
+/** Plugin → gateway. */
+export type FromChild =
   | CallReply
   | DescribedMessage
+  | RequestedMessage
   | ReadyMessage
   | FailedMessage
   | LogMessage
   | CrashMessage;
+
+/** The plugin's answer to `describe`, `permissions` or `init` (a crash ends the wait). */
+export type Answer =
+  | DescribedMessage
+  | RequestedMessage
+  | ReadyMessage
+  | FailedMessage
+  | CrashMessage;
+
+/** Re-exported for the loader: the shape of a grant. */
+export type { Grant };

@@ -20,18 +20,15 @@ export interface LoadSinkOptions {
   /** Deadline of each URL or bucket download (default 30,000 ms). */
   fetchTimeoutMs?: number;
   /**
-   * Whether Deno's worker options (`--unstable-worker-options`) are on.
-   * Detected from the command line and deno.json when omitted; pass it when
-   * detection cannot see them (a compiled binary, a platform without
-   * `/proc`).
-   */
-  workerOptions?: boolean;
-  /**
    * Every secret value of the config (e.g. `configSecrets(config)`): masked in
    * each entry's messages besides the entry's own. `loadSinks` adds the
    * secrets of all its entries.
    */
   secrets?: Iterable<string>;
+  /** Liveness-check period of sandboxed plugins (default 5,000 ms; shorter in tests). */
+  sandboxHeartbeatMs?: number;
+  /** How long a sandboxed call may run past its deadline before the kill (default 2,000 ms). */
+  sandboxAbortGraceMs?: number;
 }
 
 /** A plugin loaded and created for one sink entry. */
@@ -44,7 +41,7 @@ export interface LoadedSink {
   use: string;
   /** The plugin's `defaultOn`, if it declares one. */
   defaultOn?: SinkEventKind[];
-  /** True when the plugin runs in a sandbox Worker. */
+  /** True when the plugin runs in its own sandboxed process. */
   sandboxed: boolean;
   /** The sink, ready to use (a message-passing proxy when sandboxed). */
   sink: Sink;

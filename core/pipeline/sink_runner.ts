@@ -19,6 +19,7 @@ import type { QueueConfig } from "../config/types.ts";
 import { minimalEvent } from "../event/minimal.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { Sink } from "../plugin.ts";
+import { deadlined, DeadlineError, settlesWithin } from "../deadline.ts";
 import { ThrottledReport } from "./throttled_report.ts";
 import { truncateEvent } from "../event/truncate.ts";
 import { exceedsJsonDepth } from "../json_depth.ts";
@@ -144,6 +145,8 @@ export class SinkRunner {
   /** Set when the stop deadline passed: the loop exits at its next step. */
   #halted = false;
   #loop?: Promise<void>;
+  /** Settles when the last sink call has finished (see {@link SinkRunner.#call}). */
+  #settled: Promise<void> = Promise.resolve();
 
   private constructor(options: SinkRunnerOptions, wal: WriteAheadLog) {
     this.name = options.name;
@@ -270,8 +273,9 @@ export class SinkRunner {
     this.#drops.flush();
     await this.#wal.close();
     try {
-      await this.#withTimeout(Promise.resolve(this.#sink.flush?.()), "flush");
-      await this.#withTimeout(Promise.resolve(this.#sink.close?.()), "close");
+      const left = () => Math.max(0, deadline - Date.now());
+      await this.#call("flush", (signal) => this.#sink.flush?.({ signal }), left());
+      await this.#call("close", (signal) => this.#sink.close?.({ signal }), left());
     } catch (error) {
       this.#hooks.log("warn", `failed to close: ${messageOf(error)}`);
     }
@@ -435,7 +439,7 @@ export class SinkRunner {
   /** One delivery attempt; waits out the backoff after a failure (the circuit waits in the loop). */
   async #send(events: LogEvent[]): Promise<"ok" | "dropped" | "retry"> {
     try {
-      const result = await this.#withTimeout(Promise.resolve(this.#sink.log(events)), "log");
+      const result = await this.#call("log", (signal) => this.#sink.log(events, { signal }));
       const reported = Number(result?.skipped);
       const skipped = Number.isFinite(reported)
         ? Math.min(events.length, Math.max(0, Math.floor(reported)))
@@ -471,6 +475,10 @@ export class SinkRunner {
       this.#hooks.log("warn", `delivery failed (will retry; events kept): ${message}`);
       this.#lastError = message;
     }
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "call_timeout" || code === "plugin_crashed") {
+      this.#hooks.gatewayError(`delivery failed (will retry; events kept): ${message}`, code);
+    }
     const retryAfter = typeof failure?.retryAfterMs === "number" ? failure.retryAfterMs : 0;
     if (this.circuitOpen) {
       if (this.#failures === FAILURES_TO_OPEN) {
@@ -505,15 +513,23 @@ export class SinkRunner {
     });
   }
 
-  #withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${what}() did not finish within ${this.#callTimeoutMs} ms`)),
-        this.#callTimeoutMs,
-      );
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  /**
+   * Runs a sink call under its deadline (the call's signal aborts when it
+   * passes). The next call waits until the previous one has settled, so a
+   * retry never overlaps a timed-out attempt.
+   */
+  async #call<T>(
+    what: string,
+    call: (signal: AbortSignal) => T | PromiseLike<T>,
+    ms = this.#callTimeoutMs,
+  ): Promise<T> {
+    const limit = Math.min(ms, this.#callTimeoutMs);
+    if (!(await settlesWithin(this.#settled, limit))) {
+      throw new DeadlineError("the previous sink call", limit);
+    }
+    const run = deadlined(`${what}()`, limit, call);
+    this.#settled = run.settled;
+    return await run.result;
   }
 }
 

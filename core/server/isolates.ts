@@ -39,8 +39,6 @@ export async function serveIsolates(
       const serve: ToServeWorker = {
         type: "serve",
         config,
-        secrets,
-        baseDir,
         log: logPort,
         sinkNames: log.sinkNames,
         port,

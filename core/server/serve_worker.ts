@@ -5,7 +5,6 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { adoptConfig } from "../config/load.ts";
 import type { GatewayConfig } from "../config/types.ts";
 import { PortLogHost } from "../log/host.ts";
 import { crossError } from "../log/protocol.ts";
@@ -15,9 +14,8 @@ import { type Gateway, gatewayOn } from "./gateway.ts";
 export type ToServeWorker =
   | {
     type: "serve";
+    /** A copy of the validated config (it carries its secrets and base directory). */
     config: GatewayConfig;
-    secrets: string[];
-    baseDir: string;
     log: MessagePort;
     sinkNames: string[];
     port: number;
@@ -41,7 +39,7 @@ self.onmessage = async (message: MessageEvent<ToServeWorker>) => {
   const data = message.data;
   if (data.type === "serve") {
     try {
-      const config = adoptConfig(data.config, data.secrets, data.baseDir);
+      const config = data.config;
       gateway = gatewayOn(config, new PortLogHost(data.log, data.sinkNames));
       server = Deno.serve({
         hostname: config.server.host,

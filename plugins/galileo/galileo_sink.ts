@@ -115,7 +115,8 @@ function credentialsFrom(
   return undefined;
 }
 
-function resolveSettings(
+/** Resolves the sink's settings from config and environment (throws on a config it refuses). */
+export function resolveSettings(
   config: GalileoConfig,
   env: (name: string) => string | undefined,
 ): Settings {

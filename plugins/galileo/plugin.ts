@@ -3,6 +3,7 @@
  * @module
  */
 import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
+import { httpPermissions } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import {
   createGalileoSink,
@@ -10,6 +11,7 @@ import {
   DEFAULT_TIMEOUT_MS,
   GALILEO_ENV,
   type GalileoConfig,
+  resolveSettings,
 } from "./galileo_sink.ts";
 
 /** JSON Schema of {@link GalileoConfig}. */
@@ -79,7 +81,9 @@ const galileoPlugin: PluginDefinition<GalileoConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: galileoConfigSchema,
-  permissions: { net: ["api.galileo.ai"], env: [...GALILEO_ENV] },
+  // The host of its base URL (config or GALILEO_BASE_URL, default api.galileo.ai).
+  permissions: (config, env) =>
+    httpPermissions(() => [resolveSettings(config, env).base], GALILEO_ENV),
   // LiteLLM's GALILEO_* variables are read by the plugin itself.
   litellm: { callbacks: ["galileo"] },
   create: (config, ctx) => createGalileoSink(config, ctx),

@@ -19,6 +19,7 @@ import {
   assertConformance,
   checkHttpSinkConformance,
   createTestContext,
+  resolvePermissions,
   sampleEvent,
   sampleEvents,
   sampleFailureEvent,
@@ -185,10 +186,19 @@ Deno.test("plugin definition: contract v1, JSON schema, permissions, publishable
   assert.equal(langfusePlugin.name, "langfuse");
   assert.equal(langfusePlugin.version, denoJson.version);
   assert.deepEqual(structuredClone(langfuseConfigSchema), langfuseConfigSchema);
-  assert.ok(langfusePlugin.permissions?.net?.includes("cloud.langfuse.com"));
+  const keys = { LANGFUSE_PUBLIC_KEY: "pk-lf-1", LANGFUSE_SECRET_KEY: "sk-lf-1" };
+  const cloud = resolvePermissions(langfusePlugin, {}, keys);
+  assert.deepEqual(cloud.net, ["cloud.langfuse.com"]);
   for (const name of ["LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_HOST"]) {
-    assert.ok(langfusePlugin.permissions?.env?.includes(name), name);
+    assert.ok(cloud.env?.includes(name), name);
   }
+  // A self-hosted server, from config or LANGFUSE_HOST, is the one host asked for.
+  const own = { ...keys, LANGFUSE_HOST: "http://127.0.0.1:3000" };
+  assert.deepEqual(resolvePermissions(langfusePlugin, {}, own).net, ["127.0.0.1:3000"]);
+  assert.deepEqual(
+    resolvePermissions(langfusePlugin, { host: "https://lf.example.com" }, keys).net,
+    ["lf.example.com"],
+  );
 });
 
 // ---------------------------------------------------------------------------

@@ -3,14 +3,15 @@
  * @module
  */
 import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
+import { httpPermissions } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import {
-  CLOUD_HOSTS,
   DEFAULT_HOST,
   DEFAULT_MAX_BATCH_BYTES,
   DEFAULT_TIMEOUT_MS,
   LANGFUSE_ENV,
   type LangfuseConfig,
+  resolveLangfuseSettings,
 } from "./config.ts";
 import { createLangfuseSink } from "./langfuse_sink.ts";
 import { langfuseLiteLLM } from "./litellm.ts";
@@ -105,8 +106,8 @@ export const langfuseConfigSchema: JsonSchema = {
  * The langfuse plugin: a Langfuse trace and generation per call, over
  * Langfuse's OTLP endpoint (default) or its legacy batch API. Different
  * teams' projects are separate sink instances selected by `teams:` /
- * `keys:`. `permissions.net` lists Langfuse Cloud's hosts; a sandboxed sink
- * for a self-hosted server needs the gateway to grant that host.
+ * `keys:`. It asks for the host of its server (`host`, `LANGFUSE_HOST`, or
+ * Langfuse Cloud) and its `LANGFUSE_*` variables.
  *
  * @example gateway.yaml
  * ```yaml
@@ -122,7 +123,9 @@ const langfusePlugin: PluginDefinition<LangfuseConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: langfuseConfigSchema,
-  permissions: { net: [...CLOUD_HOSTS], env: [...LANGFUSE_ENV] },
+  // The host of its server (config or LANGFUSE_HOST, default Langfuse Cloud).
+  permissions: (config, env) =>
+    httpPermissions(() => [resolveLangfuseSettings(config, env).url], LANGFUSE_ENV),
   litellm: langfuseLiteLLM,
   create: (config, ctx) => createLangfuseSink(config, ctx),
 };

@@ -121,7 +121,8 @@ function nonBlank(value: string | undefined): string | undefined {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 }
 
-function resolveSettings(
+/** Resolves the sink's settings from config and environment (throws on a config it refuses). */
+export function resolveSettings(
   config: OpenMeterConfig,
   env: (name: string) => string | undefined,
 ): Settings {

@@ -12,6 +12,7 @@ import {
   assertConformance,
   checkHttpSinkConformance,
   createTestContext,
+  resolvePermissions,
   sampleEvent,
   sampleEvents,
   sampleFailureEvent,
@@ -284,7 +285,13 @@ Deno.test("settings: config wins over the environment; defaults; missing key ref
   );
   assert.equal(openMeterPlugin.name, "openmeter");
   assert.equal(openMeterPlugin.version, denoJson.version);
-  assert.deepEqual(openMeterPlugin.permissions?.net, ["openmeter.cloud"]);
+  assert.deepEqual(resolvePermissions(openMeterPlugin, { api_key: KEY }).net, ["openmeter.cloud"]);
+  assert.deepEqual(
+    resolvePermissions(openMeterPlugin, { api_key: KEY }, {
+      OPENMETER_API_ENDPOINT: "http://127.0.0.1:8888",
+    }).net,
+    ["127.0.0.1:8888"],
+  );
   assert.equal(openMeterConfigSchema.additionalProperties, false);
 });
 

@@ -3,6 +3,7 @@
  * @module
  */
 import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
+import { httpPermissions } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import { DEFAULT_EVENT_TYPE, DEFAULT_SOURCE } from "./cloud_event.ts";
 import {
@@ -11,6 +12,7 @@ import {
   DEFAULT_TIMEOUT_MS,
   OPENMETER_ENV,
   type OpenMeterConfig,
+  resolveSettings,
 } from "./openmeter_sink.ts";
 import { openMeterLiteLLM } from "./litellm.ts";
 
@@ -79,7 +81,9 @@ const openMeterPlugin: PluginDefinition<OpenMeterConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: openMeterConfigSchema,
-  permissions: { net: ["openmeter.cloud"], env: [...OPENMETER_ENV] },
+  // The host of its endpoint (config or OPENMETER_API_ENDPOINT, default openmeter.cloud).
+  permissions: (config, env) =>
+    httpPermissions(() => [resolveSettings(config, env).url], OPENMETER_ENV),
   litellm: openMeterLiteLLM,
   create: (config, ctx) => createOpenMeterSink(config, ctx),
 };

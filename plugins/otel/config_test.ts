@@ -15,7 +15,7 @@ import otelPlugin, {
   resolveOtelConfig,
   tracesUrl,
 } from "./mod.ts";
-import { createTestContext } from "@sluice/core/testing";
+import { createTestContext, resolvePermissions } from "@sluice/core/testing";
 import denoJson from "./deno.json" with { type: "json" };
 
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -293,10 +293,22 @@ Deno.test("the plugin definition: contract v1, version from deno.json, declared 
       "LANGFUSE_SECRET_KEY",
     ]
   ) {
-    assert.ok(otelPlugin.permissions?.env?.includes(name), name);
+    assert.ok(resolvePermissions(otelPlugin, {}).env?.includes(name), name);
   }
-  assert.deepEqual(otelPlugin.permissions?.env, [...OTEL_PLUGIN_ENV]);
-  assert.ok(otelPlugin.permissions?.net?.includes("cloud.langfuse.com"));
+  assert.deepEqual(resolvePermissions(otelPlugin, {}).env, [...OTEL_PLUGIN_ENV]);
+  // The collector it resolves is the one host it asks for.
+  assert.deepEqual(resolvePermissions(otelPlugin, {}).net, ["localhost:4318"]);
+  assert.deepEqual(
+    resolvePermissions(otelPlugin, { preset: "langfuse" }, {
+      LANGFUSE_PUBLIC_KEY: "pk-lf-1",
+      LANGFUSE_SECRET_KEY: "sk-lf-1",
+    }).net,
+    ["cloud.langfuse.com"],
+  );
+  assert.deepEqual(
+    resolvePermissions(otelPlugin, {}, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9/" }).net,
+    ["127.0.0.1:9"],
+  );
   // env is read through ctx.env, so only declared variables are visible
   const ctx = createTestContext({
     env: { OTEL_SERVICE_NAME: "svc", HOME: "/root" },

@@ -3,10 +3,16 @@
  * @module
  */
 import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
+import { httpPermissions } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
-import { OTEL_PLUGIN_ENV, type OtelConfig, otelConfigSchema } from "./config.ts";
+import {
+  OTEL_PLUGIN_ENV,
+  type OtelConfig,
+  otelConfigSchema,
+  parseOtelConfig,
+  resolveOtelConfig,
+} from "./config.ts";
 import { createOtelSink } from "./otel_sink.ts";
-import { PRESETS } from "./presets.ts";
 
 /**
  * The otel plugin: one OpenTelemetry GenAI span per call, exported over
@@ -14,8 +20,7 @@ import { PRESETS } from "./presets.ts";
  *
  * `permissions.env` lists every variable it reads (the `OTEL_*` standard
  * ones, LiteLLM's `OTEL_EXPORTER`/`OTEL_ENDPOINT`/`OTEL_HEADERS`, and each
- * preset's). `permissions.net` lists the presets' cloud hosts; a sandboxed
- * otel sink pointed elsewhere needs the gateway to grant that host.
+ * preset's), and the host of the collector it resolves from them.
  *
  * @example gateway.yaml
  * ```yaml
@@ -31,10 +36,12 @@ const otelPlugin: PluginDefinition<OtelConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: otelConfigSchema as JsonSchema,
-  permissions: {
-    env: [...OTEL_PLUGIN_ENV],
-    net: [...new Set(Object.values(PRESETS).flatMap((p) => p.hosts))],
-  },
+  // The host of the collector it resolves (config, a preset or the OTEL_* variables).
+  permissions: (config, env) =>
+    httpPermissions(
+      () => [resolveOtelConfig(parseOtelConfig(config), env).url || undefined],
+      OTEL_PLUGIN_ENV,
+    ),
   // LiteLLM's OTEL_EXPORTER / OTEL_ENDPOINT / OTEL_HEADERS are read by the plugin itself.
   litellm: { callbacks: ["otel", "opentelemetry"] },
   create: (config, ctx) => createOtelSink(config, ctx),

@@ -3,8 +3,15 @@
  * @module
  */
 import type { PluginDefinition } from "@sluice/core/plugin";
+import { httpPermissions } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
-import { S3_ENV_VARS, type S3Config, s3ConfigSchema } from "./config.ts";
+import {
+  parseS3Config,
+  resolveS3Target,
+  S3_ENV_VARS,
+  type S3Config,
+  s3ConfigSchema,
+} from "./config.ts";
 import { createS3Sink } from "./s3_sink.ts";
 import { s3LiteLLM } from "./litellm.ts";
 
@@ -12,9 +19,8 @@ import { s3LiteLLM } from "./litellm.ts";
  * The s3 plugin (LiteLLM's `s3` / `s3_v2` callback): one object per event,
  * or one NDJSON object per batch, in an S3 bucket or an S3-compatible store
  * (MinIO, Cloudflare R2, Backblaze B2, GCS through its XML API). It may read
- * the standard `AWS_*` variables (`permissions.env`); `permissions.net` is
- * left undefined because the host comes from config, so a sandboxed s3 sink
- * needs the gateway to grant the endpoint's host.
+ * the standard `AWS_*` variables (`permissions.env`); it asks for the
+ * endpoint's host (the bucket's own host name with virtual-hosted addressing).
  *
  * @example gateway.yaml
  * ```yaml
@@ -34,7 +40,14 @@ const s3Plugin: PluginDefinition<S3Config> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: s3ConfigSchema,
-  permissions: { env: [...S3_ENV_VARS] },
+  // The endpoint's host (the bucket's own host name with virtual-hosted addressing).
+  permissions: (config, env) =>
+    httpPermissions(() => {
+      const target = resolveS3Target(parseS3Config(config), env);
+      const url = new URL(target.endpoint);
+      if (!target.pathStyle) url.hostname = `${target.bucket}.${url.hostname}`;
+      return [url];
+    }, S3_ENV_VARS),
   litellm: s3LiteLLM,
   create: (config, ctx) => createS3Sink(config, ctx),
 };

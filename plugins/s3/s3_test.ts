@@ -19,6 +19,7 @@ import {
   assertConformance,
   checkHttpSinkConformance,
   createTestContext,
+  resolvePermissions,
   sampleEvent,
   sampleEvents,
 } from "@sluice/core/testing";
@@ -62,8 +63,12 @@ Deno.test("the definition: name, version, contract, env permissions and a draft-
   assert.equal(s3Plugin.name, "s3");
   assert.equal(s3Plugin.version, denoJson.version);
   assert.equal(s3Plugin.apiVersion, 1);
-  assert.deepEqual(s3Plugin.permissions?.env, [...S3_ENV_VARS]);
-  assert.equal(s3Plugin.permissions?.net, undefined);
+  const creds = { access_key_id: "AKIDEXAMPLE", secret_access_key: "wJalrXUtnFEMI/K7MDENG" };
+  const aws = resolvePermissions(s3Plugin, { bucket: "logs", region: "eu-west-1", ...creds });
+  assert.deepEqual(aws.env, [...S3_ENV_VARS]);
+  assert.deepEqual(aws.net, ["logs.s3.eu-west-1.amazonaws.com"]);
+  const local = { bucket: "logs", endpoint_url: "http://127.0.0.1:9000", ...creds };
+  assert.deepEqual(resolvePermissions(s3Plugin, local).net, ["127.0.0.1:9000"]);
   const schema = s3ConfigSchema as {
     $schema: string;
     required: string[];

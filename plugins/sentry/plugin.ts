@@ -3,10 +3,12 @@
  * @module
  */
 import type { JsonSchema, PluginDefinition } from "@sluice/core/plugin";
+import { httpPermissions } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import {
   createSentrySink,
   DEFAULT_TIMEOUT_MS,
+  resolveSentrySettings,
   SENTRY_ENV_VARS,
   type SentryConfig,
 } from "./sentry_sink.ts";
@@ -71,9 +73,8 @@ export const sentryConfigSchema: JsonSchema = {
 
 /**
  * The sentry plugin: failed calls and gateway errors as Sentry error
- * events. Its `on:` defaults to `[failure, gateway_error]`. `permissions.net`
- * is left undefined: the host it reaches comes from the DSN, so a sandboxed
- * sentry sink needs the gateway to grant the DSN's host.
+ * events. Its `on:` defaults to `[failure, gateway_error]`. It asks for the
+ * host of its DSN (config or `SENTRY_DSN`) and its `SENTRY_*` variables.
  *
  * @example gateway.yaml
  * ```yaml
@@ -90,7 +91,11 @@ const sentryPlugin: PluginDefinition<SentryConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: sentryConfigSchema,
-  permissions: { env: [...SENTRY_ENV_VARS] },
+  permissions: (config, env) =>
+    httpPermissions(
+      () => [resolveSentrySettings(config, { env, gatewayVersion: "" }).endpoint],
+      SENTRY_ENV_VARS,
+    ),
   defaultOn: ["failure", "gateway_error"],
   // LiteLLM's SENTRY_* variables are read by the plugin itself.
   litellm: { callbacks: ["sentry"] },

@@ -17,6 +17,7 @@ import {
   assertConformance,
   checkHttpSinkConformance,
   createTestContext,
+  resolvePermissions,
   sampleEvent,
   sampleFailureEvent,
   sampleGatewayErrorEvent,
@@ -572,7 +573,12 @@ Deno.test("the plugin definition: contract v1, failures by default, env declared
   assert.equal(sentryPlugin.name, "sentry");
   assert.equal(sentryPlugin.version, denoJson.version);
   assert.deepEqual(sentryPlugin.defaultOn, ["failure", "gateway_error"]);
-  assert.deepEqual(sentryPlugin.permissions?.env, [
+  const dsn = "https://e12d836b15bb49d7bbf99e64295d995b@o1.ingest.sentry.io/42";
+  assert.deepEqual(resolvePermissions(sentryPlugin, { dsn }).net, ["o1.ingest.sentry.io"]);
+  assert.deepEqual(resolvePermissions(sentryPlugin, {}, { SENTRY_DSN: dsn }).net, [
+    "o1.ingest.sentry.io",
+  ]);
+  assert.deepEqual(resolvePermissions(sentryPlugin, {}).env, [
     "SENTRY_DSN",
     "SENTRY_ENVIRONMENT",
     "SENTRY_RELEASE",

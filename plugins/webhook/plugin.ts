@@ -3,6 +3,7 @@
  * @module
  */
 import type { PluginDefinition } from "@sluice/core/plugin";
+import { httpPermissions } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import { type WebhookConfig, webhookConfigSchema } from "./config.ts";
 import { webhookLiteLLM } from "./litellm.ts";
@@ -10,9 +11,8 @@ import { createWebhookSink } from "./webhook_sink.ts";
 
 /**
  * The webhook plugin (LiteLLM's `generic_api`): POSTs each batch as a JSON
- * array of events. `permissions` is left undefined: the hosts it reaches
- * come from config, so a sandboxed webhook needs the gateway to grant the
- * URL's host.
+ * array of events. It asks for the host of its `url` only, which the
+ * gateway grants a built-in by default.
  *
  * @example gateway.yaml
  * ```yaml
@@ -28,6 +28,8 @@ const webhookPlugin: PluginDefinition<WebhookConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: webhookConfigSchema,
+  // The host of its url.
+  permissions: (config) => httpPermissions(() => [config.url]),
   litellm: webhookLiteLLM,
   create: (config, ctx) => createWebhookSink(config, ctx),
 };

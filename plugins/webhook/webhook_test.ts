@@ -9,6 +9,7 @@ import {
   assertConformance,
   checkHttpSinkConformance,
   createTestContext,
+  resolvePermissions,
   sampleEvents,
 } from "@sluice/core/testing";
 import type { LogEvent, SinkError } from "@sluice/core/plugin";
@@ -179,7 +180,13 @@ Deno.test("the plugin definition: contract v1, version from deno.json, config ch
   assert.equal(webhookPlugin.name, "webhook");
   assert.equal(webhookPlugin.version, denoJson.version);
   assert.equal(webhookPlugin.configSchema, webhookConfigSchema);
-  assert.equal(webhookPlugin.permissions, undefined);
+  assert.deepEqual(
+    resolvePermissions(webhookPlugin, { url: "https://hooks.example.com:8443/in" }),
+    {
+      net: ["hooks.example.com:8443"],
+      env: [],
+    },
+  );
   assert.deepEqual(webhookConfigSchema.required, ["url"]);
   assert.doesNotThrow(() => structuredClone(webhookConfigSchema));
   const ctx = createTestContext();
