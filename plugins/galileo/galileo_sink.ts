@@ -23,33 +23,12 @@ import {
   toGalileoTrace,
   toObserveRecord,
 } from "./galileo_records.ts";
-
-/** Which v2 endpoint the API-key flow posts to. */
-export type GalileoIngest = "traces" | "spans";
-
-/** `config:` of a galileo sink entry; every key falls back to its environment variable. */
-export interface GalileoConfig {
-  /** API base URL; else `GALILEO_BASE_URL`, else `https://api.galileo.ai`. */
-  base_url?: string;
-  /** Project id (a UUID); else `GALILEO_PROJECT_ID`. Required. */
-  project_id?: string;
-  /** API key (`Galileo-API-Key` header); else `GALILEO_API_KEY`. Selects the API-key flow. */
-  api_key?: string;
-  /** Legacy flow user; else `GALILEO_USERNAME`. */
-  username?: string;
-  /** Legacy flow password; else `GALILEO_PASSWORD`. */
-  password?: string;
-  /** Log stream id for the API-key flow; else `GALILEO_LOG_STREAM_ID`. */
-  log_stream_id?: string;
-  /**
-   * API-key flow endpoint: `traces` (default; one request per batch, each
-   * call a trace holding its LLM span) or `spans` (one request per trace
-   * in the batch, spans under a trace derived from the call's trace id).
-   */
-  ingest?: GalileoIngest;
-  /** Timeout of one request in milliseconds (default 10,000). */
-  timeout_ms?: number;
-}
+import {
+  DEFAULT_BASE_URL,
+  type GalileoConfig,
+  type GalileoIngest,
+  parseGalileoConfig,
+} from "./config.ts";
 
 /** Environment variables the plugin reads (declared in its `permissions.env`). */
 export const GALILEO_ENV: readonly string[] = [
@@ -60,12 +39,6 @@ export const GALILEO_ENV: readonly string[] = [
   "GALILEO_PASSWORD",
   "GALILEO_LOG_STREAM_ID",
 ];
-
-/** The API base when neither config nor environment sets one. */
-export const DEFAULT_BASE_URL = "https://api.galileo.ai";
-
-/** The request timeout when the config sets none. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
 export const DEFAULT_RETRY_AFTER_MS: number = DEFAULT_RATE_LIMIT_WAIT_MS;
@@ -117,9 +90,10 @@ function credentialsFrom(
 
 /** Resolves the sink's settings from config and environment (throws on a config it refuses). */
 export function resolveSettings(
-  config: GalileoConfig,
+  input: GalileoConfig,
   env: (name: string) => string | undefined,
 ): Settings {
+  const config = parseGalileoConfig(input);
   const baseText = nonBlank(config.base_url) ?? nonBlank(env("GALILEO_BASE_URL")) ??
     DEFAULT_BASE_URL;
   let base: URL;
@@ -160,21 +134,13 @@ export function resolveSettings(
         "and GALILEO_PASSWORD (or config.username and config.password) for the legacy flow",
     );
   }
-  const ingest = config.ingest ?? "traces";
-  if (ingest !== "traces" && ingest !== "spans") {
-    throw new Error(`galileo: ingest must be "traces" or "spans"; got ${JSON.stringify(ingest)}`);
-  }
-  const timeoutMs = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new Error(`galileo: timeout_ms must be a positive integer; got ${config.timeout_ms}`);
-  }
   return {
     base,
     projectId,
     credentials,
     logStreamId: nonBlank(config.log_stream_id) ?? nonBlank(env("GALILEO_LOG_STREAM_ID")),
-    ingest,
-    timeoutMs,
+    ingest: config.ingest,
+    timeoutMs: config.timeout_ms,
   };
 }
 
@@ -234,7 +200,7 @@ export function createGalileoSink(
   config: GalileoConfig,
   ctx: Pick<PluginContext, "fetch" | "env" | "logger">,
 ): GalileoSink {
-  const settings = resolveSettings(config ?? {}, (name) => ctx.env(name));
+  const settings = resolveSettings(config, (name) => ctx.env(name));
   const { base, credentials, timeoutMs } = settings;
   const project = encodeURIComponent(settings.projectId);
   const secret = credentials.flow === "api_key" ? credentials.apiKey : credentials.password;

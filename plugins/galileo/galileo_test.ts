@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import galileoPlugin, {
   createGalileoSink,
   type GalileoConfig,
+  galileoConfigSchema,
   type GalileoLlmSpan,
   type GalileoObserveRecord,
   type GalileoTrace,
@@ -430,6 +431,19 @@ Deno.test("settings: flow from the credentials, config before environment, clear
   );
   assert.throws(
     () => galileoPlugin.create({ project_id: "p", api_key: "k", base_url: "file:///x" }, ctx({})),
+    /galileo: invalid config: config\.base_url: must be an absolute http:\/\/ or https:\/\/ URL/,
+  );
+  assert.throws(
+    () =>
+      galileoPlugin.create({ project_id: "p", api_key: "k", ingest: "logs" as "spans" }, ctx({})),
+    /config\.ingest: must be "traces" or "spans"/,
+  );
+  assert.throws(
+    () => galileoPlugin.create({ project_id: "p", api_key: "k", timeout_ms: 0 }, ctx({})),
+    /config\.timeout_ms: Too small/,
+  );
+  assert.throws(
+    () => galileoPlugin.create({}, ctx({ GALILEO_PROJECT_ID: "p", GALILEO_BASE_URL: "ftp://x" })),
     /galileo: base_url must use http or https/,
   );
   const legacyCtx = ctx({});
@@ -439,6 +453,8 @@ Deno.test("settings: flow from the credentials, config before environment, clear
   );
   assert.ok(legacyCtx.logs.some((l) => /apply to the API-key flow only/.test(l.message)));
   assert.equal(galileoPlugin.name, "galileo");
+  assert.equal(galileoPlugin.configSchema, galileoConfigSchema);
+  assert.equal(galileoConfigSchema.additionalProperties, false);
   assert.equal(galileoPlugin.version, denoJson.version);
 });
 

@@ -48,16 +48,20 @@
  * ```
  * @module
  */
-export { default, galileoConfigSchema } from "./plugin.ts";
+export { default } from "./plugin.ts";
+export {
+  DEFAULT_BASE_URL,
+  DEFAULT_TIMEOUT_MS,
+  type GalileoConfig,
+  galileoConfigSchema,
+  type GalileoIngest,
+  parseGalileoConfig,
+} from "./config.ts";
 export {
   createGalileoSink,
-  DEFAULT_BASE_URL,
   DEFAULT_RETRY_AFTER_MS,
-  DEFAULT_TIMEOUT_MS,
   GALILEO_ENV,
-  type GalileoConfig,
   type GalileoFlow,
-  type GalileoIngest,
   type GalileoSink,
 } from "./galileo_sink.ts";
 export {
