@@ -7,7 +7,7 @@
  * @module
  */
 import type { LiteLLMMapping } from "@sluice/core/plugin";
-import type { OpenMeterConfig } from "./openmeter_sink.ts";
+import type { OpenMeterConfig } from "./config.ts";
 
 /** The CloudEvents type LiteLLM's OpenMeter callback sends. */
 export const LITELLM_EVENT_TYPE = "litellm_tokens";

@@ -43,16 +43,20 @@
  * ```
  * @module
  */
-export { default, openMeterConfigSchema } from "./plugin.ts";
+export { default } from "./plugin.ts";
+export {
+  DEFAULT_ENDPOINT,
+  DEFAULT_TIMEOUT_MS,
+  type OpenMeterConfig,
+  openMeterConfigSchema,
+  parseOpenMeterConfig,
+} from "./config.ts";
 export { LITELLM_EVENT_TYPE, openMeterLiteLLM } from "./litellm.ts";
 export {
   BATCH_CONTENT_TYPE,
   createOpenMeterSink,
-  DEFAULT_ENDPOINT,
   DEFAULT_RETRY_AFTER_MS,
-  DEFAULT_TIMEOUT_MS,
   OPENMETER_ENV,
-  type OpenMeterConfig,
   type OpenMeterSink,
   type OpenMeterStats,
   SINGLE_CONTENT_TYPE,

@@ -20,27 +20,7 @@ import {
   type OpenMeterCloudEvent,
   toCloudEvent,
 } from "./cloud_event.ts";
-
-/** `config:` of an openmeter sink entry; every key falls back to its environment variable. */
-export interface OpenMeterConfig {
-  /** API token (`Authorization: Bearer`); else `OPENMETER_API_KEY`. Required. */
-  api_key?: string;
-  /** Base URL; else `OPENMETER_API_ENDPOINT`, else `https://openmeter.cloud`. */
-  endpoint?: string;
-  /** CloudEvents `type`; else `OPENMETER_EVENT_TYPE`, else `llm_tokens`. */
-  event_type?: string;
-  /** CloudEvents `source` (default `sluice`); OpenMeter de-duplicates on source + id. */
-  source?: string;
-  /**
-   * Bill the request's `user` field when the key has neither user nor team;
-   * else `OPENMETER_TRUST_REQUEST_USER` (`true`/`false`), else false.
-   */
-  trust_request_user?: boolean;
-  /** Send failed calls too (their tokens may still be billable). Default false. */
-  include_failures?: boolean;
-  /** Timeout of one POST in milliseconds (default 10,000). */
-  timeout_ms?: number;
-}
+import { DEFAULT_ENDPOINT, type OpenMeterConfig, parseOpenMeterConfig } from "./config.ts";
 
 /** Environment variables the plugin reads (declared in its `permissions.env`). */
 export const OPENMETER_ENV: readonly string[] = [
@@ -49,12 +29,6 @@ export const OPENMETER_ENV: readonly string[] = [
   "OPENMETER_EVENT_TYPE",
   "OPENMETER_TRUST_REQUEST_USER",
 ];
-
-/** The endpoint when neither config nor environment sets one. */
-export const DEFAULT_ENDPOINT = "https://openmeter.cloud";
-
-/** The POST timeout when the config sets none. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
 export const DEFAULT_RETRY_AFTER_MS: number = DEFAULT_RATE_LIMIT_WAIT_MS;
@@ -123,9 +97,10 @@ function nonBlank(value: string | undefined): string | undefined {
 
 /** Resolves the sink's settings from config and environment (throws on a config it refuses). */
 export function resolveSettings(
-  config: OpenMeterConfig,
+  input: OpenMeterConfig,
   env: (name: string) => string | undefined,
 ): Settings {
+  const config = parseOpenMeterConfig(input);
   const apiKey = nonBlank(config.api_key) ?? nonBlank(env("OPENMETER_API_KEY"));
   if (!apiKey) {
     throw new Error(
@@ -155,18 +130,14 @@ export function resolveSettings(
   const source = nonBlank(config.source) ?? DEFAULT_SOURCE;
   const trustRequestUser = config.trust_request_user ??
     envFlag("OPENMETER_TRUST_REQUEST_USER", env("OPENMETER_TRUST_REQUEST_USER")) ?? false;
-  const timeoutMs = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new Error(`openmeter: timeout_ms must be a positive integer; got ${config.timeout_ms}`);
-  }
   return {
     url,
     apiKey,
     source,
     type,
     trustRequestUser,
-    includeFailures: config.include_failures ?? false,
-    timeoutMs,
+    includeFailures: config.include_failures,
+    timeoutMs: config.timeout_ms,
   };
 }
 
@@ -214,7 +185,7 @@ export function createOpenMeterSink(
   config: OpenMeterConfig,
   ctx: Pick<PluginContext, "fetch" | "env" | "logger">,
 ): OpenMeterSink {
-  const settings = resolveSettings(config ?? {}, (name) => ctx.env(name));
+  const settings = resolveSettings(config, (name) => ctx.env(name));
   const { url, apiKey, timeoutMs } = settings;
   const shown = displayUrl(url);
   const scrub = secretScrubber([apiKey]);

@@ -273,7 +273,20 @@ Deno.test("settings: config wins over the environment; defaults; missing key ref
   }
   assert.throws(
     () => createOpenMeterSink({ api_key: KEY, endpoint: "ftp://x" }, createTestContext()),
+    /openmeter: invalid config: config\.endpoint: must be an absolute http:\/\/ or https:\/\/ URL/,
+  );
+  assert.throws(
+    () =>
+      createOpenMeterSink(
+        { api_key: KEY },
+        createTestContext({ env: { OPENMETER_API_ENDPOINT: "ftp://x" }, permissions }),
+      ),
     /openmeter: endpoint must use http or https/,
+  );
+  assert.throws(
+    () =>
+      openMeterPlugin.create({ api_key: KEY, timeout_ms: 1.5, source: "" }, createTestContext()),
+    /config\.source: Too small.*; config\.timeout_ms: Invalid input: expected int/,
   );
   assert.throws(
     () =>
@@ -293,6 +306,7 @@ Deno.test("settings: config wins over the environment; defaults; missing key ref
     ["127.0.0.1:8888"],
   );
   assert.equal(openMeterConfigSchema.additionalProperties, false);
+  assert.equal(openMeterPlugin.configSchema, openMeterConfigSchema);
 });
 
 Deno.test("answers map to the contract; messages never show the API key", async () => {
