@@ -1,8 +1,12 @@
 /**
- * The langfuse sink's configuration: `config:` keys, their environment
+ * The langfuse sink's configuration: `config:` keys from one zod schema (the
+ * JSON Schema the gateway validates with and the parse the sink runs; the
+ * TypeScript type is checked against it by the compiler), their environment
  * fallbacks, and the settings they resolve to.
  * @module
  */
+import { z } from "zod";
+import type { JsonSchema } from "@sluice/core/plugin";
 
 /** How events reach Langfuse. */
 export type LangfuseTransport = "otel" | "ingestion";
@@ -10,7 +14,11 @@ export type LangfuseTransport = "otel" | "ingestion";
 /** The OTLP encoding of the `otel` transport. */
 export type LangfuseOtlpProtocol = "http/protobuf" | "http/json";
 
-/** `config:` of a langfuse sink entry; most keys fall back to an environment variable. */
+/**
+ * `config:` of a langfuse sink entry (described field by field in
+ * {@link langfuseConfigSchema}); most keys fall back to an environment
+ * variable.
+ */
 export interface LangfuseConfig {
   /** Project public key (`pk-lf-…`); else `LANGFUSE_PUBLIC_KEY`. Required. */
   public_key?: string;
@@ -92,6 +100,117 @@ export const DEFAULT_MAX_BATCH_BYTES = 3_500_000;
 /** The POST timeout when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
+/** Langfuse's environment rule: lowercase `[a-z0-9_-]`, at most 40, not starting with `langfuse`. */
+const ENVIRONMENT = /^(?!langfuse)[a-z0-9_-]{1,40}$/;
+
+const VERSION = "must be 1 to 4 (Langfuse rejects higher values) or false";
+
+const langfuseConfigZod = z.strictObject({
+  public_key: z.string().min(1)
+    .describe("Project public key pk-lf-… (else LANGFUSE_PUBLIC_KEY). Required.")
+    .optional(),
+  secret_key: z.string().min(1)
+    .describe("Project secret key sk-lf-… (else LANGFUSE_SECRET_KEY); a secret: use os.environ/….")
+    .optional(),
+  host: z.string().min(1)
+    .describe(
+      `Langfuse base URL (else LANGFUSE_HOST, else LANGFUSE_BASE_URL, else ${DEFAULT_HOST}); ` +
+        "https:// is added when the scheme is missing.",
+    )
+    .optional(),
+  transport: z.enum(["otel", "ingestion"], { error: 'must be "otel" or "ingestion"' })
+    .default("otel")
+    .describe(
+      "otel: OTLP to /api/public/otel/v1/traces; ingestion: the legacy batch API " +
+        "/api/public/ingestion (servers without OTLP).",
+    ),
+  protocol: z.enum(["http/protobuf", "http/json"], {
+    error: 'must be "http/protobuf" or "http/json"',
+  })
+    .default("http/protobuf")
+    .describe("OTLP encoding (transport otel)."),
+  ingestion_version: z.union([
+    z.int().min(1, VERSION).max(4, VERSION),
+    z.string().regex(/^[1-4]$/, VERSION),
+    z.literal(false),
+  ], { error: VERSION })
+    .default(DEFAULT_INGESTION_VERSION)
+    .describe(
+      "x-langfuse-ingestion-version sent with OTLP (4: real-time ingestion on Langfuse v4); " +
+        "false omits the header.",
+    ),
+  release: z.string().describe("Release of every trace (else LANGFUSE_RELEASE).").optional(),
+  environment: z.string()
+    .regex(ENVIRONMENT, 'must be 1 to 40 of a-z, 0-9, "-" and "_", not starting with "langfuse"')
+    .describe("Langfuse environment (else LANGFUSE_TRACING_ENVIRONMENT).")
+    .optional(),
+  sample_rate: z.number()
+    .min(0, "must be between 0 and 1")
+    .max(1, "must be between 0 and 1")
+    .describe("Share of traces sent, decided by trace id (else LANGFUSE_SAMPLE_RATE, else 1).")
+    .optional(),
+  default_tags: z.array(z.string())
+    .describe("LiteLLM's langfuse_default_tags: event fields added as name:value tags.")
+    .optional(),
+  genai_messages: z.boolean().default(false)
+    .describe("Also send gen_ai.input.messages / gen_ai.output.messages over OTLP."),
+  max_batch_bytes: z.int().min(1024).default(DEFAULT_MAX_BATCH_BYTES)
+    .describe("Largest ingestion request body (Langfuse's limit: 3.5 MB)."),
+  timeout_ms: z.int().positive().default(DEFAULT_TIMEOUT_MS)
+    .describe("Timeout of one POST in milliseconds."),
+});
+
+// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
+// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
+// differently, fails here (the key sets are compared too: an extra optional field is assignable).
+type _Same<A, B> = [A, keyof A] extends [B, keyof B]
+  ? ([B, keyof B] extends [A, keyof A] ? true : never)
+  : never;
+const _sameAsSchema: _Same<z.input<typeof langfuseConfigZod>, LangfuseConfig> = true;
+void _sameAsSchema;
+
+/** JSON Schema (draft-07) of {@link LangfuseConfig}: what the gateway validates `config:` with. */
+export const langfuseConfigSchema: JsonSchema = z.toJSONSchema(langfuseConfigZod, {
+  io: "input",
+  target: "draft-7",
+});
+
+/**
+ * Parses a config, defaults filled in.
+ *
+ * @example
+ * ```ts
+ * import { parseLangfuseConfig } from "@sluice/langfuse";
+ * parseLangfuseConfig({ transport: "ingestion" }).timeout_ms; // 10000
+ * ```
+ * @throws Error naming each invalid field (`langfuse: invalid config: config.transport: …`);
+ *   never a value.
+ */
+export function parseLangfuseConfig(
+  input: unknown,
+):
+  & LangfuseConfig
+  & Required<
+    Pick<
+      LangfuseConfig,
+      | "transport"
+      | "protocol"
+      | "ingestion_version"
+      | "genai_messages"
+      | "max_batch_bytes"
+      | "timeout_ms"
+    >
+  > {
+  const result = langfuseConfigZod.safeParse(input ?? {}, { reportInput: false });
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) =>
+    `config${
+      issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("")
+    }: ${issue.message}`
+  );
+  throw new Error(`langfuse: invalid config: ${problems.join("; ")}`);
+}
+
 /** What a langfuse sink resolved its config to. */
 export interface LangfuseSettings {
   /** The transport. */
@@ -167,16 +286,7 @@ export function endpointUrl(host: string, path: string): URL {
   return new URL(`${host.replace(/\/+$/, "")}/${path}`);
 }
 
-/** Langfuse's environment rule: lowercase `[a-z0-9-_]`, at most 40, not starting with `langfuse`. */
-const ENVIRONMENT = /^(?!langfuse)[a-z0-9-_]{1,40}$/;
-
-function sampleRateOf(config: number | undefined, env: string | undefined): number {
-  if (config !== undefined) {
-    if (!Number.isFinite(config) || config < 0 || config > 1) {
-      throw new Error(`langfuse: sample_rate must be between 0 and 1; got ${config}`);
-    }
-    return config;
-  }
+function sampleRateFromEnv(env: string | undefined): number {
   const text = nonBlank(env);
   if (text === undefined) return 1;
   const rate = Number(text);
@@ -184,18 +294,6 @@ function sampleRateOf(config: number | undefined, env: string | undefined): numb
     throw new Error(`langfuse: LANGFUSE_SAMPLE_RATE must be between 0 and 1; got "${text}"`);
   }
   return rate;
-}
-
-function ingestionVersionOf(value: LangfuseConfig["ingestion_version"]): string | undefined {
-  if (value === false) return undefined;
-  if (value === undefined) return DEFAULT_INGESTION_VERSION;
-  const text = String(value).trim();
-  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > 4) {
-    throw new Error(
-      `langfuse: ingestion_version must be 1 to 4 (Langfuse rejects higher values) or false; got "${text}"`,
-    );
-  }
-  return text;
 }
 
 /**
@@ -218,9 +316,10 @@ function ingestionVersionOf(value: LangfuseConfig["ingestion_version"]): string 
  * ```
  */
 export function resolveLangfuseSettings(
-  config: LangfuseConfig,
+  input: LangfuseConfig,
   env: (name: string) => string | undefined,
 ): LangfuseSettings {
+  const config = parseLangfuseConfig(input);
   const publicKey = nonBlank(config.public_key) ?? nonBlank(env("LANGFUSE_PUBLIC_KEY"));
   const secretKey = nonBlank(config.secret_key) ?? nonBlank(env("LANGFUSE_SECRET_KEY"));
   if (!publicKey || !secretKey) {
@@ -234,27 +333,12 @@ export function resolveLangfuseSettings(
     nonBlank(config.host) ?? nonBlank(env("LANGFUSE_HOST")) ?? nonBlank(env("LANGFUSE_BASE_URL")) ??
       DEFAULT_HOST,
   );
-  const transport = config.transport ?? "otel";
-  if (transport !== "otel" && transport !== "ingestion") {
-    throw new Error(`langfuse: transport must be "otel" or "ingestion"; got "${transport}"`);
-  }
-  const protocol = config.protocol ?? "http/protobuf";
-  if (protocol !== "http/protobuf" && protocol !== "http/json") {
-    throw new Error(`langfuse: protocol must be "http/protobuf" or "http/json"; got "${protocol}"`);
-  }
+  const { transport, protocol } = config;
   const environment = nonBlank(config.environment) ?? nonBlank(env("LANGFUSE_TRACING_ENVIRONMENT"));
   if (environment !== undefined && !ENVIRONMENT.test(environment)) {
     throw new Error(
       `langfuse: environment must be 1 to 40 of a-z, 0-9, "-" and "_", not starting with "langfuse"; got "${environment}"`,
     );
-  }
-  const timeoutMs = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new Error(`langfuse: timeout_ms must be a positive integer; got ${config.timeout_ms}`);
-  }
-  const maxBatchBytes = config.max_batch_bytes ?? DEFAULT_MAX_BATCH_BYTES;
-  if (!Number.isInteger(maxBatchBytes) || maxBatchBytes < 1024) {
-    throw new Error(`langfuse: max_batch_bytes must be an integer ≥ 1024; got ${maxBatchBytes}`);
   }
   return {
     transport,
@@ -263,14 +347,15 @@ export function resolveLangfuseSettings(
     publicKey,
     secretKey,
     protocol,
-    ingestionVersion: ingestionVersionOf(config.ingestion_version),
+    ingestionVersion: config.ingestion_version === false
+      ? undefined
+      : String(config.ingestion_version),
     release: nonBlank(config.release) ?? nonBlank(env("LANGFUSE_RELEASE")),
     environment,
-    sampleRate: sampleRateOf(config.sample_rate, env("LANGFUSE_SAMPLE_RATE")),
-    defaultTags: (config.default_tags ?? []).filter((t) => typeof t === "string" && t.trim())
-      .map((t) => t.trim()),
-    genaiMessages: config.genai_messages ?? false,
-    maxBatchBytes,
-    timeoutMs,
+    sampleRate: config.sample_rate ?? sampleRateFromEnv(env("LANGFUSE_SAMPLE_RATE")),
+    defaultTags: (config.default_tags ?? []).filter((t) => t.trim()).map((t) => t.trim()),
+    genaiMessages: config.genai_messages,
+    maxBatchBytes: config.max_batch_bytes,
+    timeoutMs: config.timeout_ms,
   };
 }

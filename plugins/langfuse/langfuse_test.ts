@@ -161,7 +161,7 @@ Deno.test("config: missing keys and bad values refuse to start, never showing th
   );
   assert.throws(
     () => resolveLangfuseSettings({ ...KEYS, sample_rate: 2 }, () => undefined),
-    /sample_rate must be between 0 and 1/,
+    /langfuse: invalid config: config\.sample_rate: must be between 0 and 1/,
   );
   assert.throws(
     () => resolveLangfuseSettings(KEYS, (n) => ({ LANGFUSE_SAMPLE_RATE: "half" })[n]),
@@ -173,11 +173,28 @@ Deno.test("config: missing keys and bad values refuse to start, never showing th
   );
   assert.throws(
     () => resolveLangfuseSettings({ ...KEYS, environment: "Prod!" }, () => undefined),
-    /environment must be/,
+    /config\.environment: must be 1 to 40/,
+  );
+  assert.throws(
+    () => resolveLangfuseSettings(KEYS, (n) => ({ LANGFUSE_TRACING_ENVIRONMENT: "Prod!" })[n]),
+    /langfuse: environment must be 1 to 40/,
   );
   assert.throws(
     () => resolveLangfuseSettings({ ...KEYS, ingestion_version: 5 }, () => undefined),
-    /ingestion_version must be 1 to 4/,
+    /config\.ingestion_version: must be 1 to 4/,
+  );
+  assert.throws(
+    () =>
+      createLangfuseSink(
+        {
+          ...KEYS,
+          transport: "grpc" as "otel",
+          max_batch_bytes: 10,
+          default_tags: ["a", 1 as never],
+        },
+        ctxFor(),
+      ),
+    /config\.transport: must be "otel" or "ingestion"; config\.default_tags\[1\]: .*; config\.max_batch_bytes: Too small/,
   );
 });
 

@@ -62,7 +62,7 @@
  * ```
  * @module
  */
-export { default, langfuseConfigSchema } from "./plugin.ts";
+export { default } from "./plugin.ts";
 export { langfuseLiteLLM } from "./litellm.ts";
 export {
   CLOUD_HOSTS,
@@ -74,11 +74,13 @@ export {
   INGESTION_PATH,
   LANGFUSE_ENV,
   type LangfuseConfig,
+  langfuseConfigSchema,
   type LangfuseOtlpProtocol,
   type LangfuseSettings,
   type LangfuseTransport,
   normalizeHost,
   OTEL_TRACES_PATH,
+  parseLangfuseConfig,
   resolveLangfuseSettings,
 } from "./config.ts";
 export {
