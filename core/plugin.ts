@@ -51,7 +51,42 @@ export type {
   LogEventError,
   LogEventMetadata,
 } from "./event/log_event.ts";
+export type {
+  AnthropicContentBlock,
+  AnthropicMessage,
+  AnthropicMessageResponse,
+  AnthropicTextBlock,
+  AnthropicToolResultBlock,
+  AnthropicToolUseBlock,
+  ChatAudioPart,
+  ChatContentPart,
+  ChatFilePart,
+  ChatFunctionCall,
+  ChatImagePart,
+  ChatMessage,
+  ChatRefusalPart,
+  ChatRole,
+  ChatTextPart,
+  ChatToolCall,
+  CompletionPrompt,
+  EmbeddingInput,
+  EmbeddingSummary,
+  LogEventMessages,
+  LogEventResponse,
+  OtherContentPart,
+  OtherResponse,
+  RemovedContent,
+  ResponsesFunctionCallItem,
+  ResponsesFunctionCallOutputItem,
+  ResponsesInput,
+  ResponsesItem,
+  ResponsesMessageItem,
+  ResponsesOtherItem,
+  ResponsesReasoningItem,
+  ResponsesTextPart,
+} from "./event/content.ts";
 import type { LogEvent } from "./event/log_event.ts";
+import type { RemovedContent } from "./event/content.ts";
 import type { LiteLLMMapping } from "./plugin_litellm.ts";
 export type {
   LiteLLMCallbackInput,
@@ -66,9 +101,31 @@ export const PLUGIN_API_VERSION = 1;
 /**
  * What core's redaction step puts in place of removed content (messages,
  * response, prompt-echoing error messages) when a sink's policy removes it.
- * A sink compares against it to leave such fields out of its own payload.
+ * A sink compares against it ({@link isRemoved}) to leave such fields out of
+ * its own payload. The one definition of the marker: never spell it out.
  */
 export const REMOVED_PLACEHOLDER = "[REDACTED]";
+
+/**
+ * Whether a value is the {@link REMOVED_PLACEHOLDER}: content the sink's
+ * redaction policy removed (`event.messages`, `event.response`,
+ * `event.error.message`).
+ *
+ * @param value Any value, e.g. `event.messages`.
+ * @returns True for the placeholder (and narrows to {@link RemovedContent}).
+ *
+ * @example
+ * ```ts
+ * import { isRemoved, REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
+ *
+ * isRemoved(REMOVED_PLACEHOLDER); // true
+ * isRemoved([{ role: "user", content: "hi" }]); // false
+ * isRemoved(undefined); // false
+ * ```
+ */
+export function isRemoved(value: unknown): value is RemovedContent {
+  return value === REMOVED_PLACEHOLDER;
+}
 
 /** A plain JSON Schema object (it must survive `structuredClone`). */
 export type JsonSchema = Record<string, unknown>;

@@ -4,6 +4,7 @@
  * This file has no runtime code: sinks and plugins import the type only.
  * @module
  */
+import type { LogEventMessages, LogEventResponse } from "./content.ts";
 
 /** What kind of call produced the event. */
 export type CallType = "chat" | "completion" | "embedding" | "gateway_error";
@@ -118,10 +119,18 @@ export interface LogEvent {
   cost_breakdown?: LogEventCostBreakdown;
   /** Caller and request metadata. */
   metadata: LogEventMetadata;
-  /** The request's messages, or `input`/`prompt` for embeddings and completions. */
-  messages?: unknown;
-  /** The assistant message, completion choices, or an embeddings summary. */
-  response?: unknown;
+  /**
+   * The request's chat messages, or the `prompt`/`input` of completions and
+   * embeddings, as sent; a string marker where redaction removed it (see
+   * {@link LogEventMessages}).
+   */
+  messages?: LogEventMessages;
+  /**
+   * The assistant message (an array with several choices), the completion
+   * texts, or an embeddings summary; a string marker where redaction removed
+   * it (see {@link LogEventResponse}).
+   */
+  response?: LogEventResponse;
   /** Each choice's `finish_reason` (`stop`, `length`, `tool_calls`, …), when the upstream gave one. */
   finish_reasons?: string[];
   /** The upstream body and headers (credentials removed), only with `metadata.log_raw_request`. */

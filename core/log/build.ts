@@ -4,6 +4,12 @@
  * @module
  */
 import type { CallType, LogEvent } from "../event/log_event.ts";
+import type {
+  ChatMessage,
+  EmbeddingSummary,
+  LogEventMessages,
+  LogEventResponse,
+} from "../event/content.ts";
 import type { FinishedCall, FinishedCallType } from "./call.ts";
 
 /** Request fields that belong to the gateway, never to the upstream. */
@@ -39,14 +45,28 @@ export function tagsOf(
   return [...new Set(tags)];
 }
 
-/** The event's `messages`: chat messages, or the prompt / input as sent. */
-/** The event's `response`: the assistant message(s), completion texts, or an embeddings summary. */
-function responseOf(callType: FinishedCallType, result: Record<string, unknown>): unknown {
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The event's `response` of a non-streamed answer: the assistant message
+ * (an array of them with several choices), the completion texts, or an
+ * embeddings summary. A choice without a message object is left out; a
+ * completion choice without text counts as "".
+ */
+function responseOf(
+  callType: FinishedCallType,
+  result: Record<string, unknown>,
+): LogEventResponse | undefined {
   if (callType === "embedding") return embeddingsSummary(result);
-  const choices = result.choices as Record<string, unknown>[] | undefined;
+  const choices = result.choices;
   if (!Array.isArray(choices)) return undefined;
-  if (callType === "completion") return choices.map((c) => c.text);
-  return choices.length === 1 ? choices[0].message : choices.map((c) => c.message);
+  if (callType === "completion") {
+    return choices.map((c) => (typeof c?.text === "string" ? c.text : ""));
+  }
+  // Logged as the upstream sent it: an upstream message's fields are not checked.
+  const messages = choices.flatMap((c) => (isObject(c?.message) ? [c.message as ChatMessage] : []));
+  return choices.length === 1 ? messages[0] : messages;
 }
 
 function finishReasons(r: FinishedCall, result: Record<string, unknown> | undefined) {
@@ -57,16 +77,26 @@ function finishReasons(r: FinishedCall, result: Record<string, unknown> | undefi
   return reasons?.length ? reasons : undefined;
 }
 
+/**
+ * The event's `messages`: chat messages, or the prompt / input, as sent
+ * (the request was validated: chat messages are objects with a string
+ * `role`, a prompt or input is a string or an array).
+ */
 function messagesOf(
   callType: FinishedCallType,
   body: Record<string, unknown> | undefined,
-): unknown {
+): LogEventMessages | undefined {
   if (!body) return undefined;
-  return callType === "chat" ? body.messages : callType === "completion" ? body.prompt : body.input;
+  const value = callType === "chat"
+    ? body.messages
+    : callType === "completion"
+    ? body.prompt
+    : body.input;
+  return value as LogEventMessages | undefined;
 }
 
 /** A compact description of an embeddings response (vectors are not logged). */
-export function embeddingsSummary(json: unknown): Record<string, unknown> | undefined {
+export function embeddingsSummary(json: unknown): EmbeddingSummary | undefined {
   const data = (json as { data?: unknown })?.data;
   if (!Array.isArray(data)) return undefined;
   const first = data[0]?.embedding;

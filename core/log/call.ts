@@ -8,6 +8,7 @@
  */
 import type { CallControls } from "../pipeline/controls.ts";
 import type { LogEventCostBreakdown, LogEventError } from "../event/log_event.ts";
+import type { LogEventResponse } from "../event/content.ts";
 import type { Usage } from "../stream/accumulator.ts";
 
 /** A call kind the proxy routes. */
@@ -92,7 +93,7 @@ export interface FinishedCall {
   /** Usage in OpenAI's shape. */
   usage?: Usage;
   /** The response content (streams: assembled by the accumulator). */
-  response?: unknown;
+  response?: LogEventResponse;
   /** Each choice's `finish_reason` (streams). */
   finishReasons?: string[];
   /** A non-stream answer, parsed: `response` and `finish_reasons` are read from it ... */

@@ -54,7 +54,7 @@ function echoesInput(message: string, input: unknown): boolean {
   });
 }
 
-function dropParts(messages: unknown): unknown {
+function dropParts<T>(messages: T): T {
   if (!Array.isArray(messages)) return messages;
   let changed = false;
   const out = messages.map((m) => {
@@ -64,7 +64,7 @@ function dropParts(messages: unknown): unknown {
     changed = true;
     return { ...m, content: kept };
   });
-  return changed ? out : messages;
+  return changed ? out as T : messages;
 }
 
 /** Applies message removal, part dropping and key-info removal; returns a new event when anything changed. */

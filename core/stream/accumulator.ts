@@ -3,6 +3,7 @@
  * usage for the log event, beside the stream (never in front of it).
  * @module
  */
+import type { ChatMessage } from "../event/content.ts";
 
 /** Token usage in OpenAI's shape. */
 export interface Usage {
@@ -164,9 +165,9 @@ export class StreamAccumulator {
   }
 
   /** The assembled assistant message (chat) of each choice. */
-  messages(): Record<string, unknown>[] {
+  messages(): ChatMessage[] {
     return this.#choices.filter(Boolean).map((c) => {
-      const message: Record<string, unknown> = { role: c.role, content: c.content || null };
+      const message: ChatMessage = { role: c.role, content: c.content || null };
       if (c.reasoning) message.reasoning_content = c.reasoning;
       if (c.refusal) message.refusal = c.refusal;
       if (c.toolCalls.length) message.tool_calls = c.toolCalls.filter(Boolean);

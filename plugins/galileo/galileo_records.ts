@@ -191,8 +191,9 @@ function toMessage(value: unknown, fallbackRole: string): GalileoMessage {
  * @example
  * ```ts
  * import { galileoInput } from "@sluice/galileo";
+ * import { REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
  * import { sampleEvent } from "@sluice/core/testing";
- * galileoInput(sampleEvent({ messages: "[REDACTED]" })); // [{ role: "user", content: "[REDACTED]" }]
+ * galileoInput(sampleEvent({ messages: REMOVED_PLACEHOLDER })); // [{ role: "user", content: REMOVED_PLACEHOLDER }]
  * ```
  */
 export function galileoInput(event: LogEvent): GalileoMessage[] {

@@ -8,7 +8,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type LogEvent, REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
+import { isRemoved, type LogEvent, type LogEventMessages } from "@sluice/core/plugin";
 
 /** A Langfuse observation level. */
 export type LangfuseLevel = "DEBUG" | "DEFAULT" | "WARNING" | "ERROR";
@@ -337,11 +337,12 @@ function updateFields(keys: unknown): Set<LangfuseTraceField> {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The call's input as Langfuse shows it. */
-function inputOf(event: LogEvent): unknown {
+/** The call's input as Langfuse shows it: `{messages, tools?}` for chat, else as logged (the placeholder too). */
+function inputOf(
+  event: LogEvent,
+): LogEventMessages | { messages: LogEventMessages; tools?: unknown } | undefined {
   const messages = event.messages;
-  if (messages === REMOVED_PLACEHOLDER) return REMOVED_PLACEHOLDER;
-  if (messages === undefined) return undefined;
+  if (messages === undefined || isRemoved(messages)) return messages;
   if (event.call_type !== "chat") return messages;
   const tools = event.model_parameters?.tools ?? event.model_parameters?.functions;
   return tools === undefined ? { messages } : { messages, tools };

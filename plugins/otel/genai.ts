@@ -63,7 +63,7 @@ import {
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
 } from "@opentelemetry/semantic-conventions/incubating";
-import type { LogEvent } from "@sluice/core/plugin";
+import { isRemoved, type LogEvent, REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
 import {
   chatInput,
   chatMessage,
@@ -107,8 +107,11 @@ export const GENAI_SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.0";
  * What Sluice's redaction step puts in place of removed content
  * (`messages: remove`, `mask_input`, `mask_output`). An event whose
  * `messages` or `response` is this string carries no content to record.
+ *
+ * @deprecated The contract's `REMOVED_PLACEHOLDER` (with `isRemoved`), from
+ * `@sluice/core/plugin`; this is the same value.
  */
-export const REDACTED_PLACEHOLDER = "[REDACTED]";
+export const REDACTED_PLACEHOLDER: typeof REMOVED_PLACEHOLDER = REMOVED_PLACEHOLDER;
 
 /** The OTel default span attribute count limit (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`). */
 export const DEFAULT_ATTRIBUTE_COUNT_LIMIT = 128;
@@ -357,7 +360,7 @@ export function genAiSpanName(event: LogEvent): string {
 
 /**
  * Whether a content field was removed by the sink's redaction policy (it
- * holds {@link REDACTED_PLACEHOLDER}) or is absent.
+ * holds the contract's `REMOVED_PLACEHOLDER`) or is absent.
  *
  * @param value `event.messages` or `event.response`.
  * @returns True when there is no content to record.
@@ -365,19 +368,22 @@ export function genAiSpanName(event: LogEvent): string {
  * @example
  * ```ts
  * import { isRedacted } from "@sluice/otel/genai";
- * isRedacted("[REDACTED]"); // true
+ * import { REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
+ * isRedacted(REMOVED_PLACEHOLDER); // true
  * isRedacted([{ role: "user", content: "hi" }]); // false
  * ```
  */
 export function isRedacted(value: unknown): boolean {
-  return value === undefined || value === null || value === REDACTED_PLACEHOLDER;
+  return value === undefined || value === null || isRemoved(value);
 }
 
+/** The answer's messages: a chat response's message(s), or a completion's texts as assistant messages. */
 function responseMessages(event: LogEvent): unknown[] {
   const response = event.response;
-  if (isRedacted(response)) return [];
+  if (response === undefined || response === null || isRemoved(response)) return [];
   if (event.call_type === "completion") {
-    return (Array.isArray(response) ? response : [response]).filter((t) => typeof t === "string")
+    return (Array.isArray(response) ? response : [response])
+      .filter((text): text is string => typeof text === "string")
       .map((text) => ({ role: "assistant", content: text }));
   }
   if (event.call_type !== "chat") return [];
@@ -402,7 +408,7 @@ function responseMessages(event: LogEvent): unknown[] {
  * ```
  */
 export function genAiFinishReasons(event: LogEvent): string[] {
-  const explicit = (event as LogEvent & { finish_reasons?: unknown }).finish_reasons;
+  const explicit = event.finish_reasons;
   if (Array.isArray(explicit) && explicit.every((r) => typeof r === "string")) return explicit;
   if (event.status !== "success" || event.call_type === "embedding") return [];
   if (event.call_type === "gateway_error") return [];

@@ -234,8 +234,8 @@ export function chatInput(
 export function promptInput(prompt: unknown): GenAiChatMessage[] {
   const prompts = typeof prompt === "string"
     ? [prompt]
-    : Array.isArray(prompt) && prompt.every((p) => typeof p === "string")
-    ? prompt as string[]
+    : Array.isArray(prompt) && prompt.every((p): p is string => typeof p === "string")
+    ? prompt
     : [];
   return prompts.map((p) => ({ role: "user", parts: [{ type: "text", content: p }] }));
 }

@@ -3,7 +3,7 @@
  * envelope's `event` item).
  * @module
  */
-import { type LogEvent, REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
+import { isRemoved, type LogEvent } from "@sluice/core/plugin";
 import { displayUrl } from "@sluice/core/sink-http";
 import { scrubValue } from "./scrub.ts";
 
@@ -258,10 +258,8 @@ function bounded(value: unknown, max: number): unknown {
 }
 
 /** True when the event still carries the call's messages (no `remove` policy emptied them). */
-function messagesKept(messages: unknown): boolean {
-  if (messages === undefined || messages === null) return false;
-  if (typeof messages === "string") return messages !== REMOVED_PLACEHOLDER;
-  return true;
+function messagesKept(messages: LogEvent["messages"]): boolean {
+  return messages !== undefined && messages !== null && !isRemoved(messages);
 }
 
 /** Model parameters with scalar values only (tools and schemas would crowd the context). */
