@@ -45,15 +45,19 @@
  * ```
  * @module
  */
-export { default, sentryConfigSchema } from "./plugin.ts";
+export { default } from "./plugin.ts";
+export {
+  DEFAULT_TIMEOUT_MS,
+  parseSentryConfig,
+  type SentryConfig,
+  sentryConfigSchema,
+} from "./config.ts";
 export {
   createSentrySink,
   DEFAULT_RATE_LIMIT_MS,
-  DEFAULT_TIMEOUT_MS,
   resolveSentrySettings,
   SENTRY_CLIENT,
   SENTRY_ENV_VARS,
-  type SentryConfig,
   type SentrySettings,
 } from "./sentry_sink.ts";
 export { envelopeEndpoint, parseDsn, sentryAuthHeader, type SentryDsn } from "./dsn.ts";

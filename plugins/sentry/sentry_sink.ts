@@ -17,34 +17,7 @@ import { envelopeEndpoint, parseDsn, sentryAuthHeader, type SentryDsn } from "./
 import { eventEnvelope } from "./envelope.ts";
 import { type SentryEventOptions, toSentryEvent } from "./event.ts";
 import { sampleScore } from "./sampling.ts";
-
-/** `config:` of a sentry sink entry. Each field falls back to an environment variable, then a default. */
-export interface SentryConfig {
-  /** The project's DSN (else `SENTRY_DSN`). Required one way or the other. */
-  dsn?: string;
-  /** Sentry `environment` (else `SENTRY_ENVIRONMENT`, else `production`). */
-  environment?: string;
-  /** Sentry `release` (else `SENTRY_RELEASE`, else `sluice@<gateway version>`). */
-  release?: string;
-  /** Sentry `server_name` (default: none). */
-  server_name?: string;
-  /** Share of failed calls sent, 0 to 1 (else `SENTRY_API_SAMPLE_RATE`, else 1). Gateway errors are always sent. */
-  sample_rate?: number;
-  /**
-   * Accepted for LiteLLM compatibility (else `SENTRY_API_TRACE_RATE`): this
-   * sink sends no Sentry transactions, so it only checks the value and logs
-   * what to use instead (the otel sink; events carry the call's trace id).
-   */
-  trace_rate?: number;
-  /** Also send successful calls, as `info` events (default false: Sentry gets failures only). */
-  include_success?: boolean;
-  /** Tags added to every event. */
-  tags?: Record<string, string>;
-  /** Timeout of one POST in milliseconds (default 10,000). */
-  timeout_ms?: number;
-  /** Envelopes in flight at once while sending one batch (default 4). */
-  concurrency?: number;
-}
+import { parseSentryConfig, type SentryConfig } from "./config.ts";
 
 /** The environment variables the sink reads (its `permissions.env`). */
 export const SENTRY_ENV_VARS: readonly string[] = [
@@ -57,9 +30,6 @@ export const SENTRY_ENV_VARS: readonly string[] = [
 
 /** The `sentry_client` and `User-Agent` of this sink: `sluice-sentry/<version>`. */
 export const SENTRY_CLIENT = `sluice-sentry/${denoJson.version}`;
-
-/** The POST timeout when the config sets none. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** The wait after a 429 that names no delay (Sentry's documented default: 60 s). */
 export const DEFAULT_RATE_LIMIT_MS = 60_000;
@@ -90,10 +60,11 @@ export interface SentrySettings {
   concurrency: number;
 }
 
-function rate(value: unknown, name: string): number | undefined {
-  if (value === undefined || value === null || value === "") return undefined;
-  const n = typeof value === "string" ? Number(value.trim()) : value;
-  if (typeof n !== "number" || !Number.isFinite(n) || n < 0 || n > 1) {
+/** A rate from an environment variable (the config's are checked by its schema). */
+function envRate(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value.trim());
+  if (!Number.isFinite(n) || n < 0 || n > 1) {
     throw new Error(`sentry: ${name} must be a number from 0 to 1; got ${JSON.stringify(value)}`);
   }
   return n;
@@ -128,33 +99,16 @@ export function resolveSentrySettings(
   config: SentryConfig,
   ctx: Pick<PluginContext, "env" | "gatewayVersion">,
 ): SentrySettings {
-  const cfg = config ?? {};
+  const cfg = parseSentryConfig(config);
   const dsnText = text(cfg.dsn) ?? text(ctx.env("SENTRY_DSN"));
   if (!dsnText) {
     throw new Error("sentry: no DSN: set config.dsn (e.g. os.environ/SENTRY_DSN) or SENTRY_DSN");
   }
   const dsn = parseDsn(dsnText);
-  const sampleRate = rate(cfg.sample_rate, "sample_rate") ??
-    rate(ctx.env("SENTRY_API_SAMPLE_RATE"), "SENTRY_API_SAMPLE_RATE") ?? 1;
-  const traceRate = rate(cfg.trace_rate, "trace_rate") ??
-    rate(ctx.env("SENTRY_API_TRACE_RATE"), "SENTRY_API_TRACE_RATE");
-  const timeoutMs = cfg.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new Error(`sentry: timeout_ms must be a positive integer; got ${cfg.timeout_ms}`);
-  }
-  const concurrency = cfg.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new Error(`sentry: concurrency must be an integer from 1 to 64; got ${cfg.concurrency}`);
-  }
-  const tags: Record<string, string> = {};
-  for (const [key, value] of Object.entries(cfg.tags ?? {})) {
-    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(key) || typeof value !== "string") {
-      throw new Error(
-        `sentry: tags["${key}"]: tag keys are 1-32 letters, digits or _ . : - and values strings`,
-      );
-    }
-    tags[key] = value;
-  }
+  const sampleRate = cfg.sample_rate ??
+    envRate(ctx.env("SENTRY_API_SAMPLE_RATE"), "SENTRY_API_SAMPLE_RATE") ?? 1;
+  const traceRate = cfg.trace_rate ??
+    envRate(ctx.env("SENTRY_API_TRACE_RATE"), "SENTRY_API_TRACE_RATE");
   return {
     dsn,
     endpoint: envelopeEndpoint(dsn),
@@ -164,10 +118,10 @@ export function resolveSentrySettings(
     serverName: text(cfg.server_name),
     sampleRate,
     traceRate,
-    includeSuccess: cfg.include_success === true,
-    tags,
-    timeoutMs,
-    concurrency,
+    includeSuccess: cfg.include_success,
+    tags: { ...cfg.tags },
+    timeoutMs: cfg.timeout_ms,
+    concurrency: cfg.concurrency,
   };
 }
 

@@ -358,11 +358,15 @@ Deno.test("SENTRY_* variables: DSN, environment, release, sample and trace rates
   );
   assert.throws(
     () => createSentrySink({ dsn: "http://k@h/1", trace_rate: 2 }, ctxFor()),
-    /trace_rate must be a number from 0 to 1/,
+    /sentry: invalid config: config\.trace_rate: must be a number from 0 to 1/,
   );
   assert.throws(
     () => createSentrySink({ dsn: "http://k@h/1", tags: { "bad key": "x" } }, ctxFor()),
-    /tags\["bad key"\]/,
+    /config\.tags\["bad key"\]: tag keys are 1-32 letters/,
+  );
+  assert.throws(
+    () => createSentrySink({ dsn: "http://k@h/1", concurrency: 65, timeout_ms: 0 }, ctxFor()),
+    /config\.timeout_ms: Too small.*; config\.concurrency: Too big/,
   );
 });
 
