@@ -1,6 +1,6 @@
 /**
- * The content of a log event: the types of {@link LogEvent.messages} and
- * {@link LogEvent.response}. What a field holds depends on the event's
+ * The content of a log event: the types of `LogEvent.messages` and
+ * `LogEvent.response`. What a field holds depends on the event's
  * `call_type`:
  *
  * | `call_type`     | `messages`                        | `response`                                   |
@@ -32,7 +32,6 @@
  * This file has no runtime code.
  * @module
  */
-import type { LogEvent } from "./log_event.ts";
 import type { REMOVED_PLACEHOLDER } from "../plugin.ts";
 
 /**
@@ -347,7 +346,7 @@ export interface AnthropicMessageResponse {
 }
 
 /**
- * {@link LogEvent.messages}: what the client sent, by call type (see the
+ * `LogEvent.messages`: what the client sent, by call type (see the
  * module's table), or a string marker ({@link RemovedContent}, truncation).
  *
  * @example
@@ -378,7 +377,7 @@ export type LogEventMessages =
 export type OtherResponse = Record<string, unknown>;
 
 /**
- * {@link LogEvent.response}: the answer, by call type (see the module's
+ * `LogEvent.response`: the answer, by call type (see the module's
  * table), or a string marker ({@link RemovedContent}, truncation).
  * {@link OtherResponse} keeps room for an upstream's own shape.
  *
