@@ -127,6 +127,15 @@ const configZod = z.strictObject({
     .describe("longest attribute string value"),
 });
 
+// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
+// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
+// differently, fails here (the key sets are compared too: an extra optional field is assignable).
+type _Same<A, B> = [A, keyof A] extends [B, keyof B]
+  ? ([B, keyof B] extends [A, keyof A] ? true : never)
+  : never;
+const _sameAsSchema: _Same<z.input<typeof configZod>, OtelConfig> = true;
+void _sameAsSchema;
+
 /**
  * The JSON Schema of {@link OtelConfig} (draft-07, generated from the zod
  * schema the plugin validates with), for the gateway's config check and

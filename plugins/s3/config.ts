@@ -150,6 +150,15 @@ export interface S3Config {
   timeout_ms?: number;
 }
 
+// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
+// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
+// differently, fails here (the key sets are compared too: an extra optional field is assignable).
+type _Same<A, B> = [A, keyof A] extends [B, keyof B]
+  ? ([B, keyof B] extends [A, keyof A] ? true : never)
+  : never;
+const _sameAsSchema: _Same<z.input<typeof s3ConfigZod>, S3Config> = true;
+void _sameAsSchema;
+
 /** JSON Schema (draft-07) of {@link S3Config}: what the gateway validates `config:` with. */
 export const s3ConfigSchema: JsonSchema = z.toJSONSchema(s3ConfigZod, {
   io: "input",
