@@ -34,8 +34,11 @@ export interface WebhookConfig {
 }
 
 // The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other fails here.
-type _Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
+// differently, fails here (the key sets are compared too: an extra optional field is assignable).
+type _Same<A, B> = [A, keyof A] extends [B, keyof B]
+  ? ([B, keyof B] extends [A, keyof A] ? true : never)
+  : never;
 const _sameAsSchema: _Same<z.input<typeof webhookConfigZod>, WebhookConfig> = true;
 void _sameAsSchema;
 
