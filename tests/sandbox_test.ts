@@ -440,3 +440,36 @@ Deno.test("close() with an aborted signal ends a spinning plugin's process at on
     await m.cleanup();
   }
 });
+
+Deno.test("a built-in HTTP sink runs in its own process by default, granted the host it asks for", async () => {
+  const receiver = startServer();
+  const dataDir = await Deno.makeTempDir({ prefix: "sluice-sandbox-" });
+  const controller = new AbortController();
+  const logs: string[] = [];
+  const loaded = await loadSink(
+    entry({ use: "webhook", config: { url: `${receiver.origin}/hook` } }),
+    {
+      dataDir,
+      baseDir: TESTS_DIR,
+      signal: controller.signal,
+      log: (_level, message) => logs.push(message),
+    },
+  );
+  try {
+    assert.equal(loaded.sandboxed, true);
+    assert.ok(
+      logs.some((l) =>
+        l.includes("runs in its own process (heap cap 256 MiB); " +
+          `net: ${receiver.host}; env: none (granted by builtin default)`)
+      ),
+      logs.join("\n"),
+    );
+    await loaded.sink.log([EVENT]);
+    assert.deepEqual(receiver.received.map((r) => r.path), ["/hook"]);
+  } finally {
+    await loaded.sink.close?.();
+    controller.abort();
+    await receiver.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -105,6 +105,8 @@ const queue = z.strictObject({
   flush_interval_ms: z.int().positive().default(1000),
   max_queue: z.int().positive().default(10_000),
   spool_max_bytes: z.int().min(0).default(1_073_741_824),
+  call_timeout_ms: z.int().min(100).max(600_000).optional()
+    .describe("deadline of one call to the plugin (default 30000)"),
 });
 
 const sink = z.strictObject({

@@ -154,6 +154,11 @@ export interface QueueConfig {
   max_queue: number;
   /** Disk spool bound (default 1 GiB). */
   spool_max_bytes: number;
+  /**
+   * Deadline of one call to the plugin (default 30,000 ms): its signal then
+   * aborts; a sandboxed plugin that does not stop is killed and restarted.
+   */
+  call_timeout_ms?: number;
 }
 
 /** Where and how to fetch a plugin from a bucket (`s3://`, `gs://`). */

@@ -349,6 +349,13 @@ function toLoadError(err: unknown, job: Job): PluginLoadError {
 }
 
 /**
+ * Built-ins that write to the gateway's own stdout and files: they run in
+ * its process unless `sandbox: true`. Every other plugin, the built-in HTTP
+ * sinks included, runs in its own process unless `sandbox: false`.
+ */
+const IN_PROCESS_BUILTINS = new Set(["console", "jsonl"]);
+
+/**
  * Loads one sink entry's plugin and creates its sink.
  *
  * The source is `use:` (see `parseSource`); URL and bucket sources are
@@ -376,7 +383,8 @@ export async function loadSink(entry: SinkConfig, options: LoadSinkOptions): Pro
   };
   try {
     const source = parseSource(entry.use, options.baseDir);
-    const sandbox = entry.sandbox ?? source.kind !== "builtin";
+    const sandbox = entry.sandbox ??
+      !(source.kind === "builtin" && IN_PROCESS_BUILTINS.has(source.name));
     const located = await locate(job, source, sandbox !== false);
     if (sandbox === false) return await loadInProcess(job, source, located);
     const heapMb = (sandbox === true ? undefined : sandbox.heap_mb) ?? DEFAULT_SANDBOX_HEAP_MB;

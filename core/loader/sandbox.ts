@@ -62,26 +62,45 @@ export interface SandboxTarget {
   notFound?: string;
 }
 
-/** The deno.json(c) the gateway itself resolves imports with, if any. */
+/**
+ * The deno.json(c) the gateway itself resolves imports with, if any: the
+ * nearest one above its main module (in a Worker, which has none: above
+ * this module, then the working directory), or the workspace root above
+ * that when the nearest is a workspace member.
+ */
 function gatewayConfigPath(): string | undefined {
-  let dir: string;
+  const starts: string[] = [];
+  const main = (Deno as { mainModule?: string }).mainModule;
+  if (typeof main === "string" && main.startsWith("file:")) starts.push(main);
+  if (import.meta.url.startsWith("file:")) starts.push(import.meta.url);
+  for (const start of starts) {
+    const found = configAbove(dirname(fileURLToPath(start)));
+    if (found) return found;
+  }
   try {
-    dir = Deno.mainModule.startsWith("file:")
-      ? dirname(fileURLToPath(Deno.mainModule))
-      : Deno.cwd();
+    return configAbove(Deno.cwd());
   } catch {
     return undefined;
   }
+}
+
+function configAbove(start: string): string | undefined {
+  let dir = start;
+  let nearest: string | undefined;
   for (;;) {
     for (const name of ["deno.json", "deno.jsonc"]) {
+      const path = join(dir, name);
+      let text: string;
       try {
-        if (Deno.statSync(join(dir, name)).isFile) return join(dir, name);
+        text = Deno.readTextFileSync(path);
       } catch {
-        // not here
+        continue;
       }
+      nearest ??= path;
+      if (/"workspace"\s*:/.test(text)) return path;
     }
     const parent = dirname(dir);
-    if (parent === dir) return undefined;
+    if (parent === dir) return nearest;
     dir = parent;
   }
 }

@@ -132,7 +132,7 @@ export class LogPipeline {
           sink: s.sink,
           queue: s.entry.queue,
           spoolDir: `${options.dataDir}/spool/${encodeURIComponent(s.name)}`,
-          callTimeoutMs: options.callTimeoutMs,
+          callTimeoutMs: s.entry.queue.call_timeout_ms ?? options.callTimeoutMs,
           fsyncMs: options.fsyncMs,
           maxEventBytes: options.maxEventBytes,
           hooks: {
