@@ -459,8 +459,10 @@ Deno.test("a built-in HTTP sink runs in its own process by default, granted the 
     assert.equal(loaded.sandboxed, true);
     assert.ok(
       logs.some((l) =>
-        l.includes("runs in its own process (heap cap 256 MiB); " +
-          `net: ${receiver.host}; env: none (granted by builtin default)`)
+        l.includes(
+          "runs in its own process (heap cap 256 MiB); " +
+            `net: ${receiver.host}; env: none (granted by builtin default)`,
+        )
       ),
       logs.join("\n"),
     );
