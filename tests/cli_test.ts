@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { fileURLToPath } from "node:url";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 
@@ -64,7 +65,9 @@ Deno.test("--check: exit 0 when valid or only warnings, 1 on errors, listing eve
   }
 });
 
-Deno.test("--check validates each sink's plugin config as startup does, without connecting anywhere", async () => {
+const GREEDY = fileURLToPath(new URL("./fixtures/plugins/greedy.js", import.meta.url));
+
+Deno.test("--check validates each sink's plugin config and permissions as startup does, without connecting anywhere", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(
@@ -78,6 +81,8 @@ Deno.test("--check validates each sink's plugin config as startup does, without 
         "  - { use: ./missing-plugin.ts }",
         "  - { use: 'https://plugins.example/sink.js', sha256: " +
         `"${"0".repeat(64)}" }`,
+        `  - { use: '${GREEDY}' }`,
+        `  - { name: trusted, use: '${GREEDY}', permissions: { net: [collector.greedy.example], env: [OPENAI_API_KEY, SLUICE_MASTER_KEY] } }`,
       ].join("\n"),
     );
     const check = await run(["--check", "--config", `${dir}/sinks.yaml`]);
@@ -89,7 +94,16 @@ Deno.test("--check validates each sink's plugin config as startup does, without 
     );
     assert.match(check.stdout, /error: sinks\[3\]\.use: .*missing-plugin\.ts/);
     assert.match(check.stdout, /warning: sinks\[4\]\.config: not checked: --check does not fetch/);
+    assert.match(
+      check.stdout,
+      /error: sinks\[5\]\.permissions: the plugin asks for more than it is granted: asks net: collector\.greedy\.example; env: OPENAI_API_KEY, SLUICE_MASTER_KEY; granted \(default: the hosts in its config:\) net: none; env: none/,
+    );
     assert.doesNotMatch(check.stdout, /sinks\[0\]/, "a valid sink has nothing to say");
+    assert.doesNotMatch(
+      check.stdout,
+      /sinks\[6\]/,
+      "a sink granted what it asks has nothing to say",
+    );
     // What --check found is what startup refuses.
     await Deno.writeTextFile(
       `${dir}/s3.yaml`,

@@ -1,26 +1,27 @@
 /**
- * `--check` for sinks: each entry's plugin definition is imported (built-in
- * short names and local paths only: nothing is fetched) and its `config:`
- * validated with the same `configSchema` the gateway uses at start, so
- * `--check` finds what startup would. Nothing is created and nothing
- * connects anywhere; remote and registry plugins are listed as not checked.
+ * `--check` for sinks: each built-in or local plugin's entry goes through
+ * what start does before creating the sink (see `checkSink`): the
+ * definition is imported as start imports it, its `config:` validated with
+ * its `configSchema`, and what it asks for checked against the entry's
+ * grant. Nothing is created and nothing connects anywhere; remote and
+ * registry plugins are listed as not checked (nothing is fetched).
  * @module
  */
 import type { ConfigProblem } from "../config/env.ts";
 import type { SinkConfig } from "../config/types.ts";
-import { configIssues } from "./config_schema.ts";
-import { shapeOf, validateShape } from "./definition.ts";
 import { errorMessage } from "./errors.ts";
-import { importBuiltin, importModule } from "./import.ts";
+import { checkSink } from "./load.ts";
 import { maskSecrets } from "./secrets.ts";
 import { displaySource, parseSource } from "./source.ts";
 
-/** Problems of the `sinks:` entries' plugin configs, at `sinks[i].config.<field>`. */
+/** Problems of the `sinks:` entries' plugins, at `sinks[i].config.<field>`, `.permissions` or `.use`. */
 export async function checkSinkConfigs(
   entries: readonly SinkConfig[],
   baseDir: string,
   secrets: Iterable<string> = [],
 ): Promise<ConfigProblem[]> {
+  const masked = [...secrets];
+  const signal = new AbortController().signal;
   const checks = entries.map(async (entry, i): Promise<ConfigProblem[]> => {
     const at = `sinks[${i}]`;
     try {
@@ -30,24 +31,17 @@ export async function checkSinkConfigs(
           path: `${at}.config`,
           severity: "warning",
           message: `not checked: --check does not fetch ${displaySource(entry.use)}; ` +
-            "its config is validated when the gateway starts",
+            "its config and permissions are checked when the gateway starts",
         }];
       }
-      const mod = source.kind === "builtin"
-        ? await importBuiltin(source)
-        : await importModule(source.url, displaySource(entry.use));
-      const meta = validateShape(shapeOf(mod));
-      return configIssues(meta.configSchema, entry.config ?? {}).map((issue) => ({
-        path: `${at}.config${issue.path}`,
-        severity: "error",
-        message: `${issue.message} (plugin "${meta.name}" ${meta.version})`,
-      }));
+      const found = await checkSink(entry, { baseDir, secrets: masked, signal });
+      return found.map((p) => ({ path: at + p.path, severity: "error", message: p.message }));
     } catch (error) {
       return [{ path: `${at}.use`, severity: "error", message: errorMessage(error) }];
     }
   });
   const problems = (await Promise.all(checks)).flat();
   // A plugin's messages may quote what it was given.
-  for (const p of problems) p.message = maskSecrets(p.message, secrets);
+  for (const p of problems) p.message = maskSecrets(p.message, masked);
   return problems;
 }

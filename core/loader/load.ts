@@ -13,7 +13,7 @@ import type { Sink } from "../plugin.ts";
 import { VERSION } from "../version.ts";
 import { fetchBucketObject, resolveBucketAccess } from "./bucket.ts";
 import { obtainPinnedFile } from "./cache.ts";
-import { configProblems } from "./config_schema.ts";
+import { configIssues, configProblems } from "./config_schema.ts";
 import { createPluginContext, type LogFn, pluginLogger } from "./context.ts";
 import { type PluginMetadata, readPermissions, shapeOf, validateShape } from "./definition.ts";
 import { errorMessage, LoadIssue, PluginLoadError } from "./errors.ts";
@@ -189,34 +189,84 @@ function announce(job: Job, meta: PluginMetadata, permitted: Permitted, how: str
   );
 }
 
+/** A plugin definition, wherever it was imported. */
+interface Described {
+  /** Its validated shape. */
+  meta: PluginMetadata;
+  /** Calls its `permissions(config, env)` where it was imported. */
+  ask(config: unknown, env: Record<string, string>): unknown;
+  /** The definition itself, when imported into the gateway. */
+  definition?: Definition;
+  /** Ends the probe process, if any. */
+  close(): Promise<void>;
+}
+
+type Definition = {
+  create(config: unknown, ctx: unknown): unknown;
+  permissions?: (config: unknown, env: (name: string) => string | undefined) => unknown;
+};
+
+/** Imports the definition: in a probe process when sandboxed, else into the gateway. */
+async function describe(
+  job: Job,
+  source: PluginSource,
+  located: Located,
+  sandboxed: boolean,
+): Promise<Described> {
+  if (sandboxed) {
+    const probe = await probeInSandbox(located.target, job.options.signal);
+    try {
+      return { meta: validateShape(probe.shape), ask: probe.requested, close: probe.close };
+    } catch (err) {
+      await probe.close();
+      throw err;
+    }
+  }
+  const mod = source.kind === "builtin"
+    ? await importBuiltin(source)
+    : await importModule(located.specifier, job.shown);
+  const meta = validateShape(shapeOf(mod));
+  const definition = (mod as { default: Definition }).default;
+  return {
+    meta,
+    definition,
+    ask: (config, env) => definition.permissions?.(structuredClone(config), (name) => env[name]),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** What start decides before creating anything: the plugin, its checked config and permissions. */
+async function inspect(
+  job: Job,
+  source: PluginSource,
+  located: Located,
+  sandboxed: boolean,
+): Promise<{ described: Described; permitted: Permitted }> {
+  const described = await describe(job, source, located, sandboxed);
+  try {
+    checkConfig(job, described.meta);
+    const builtin = isBuiltin(source);
+    const requested = await requestedPermissions(job, described.meta, described.ask, builtin);
+    const permitted = decidePermissions(
+      requested,
+      job.entry.permissions,
+      job.entry.config,
+      builtin,
+    );
+    return { described, permitted };
+  } finally {
+    await described.close();
+  }
+}
+
 async function loadInProcess(
   job: Job,
   source: PluginSource,
   located: Located,
 ): Promise<LoadedSink> {
-  const mod = source.kind === "builtin"
-    ? await importBuiltin(source)
-    : await importModule(located.specifier, job.shown);
-  const meta = validateShape(shapeOf(mod));
-  checkConfig(job, meta);
-  const definition = (mod as {
-    default: {
-      create(config: unknown, ctx: unknown): unknown;
-      permissions?: (config: unknown, env: (name: string) => string | undefined) => unknown;
-    };
-  }).default;
-  const requested = await requestedPermissions(
-    job,
-    meta,
-    (config, env) => definition.permissions?.(structuredClone(config), (name) => env[name]),
-    isBuiltin(source),
-  );
-  const permitted = decidePermissions(
-    requested,
-    job.entry.permissions,
-    job.entry.config,
-    isBuiltin(source),
-  );
+  const { described, permitted } = await inspect(job, source, located, false);
+  const { meta } = described;
+  const definition = described.definition as Definition;
   announce(job, meta, permitted, "runs in the gateway process (hosts not enforced)");
   envValues(job, permitted.effective.env); // registers secret-like values for masking
   const ctx = createPluginContext({
@@ -276,23 +326,7 @@ async function loadSandboxed(
   located: Located,
   heapMb: number,
 ): Promise<LoadedSink> {
-  const { signal } = job.options;
-  const probe = await probeInSandbox(located.target, signal);
-  let meta: PluginMetadata;
-  let requested: Grant;
-  try {
-    meta = validateShape(probe.shape);
-    checkConfig(job, meta);
-    requested = await requestedPermissions(job, meta, probe.requested, isBuiltin(source));
-  } finally {
-    await probe.close();
-  }
-  const permitted = decidePermissions(
-    requested,
-    job.entry.permissions,
-    job.entry.config,
-    isBuiltin(source),
-  );
+  const { described: { meta }, permitted } = await inspect(job, source, located, true);
   announce(job, meta, permitted, `runs in its own process (heap cap ${heapMb} MiB)`);
   const logger = pluginLogger(job.name, job.log, job.mask);
   const sink = await createSandboxedSink({
@@ -307,7 +341,7 @@ async function loadSandboxed(
       gatewayVersion: VERSION,
     },
     onLog: (m) => logger[m.level === "debug" ? "debug" : m.level](m.message, m.data),
-    signal,
+    signal: job.options.signal,
     heartbeatMs: job.options.sandboxHeartbeatMs,
     abortGraceMs: job.options.sandboxAbortGraceMs,
   }).catch((err) => {
@@ -364,13 +398,27 @@ const IN_PROCESS_BUILTINS = new Set(["console", "jsonl"]);
  * @throws {PluginLoadError} with a code, the instance name and a message saying what to do
  */
 export async function loadSink(entry: SinkConfig, options: LoadSinkOptions): Promise<LoadedSink> {
+  const job = newJob(entry, options);
+  try {
+    const source = parseSource(entry.use, options.baseDir);
+    const sandbox = sandboxOf(entry, source);
+    const located = await locate(job, source, sandbox !== false);
+    if (sandbox === false) return await loadInProcess(job, source, located);
+    const heapMb = (sandbox === true ? undefined : sandbox.heap_mb) ?? DEFAULT_SANDBOX_HEAP_MB;
+    return await loadSandboxed(job, source, located, heapMb);
+  } catch (err) {
+    throw toLoadError(err, job);
+  }
+}
+
+function newJob(entry: SinkConfig, options: LoadSinkOptions): Job {
   const name = sinkInstanceName(entry.use, entry.name);
   const shown = displaySource(entry.use);
   const log = options.log ?? defaultLog;
   const secrets = entrySecrets(entry);
   const others = [...(options.secrets ?? [])];
   const mask = (text: string) => maskSecrets(text, [...secrets, ...others]);
-  const job: Job = {
+  return {
     entry,
     name,
     shown,
@@ -381,17 +429,59 @@ export async function loadSink(entry: SinkConfig, options: LoadSinkOptions): Pro
     mask,
     warn: (message) => log("warn", mask(`sink "${name}" (use: ${shown}): ${message}`)),
   };
+}
+
+function sandboxOf(entry: SinkConfig, source: PluginSource): SinkConfig["sandbox"] & {} {
+  return entry.sandbox ?? !(source.kind === "builtin" && IN_PROCESS_BUILTINS.has(source.name));
+}
+
+/** One problem `--check` finds in a sink entry. */
+export interface SinkCheckProblem {
+  /** Where, under the entry: `.config.bucket`, `.permissions`, `.use`. */
+  path: string;
+  /** What is wrong (secrets masked). */
+  message: string;
+}
+
+/**
+ * What start would find wrong with a built-in or local plugin's entry,
+ * without creating the sink or connecting anywhere: the definition is
+ * imported as start imports it (in a probe process with no network when
+ * sandboxed), its `config:` checked with its schema, and what it asks for
+ * with that config checked against the entry's grant.
+ */
+export async function checkSink(
+  entry: SinkConfig,
+  options: Pick<LoadSinkOptions, "baseDir" | "env" | "secrets" | "signal">,
+): Promise<SinkCheckProblem[]> {
+  const job = newJob(entry, { ...options, dataDir: "", log: () => {} });
+  const problems: SinkCheckProblem[] = [];
   try {
     const source = parseSource(entry.use, options.baseDir);
-    const sandbox = entry.sandbox ??
-      !(source.kind === "builtin" && IN_PROCESS_BUILTINS.has(source.name));
-    const located = await locate(job, source, sandbox !== false);
-    if (sandbox === false) return await loadInProcess(job, source, located);
-    const heapMb = (sandbox === true ? undefined : sandbox.heap_mb) ?? DEFAULT_SANDBOX_HEAP_MB;
-    return await loadSandboxed(job, source, located, heapMb);
+    const sandboxed = sandboxOf(entry, source) !== false;
+    const described = await describe(job, source, await locate(job, source, sandboxed), sandboxed);
+    try {
+      const { meta } = described;
+      for (const issue of configIssues(meta.configSchema, entry.config ?? {})) {
+        problems.push({
+          path: `.config${issue.path}`,
+          message: `${issue.message} (plugin "${meta.name}" ${meta.version})`,
+        });
+      }
+      if (problems.length > 0) return problems;
+      const builtin = isBuiltin(source);
+      const requested = await requestedPermissions(job, meta, described.ask, builtin);
+      decidePermissions(requested, entry.permissions, entry.config, builtin);
+    } finally {
+      await described.close();
+    }
   } catch (err) {
-    throw toLoadError(err, job);
+    const issue = err instanceof LoadIssue ? err : undefined;
+    const path = issue?.code === "permission_denied" ? ".permissions" : ".use";
+    const hint = issue?.hint ? `. ${issue.hint[0].toUpperCase()}${issue.hint.slice(1)}` : "";
+    problems.push({ path, message: job.mask(`${errorMessage(err).replace(/\.\s*$/, "")}${hint}`) });
   }
+  return problems;
 }
 
 /**
