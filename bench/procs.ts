@@ -76,7 +76,8 @@ export async function waitReady(
   throw new Error(`${server.name} did not answer within 60 s (${last}):\n${server.log()}`);
 }
 
-function childPids(pid: number): number[] {
+/** The direct children of a process (from /proc). */
+export function childPids(pid: number): number[] {
   try {
     const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
     return text.trim().split(/\s+/).filter(Boolean).map(Number);

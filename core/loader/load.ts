@@ -431,7 +431,7 @@ function newJob(entry: SinkConfig, options: LoadSinkOptions): Job {
   };
 }
 
-function sandboxOf(entry: SinkConfig, source: PluginSource): SinkConfig["sandbox"] & {} {
+function sandboxOf(entry: SinkConfig, source: PluginSource): NonNullable<SinkConfig["sandbox"]> {
   return entry.sandbox ?? !(source.kind === "builtin" && IN_PROCESS_BUILTINS.has(source.name));
 }
 

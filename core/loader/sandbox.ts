@@ -148,7 +148,7 @@ export function sandboxArgs(
     "--quiet",
     "--no-prompt",
     config ? `--config=${config}` : "--no-config",
-    `--v8-flags=--max-old-space-size=${heapMb}`,
+    `--v8-flags=--max-old-space-size=${heapMb},--max-semi-space-size=1`,
     ...(net.length > 0 ? [`--allow-net=${net.join(",")}`] : []),
     ...(target.remoteImports ? [] : ["--deny-import"]),
     sandboxMainUrl(target.moduleUrl),
