@@ -98,6 +98,7 @@ function isEmbeddingSummary(value: unknown): value is EmbeddingSummary {
 /** An event's content, validated and narrowed by `call_type`. */
 type Content =
   | { call_type: "chat"; messages: ChatMessage[]; response?: ChatMessage | ChatMessage[] }
+  | { call_type: "responses"; messages: ChatMessage[]; response?: ChatMessage }
   | { call_type: "completion"; messages: CompletionPrompt; response?: string[] }
   | { call_type: "embedding"; messages: EmbeddingInput; response?: EmbeddingSummary }
   | { call_type: "gateway_error"; messages?: undefined; response?: undefined };
@@ -112,7 +113,8 @@ function contentOf(event: LogEvent): Content {
       }`,
     );
   switch (call_type) {
-    case "chat": {
+    case "chat":
+    case "responses": {
       if (!Array.isArray(messages) || !messages.every(isChatMessage)) throw fail("messages");
       if (
         !optional(
@@ -120,7 +122,9 @@ function contentOf(event: LogEvent): Content {
           (r) => isChatMessage(r) || (Array.isArray(r) && r.every(isChatMessage)),
         )
       ) throw fail("response");
-      return { call_type, messages, response: response as ChatMessage | ChatMessage[] | undefined };
+      return call_type === "chat"
+        ? { call_type, messages, response: response as ChatMessage | ChatMessage[] | undefined }
+        : { call_type, messages, response: response as ChatMessage | undefined };
     }
     case "completion":
     case "embedding": {

@@ -39,7 +39,8 @@ Deno.test("a sandboxed plugin that runs out of memory, then spins, leaves the ga
         name: "fragile",
         use: join(FIXTURES, "misbehave.js"),
         sandbox: { heap_mb: 64 },
-        queue: { batch_size: 1, flush_interval_ms: 1, call_timeout_ms: 500 },
+        // Long enough for the out-of-memory exit to come first on a loaded machine.
+        queue: { batch_size: 1, flush_interval_ms: 1, call_timeout_ms: 5_000 },
         config: { url: receiver.url, ask: true },
       },
       { use: "jsonl", on: ["gateway_error"], config: { dir } },

@@ -6,8 +6,13 @@
  */
 import type { LogEventMessages, LogEventResponse } from "./content.ts";
 
-/** What kind of call produced the event. */
-export type CallType = "chat" | "completion" | "embedding" | "gateway_error";
+/**
+ * What kind of call produced the event. `responses` is an OpenAI Responses
+ * API call (`POST /v1/responses`); its `messages` and `response` are in the
+ * chat shape (the request's instructions and input as chat messages, the
+ * assistant turn as a chat message), so every sink maps it as a chat call.
+ */
+export type CallType = "chat" | "completion" | "embedding" | "responses" | "gateway_error";
 
 /** The error of a failed call. */
 export interface LogEventError {

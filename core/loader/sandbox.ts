@@ -296,6 +296,11 @@ class SandboxProcess {
     return this.#failure !== undefined;
   }
 
+  /** Why the process ended, once it did. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
   #send(message: ToChild): void {
     this.#stdin.write(new TextEncoder().encode(JSON.stringify(message) + "\n")).catch(() => {});
   }
@@ -474,6 +479,7 @@ class SandboxedSink implements Sink {
   constructor(options: SandboxedSinkOptions, first: SandboxProcess) {
     this.#options = options;
     this.#process = first;
+    this.#watch(first);
     const period = options.heartbeatMs ?? SANDBOX_HEARTBEAT_MS;
     this.#heartbeat = setInterval(() => this.#checkLiveness(period), period);
     Deno.unrefTimer(this.#heartbeat);
@@ -487,7 +493,6 @@ class SandboxedSink implements Sink {
       if (performance.now() - this.#pingSentAt >= period) {
         const message = `stopped answering for ${period / 1000} s (a busy loop?): its process ` +
           "is killed and started again at the next call";
-        this.#options.onLog({ type: "log", level: "warn", message });
         process.kill(sandboxError(`sandboxed plugin ${this.#options.target.label} ${message}`));
       }
       return;
@@ -499,6 +504,21 @@ class SandboxedSink implements Sink {
     );
   }
 
+  /** Tells the operator why a process ended that was not asked to (once per process). */
+  #watch(process: SandboxProcess): void {
+    process.exited.then(() => {
+      if (!this.#closed && process.failure) {
+        this.#options.onLog({
+          type: "log",
+          level: "warn",
+          message: /started again/.test(process.failure.message)
+            ? process.failure.message
+            : `${process.failure.message}; it is started again at the next call`,
+        });
+      }
+    });
+  }
+
   /** The running process, started again after a failure. */
   async #live(): Promise<SandboxProcess> {
     if (!this.#process.failed) return this.#process;
@@ -508,6 +528,7 @@ class SandboxedSink implements Sink {
     this.#starting ??= (async () => {
       try {
         this.#process = await startProcess(this.#options);
+        this.#watch(this.#process);
         this.#options.onLog({
           type: "log",
           level: "warn",

@@ -3,6 +3,7 @@
  * side: the request thread never builds, parses or serialises an event.
  * @module
  */
+import { responsesMessages } from "../responses/request.ts";
 import type { CallType, LogEvent } from "../event/log_event.ts";
 import type {
   ChatMessage,
@@ -87,6 +88,13 @@ function messagesOf(
   body: Record<string, unknown> | undefined,
 ): LogEventMessages | undefined {
   if (!body) return undefined;
+  if (callType === "responses") {
+    try {
+      return responsesMessages(body) as LogEventMessages;
+    } catch {
+      return body.input as LogEventMessages | undefined; // a refused request: logged as sent
+    }
+  }
   const value = callType === "chat"
     ? body.messages
     : callType === "completion"

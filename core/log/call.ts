@@ -11,8 +11,8 @@ import type { LogEventCostBreakdown, LogEventError } from "../event/log_event.ts
 import type { LogEventResponse } from "../event/content.ts";
 import type { Usage } from "../stream/accumulator.ts";
 
-/** A call kind the proxy routes. */
-export type FinishedCallType = "chat" | "completion" | "embedding";
+/** A call kind the gateway serves (the route the client called). */
+export type FinishedCallType = "chat" | "completion" | "embedding" | "responses";
 
 /** The W3C trace context of a call, as the event records it. */
 export interface CallTrace {

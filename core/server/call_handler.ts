@@ -14,6 +14,10 @@ import { GATEWAY_FIELDS } from "../log/build.ts";
 import { type CallControls, readControls } from "../pipeline/controls.ts";
 import { ClientClosedError, type ModelRouter, type RoutedResponse } from "../providers/router.ts";
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
+import type { FinishedCallType } from "../log/call.ts";
+import { responsesToChat } from "../responses/request.ts";
+import { buildResponse, type ResponseFrame, turnOfChat } from "../responses/response.ts";
+import { ResponsesStream } from "../responses/stream.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
 import { VERSION } from "../version.ts";
@@ -59,6 +63,17 @@ interface Call {
   controls?: CallControls;
   t0: number;
   upstreamMs: number;
+  /** Set on the Responses route: the response the chat answer is translated into. */
+  frame?: ResponseFrame;
+}
+
+/** What goes upstream: the call kind the provider sees and the body (bytes when unchanged). */
+interface Upstream {
+  model: string;
+  callType: ProxyCallType;
+  body: Record<string, unknown>;
+  /** True when `body` is the client's own (its bytes may go as they are). */
+  own: boolean;
 }
 
 /** Handles the proxied routes (chat, completions, embeddings). */
@@ -77,7 +92,7 @@ export class CallHandler {
   async handle(
     req: Request,
     info: Deno.ServeHandlerInfo | undefined,
-    callType: ProxyCallType,
+    callType: FinishedCallType,
   ): Promise<Response> {
     const call: Call = {
       record: this.#newRecord(req, info, callType),
@@ -94,7 +109,7 @@ export class CallHandler {
   #newRecord(
     req: Request,
     info: Deno.ServeHandlerInfo | undefined,
-    callType: ProxyCallType,
+    callType: FinishedCallType,
   ): CallRecord {
     const requestId = randomUuid();
     const clientCallId = req.headers.get("x-sluice-call-id") ??
@@ -120,7 +135,8 @@ export class CallHandler {
     record.bodyBytes = bytes;
     record.stream = body.stream === true;
     if (typeof body.model === "string") record.model = body.model;
-    const model = validateCallBody(record.callType, body);
+    const upstream = this.#upstreamOf(call, body);
+    const { model } = upstream;
     const metadata = body.metadata as Record<string, unknown> | undefined;
     // `metadata.trace_id` (or LiteLLM's `existing_trace_id`) names the trace when no traceparent does.
     const namedTrace = metadata?.trace_id ?? metadata?.existing_trace_id;
@@ -137,13 +153,15 @@ export class CallHandler {
     if (group.length === 0 || (key?.models && !key.models.includes(model))) {
       throw unknownModel(model, this.#deps.allowedModels(record.principal));
     }
-    const upstreamBody = group[0].config.forward_metadata ? body : withoutGatewayFields(body);
+    const upstreamBody = group[0].config.forward_metadata
+      ? upstream.body
+      : withoutGatewayFields(upstream.body);
     const routed = await router.send(
       model,
       {
-        callType: record.callType,
+        callType: upstream.callType,
         body: upstreamBody,
-        bytes: upstreamBody === body && verbatim ? bytes : undefined,
+        bytes: upstream.own && upstreamBody === body && verbatim ? bytes : undefined,
         stream: record.stream,
         headers: this.#traceHeaders(record),
       },
@@ -159,6 +177,26 @@ export class CallHandler {
     }
     if (response.stream) return this.#relay(req, call, body, routed, response.stream);
     return this.#answer(call, routed);
+  }
+
+  /**
+   * The model and the upstream request of a call: the client's body on the
+   * OpenAI routes, its Chat Completions translation on the Responses route.
+   */
+  #upstreamOf(call: Call, body: Record<string, unknown>): Upstream {
+    const { record } = call;
+    if (record.callType !== "responses") {
+      const model = validateCallBody(record.callType, body);
+      return { model, callType: record.callType, body, own: true };
+    }
+    const { model, chat } = responsesToChat(body);
+    call.frame = {
+      id: `resp_${record.requestId.replaceAll("-", "")}`,
+      createdAt: Math.floor(record.startTime / 1000),
+      model,
+      request: body,
+    };
+    return { model, callType: "chat", body: chat, own: false };
   }
 
   /** `traceparent` / `tracestate` for the upstream, when config forwards them. */
@@ -189,7 +227,13 @@ export class CallHandler {
     headers["content-type"] = "application/json";
     if (record.cost) headers["x-sluice-response-cost"] = String(record.cost.total);
     this.#timingHeaders(call, headers);
-    const out = respond(response.text ?? JSON.stringify(result), response.status, headers);
+    let text = response.text ?? JSON.stringify(result);
+    if (call.frame) {
+      // The Responses route: the chat answer as a Responses object (the event keeps the chat one).
+      record.responseId = call.frame.id;
+      text = JSON.stringify(buildResponse(call.frame, turnOfChat(result)));
+    }
+    const out = respond(text, response.status, headers);
     this.#deps.finish(record, call.controls);
     return out;
   }
@@ -208,6 +252,7 @@ export class CallHandler {
     headers["cache-control"] = "no-cache";
     this.#timingHeaders(call, headers);
     const relayed = relayStream(stream, {
+      translate: call.frame ? new ResponsesStream(call.frame) : undefined,
       forwardUsage:
         (body.stream_options as Record<string, unknown> | undefined)?.include_usage === true,
       clientSignal: req.signal,
@@ -216,7 +261,7 @@ export class CallHandler {
       onEnd: ({ accumulator, aborted, error }) => {
         try {
           routed.done();
-          record.responseId = accumulator.id;
+          record.responseId = call.frame?.id ?? accumulator.id;
           record.responseModel = accumulator.model;
           record.usage = accumulator.usage;
           record.completionStartTime = accumulator.firstTokenAt;
@@ -269,6 +314,7 @@ export class CallHandler {
   #headers(call: Call): Record<string, string> {
     const { record } = call;
     const headers: Record<string, string> = {
+      "x-request-id": record.requestId,
       "x-sluice-call-id": record.callId,
       "x-sluice-trace-id": record.trace.traceId,
       "x-sluice-version": VERSION,

@@ -5,9 +5,9 @@
  * crosses to the log Worker in one structured clone.
  * @module
  */
-import type { FinishedCall } from "../log/call.ts";
+import type { FinishedCall, FinishedCallType } from "../log/call.ts";
 import type { CallControls } from "../pipeline/controls.ts";
-import type { Deployment, ProxyCallType } from "../providers/types.ts";
+import type { Deployment } from "../providers/types.ts";
 import type { Principal } from "./auth.ts";
 import type { TraceContext } from "./trace.ts";
 
@@ -39,7 +39,7 @@ type SharedFields =
  */
 export interface CallRecord extends Pick<FinishedCall, SharedFields> {
   /** Kind of call. */
-  callType: ProxyCallType;
+  callType: FinishedCallType;
   /** Trace context of the call. */
   trace: TraceContext;
   /** Request headers (user agent, tags). */

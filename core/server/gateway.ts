@@ -16,7 +16,7 @@ import { isLiteLLMConfig } from "../config/litellm.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import { type LogHost, startLogHost } from "../log/host.ts";
 import { ModelRouter } from "../providers/router.ts";
-import type { ProxyCallType } from "../providers/types.ts";
+import type { FinishedCallType } from "../log/call.ts";
 import { KeyStore } from "./auth.ts";
 import { CallHandler } from "./call_handler.ts";
 import { HandOff } from "./handoff.ts";
@@ -33,7 +33,9 @@ export interface Gateway {
   readonly config: GatewayConfig;
 }
 
-const ROUTES: Record<string, ProxyCallType> = {
+const ROUTES: Record<string, FinishedCallType> = {
+  "/v1/responses": "responses",
+  "/responses": "responses",
   "/v1/chat/completions": "chat",
   "/chat/completions": "chat",
   "/v1/completions": "completion",

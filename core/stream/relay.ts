@@ -20,8 +20,23 @@ export interface RelayEnd {
   error?: unknown;
 }
 
+/**
+ * Rewrites a chat stream for another API (the Responses route): each chunk
+ * becomes that API's events, and the stream's end and failure its own.
+ */
+export interface ChunkTranslator {
+  /** SSE text for one upstream chunk (its parsed JSON; "" to send nothing). */
+  chunk(chunk: unknown): string;
+  /** SSE text ending a complete stream. */
+  end(): string;
+  /** SSE text of a failure (`describeError`'s object), the last event. */
+  fail(error: Record<string, unknown>): string;
+}
+
 /** Options for {@link relayStream}. */
 export interface RelayOptions {
+  /** Sends another API's events instead of the chat chunks (default: chunks as received). */
+  translate?: ChunkTranslator;
   /** Forward chunks with `choices: []` and `usage` (the client asked for usage). */
   forwardUsage: boolean;
   /** Called exactly once, when the stream ends for any reason. */
@@ -77,13 +92,19 @@ export function relayStream(
   };
 
   /** Accumulates one event; returns its SSE text, or undefined when it is not for the client. */
+  const translate = options.translate;
   const forward = (data: string, event?: string): string | undefined => {
-    if (data === "[DONE]") sawDone = true;
-    else {
+    if (data === "[DONE]") {
+      sawDone = true;
+      if (translate) return undefined; // its end events follow the last chunk
+    } else {
       const chunk = parseChunk(data);
       accumulator.add(chunk);
       if (isRecord(chunk)) {
         if (chunk.error !== undefined && chunk.choices === undefined) streamError = chunk.error;
+        if (translate) {
+          return streamError === undefined ? translate.chunk(chunk) || undefined : undefined;
+        }
         const choices = chunk.choices;
         if (
           !options.forwardUsage && isRecord(chunk.usage) && Array.isArray(choices) &&
@@ -105,7 +126,12 @@ export function relayStream(
     if (ended) return;
     // Each step on its own: the client side may already be closed or errored.
     try {
-      controller.enqueue(encodeSse(JSON.stringify({ error: options.describeError(error) })));
+      const described = options.describeError(error);
+      controller.enqueue(
+        translate
+          ? encoder.encode(translate.fail(described))
+          : encodeSse(JSON.stringify({ error: described })),
+      );
     } catch { /* nothing more can be sent */ }
     try {
       controller.close();
@@ -118,6 +144,10 @@ export function relayStream(
   const finish = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     send(controller, forwardAll([...parser.push(decoder.decode()), ...parser.end()]));
     if (streamError !== undefined) {
+      if (translate) {
+        const error = isRecord(streamError) ? streamError : { message: String(streamError) };
+        controller.enqueue(encoder.encode(translate.fail(error)));
+      }
       controller.close();
       end({ aborted: "upstream", error: streamError });
       return;
@@ -128,6 +158,7 @@ export function relayStream(
         "upstream stream ended before [DONE] and before a finish reason on every choice",
       );
     }
+    if (translate) controller.enqueue(encoder.encode(translate.end()));
     controller.close();
     end({});
   };

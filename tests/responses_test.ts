@@ -1,0 +1,350 @@
+/**
+ * The OpenAI Responses API route (`POST /v1/responses`), translated to Chat
+ * Completions for the upstream: the real `openai` client (`responses.create`,
+ * `responses.stream`), the Vercel AI SDK's default OpenAI provider and
+ * LangChain's `useResponsesApi`, against the embedded mock and a loopback
+ * Chat Completions upstream that calls a tool; the logged event; errors.
+ */
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from "npm:ai@7.0.185";
+import { createOpenAI } from "npm:@ai-sdk/openai@4.0.126";
+import { ChatOpenAI } from "npm:@langchain/openai@1.6.0";
+import { readJsonlEvents, startGateway } from "./fakes/gateway.ts";
+import { type RecordedRequest, sseResponse, startUpstream } from "./fakes/upstream.ts";
+import { until } from "../core/testing.ts";
+
+type Obj = Record<string, unknown>;
+
+/**
+ * A Chat Completions upstream that calls `get_weather` when offered it and
+ * no tool result is in the conversation yet, and answers with text after.
+ */
+function toolUpstream() {
+  return startUpstream((req: RecordedRequest) => {
+    const body = req.body as Obj;
+    const messages = body.messages as Obj[];
+    const hasResult = messages.some((m) => m.role === "tool");
+    const offered = Array.isArray(body.tools) && body.tools.length > 0;
+    const call = offered && !hasResult;
+    const text = hasResult
+      ? `It is ${String(messages.find((m) => m.role === "tool")?.content)}.`
+      : "No tools needed.";
+    const base = { id: "chatcmpl-tool", created: 1_700_000_000, model: body.model };
+    const usage = { prompt_tokens: 20, completion_tokens: 6, total_tokens: 26 };
+    if (!body.stream) {
+      const message = call
+        ? {
+          role: "assistant",
+          content: null,
+          tool_calls: [{
+            id: "call_w1",
+            type: "function",
+            function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+          }],
+        }
+        : { role: "assistant", content: text };
+      return Response.json({
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message, finish_reason: call ? "tool_calls" : "stop" }],
+        usage,
+      });
+    }
+    const chunk = (delta: Obj, finish: string | null = null) =>
+      JSON.stringify({
+        ...base,
+        object: "chat.completion.chunk",
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      });
+    const events = call
+      ? [
+        chunk({
+          role: "assistant",
+          tool_calls: [{
+            index: 0,
+            id: "call_w1",
+            type: "function",
+            function: { name: "get_weather", arguments: "" },
+          }],
+        }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
+        chunk({}, "tool_calls"),
+      ]
+      : [chunk({ role: "assistant", content: "" }), chunk({ content: text }), chunk({}, "stop")];
+    events.push(JSON.stringify({ ...base, choices: [], usage }), "[DONE]");
+    return sseResponse(events);
+  });
+}
+
+async function withGateway(
+  run: (ctx: { url: string; dir: string; upstream: ReturnType<typeof toolUpstream> }) => Promise<
+    void
+  >,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-responses-" });
+  const upstream = toolUpstream();
+  const gw = await startGateway({
+    models: [
+      { name: "mock-gpt", provider: "mock" },
+      { name: "tools-gpt", provider: "openai", api_base: upstream.url, api_key: "sk-up-tools" },
+    ],
+    sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
+  });
+  try {
+    await run({ url: gw.url, dir, upstream });
+  } finally {
+    await gw.close();
+    await upstream.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const WEATHER_TOOL = {
+  type: "function" as const,
+  name: "get_weather",
+  description: "The weather in a city",
+  parameters: {
+    type: "object",
+    properties: { city: { type: "string" } },
+    required: ["city"],
+    additionalProperties: false,
+  },
+  strict: true,
+};
+
+Deno.test("responses.create against the mock: text, usage, x-request-id, and the logged event", async () => {
+  await withGateway(async ({ url, dir }) => {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${url}/v1`, maxRetries: 0 });
+    const response = await client.responses.create({
+      model: "mock-gpt",
+      instructions: "Answer briefly.",
+      input: "Say hello",
+      metadata: { tags: "resp-test" },
+    });
+    assert.equal(response.object, "response");
+    assert.equal(response.status, "completed");
+    assert.match(response.id, /^resp_[0-9a-f]{32}$/);
+    assert.match(response.output_text, /You said: "Say hello"/);
+    assert.ok(
+      response.usage && response.usage.input_tokens > 0 && response.usage.output_tokens > 0,
+    );
+    assert.equal(
+      response.usage.total_tokens,
+      response.usage.input_tokens + response.usage.output_tokens,
+    );
+    assert.match(String(response._request_id), /^[0-9a-f-]{36}$/);
+
+    await until(async () => (await readJsonlEvents(dir)).length === 1, 10_000, "the event");
+    const [event] = await readJsonlEvents(dir) as Obj[];
+    assert.equal(event.call_type, "responses");
+    assert.equal(event.request_id, response._request_id);
+    assert.equal(event.id, response.id);
+    assert.equal(event.model_group, "mock-gpt");
+    assert.equal(event.prompt_tokens, response.usage.input_tokens);
+    assert.equal(event.completion_tokens, response.usage.output_tokens);
+    assert.deepEqual(event.messages, [
+      { role: "system", content: "Answer briefly." },
+      { role: "user", content: "Say hello" },
+    ]);
+    assert.equal((event.response as Obj).role, "assistant");
+    assert.equal((event.response as Obj).content, response.output_text);
+    assert.deepEqual(event.finish_reasons, ["stop"]);
+  });
+});
+
+Deno.test("responses.stream: typed events in order, numbered, deltas adding up to the final text", async () => {
+  await withGateway(async ({ url, dir }) => {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${url}/v1`, maxRetries: 0 });
+    const stream = client.responses.stream({
+      model: "mock-gpt",
+      input: [{ role: "user", content: [{ type: "input_text", text: "stream me" }] }],
+    });
+    const events: { type: string; sequence_number: number; delta?: string }[] = [];
+    for await (const event of stream) events.push(event as never);
+    const final = await stream.finalResponse();
+    assert.deepEqual(events.slice(0, 4).map((e) => e.type), [
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+    ]);
+    assert.deepEqual(events.slice(-4).map((e) => e.type), [
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    assert.deepEqual(events.map((e) => e.sequence_number), events.map((_, i) => i));
+    const deltas = events.filter((e) => e.type === "response.output_text.delta");
+    assert.ok(deltas.length > 1, "the text arrives in pieces");
+    assert.equal(deltas.map((e) => e.delta).join(""), final.output_text);
+    assert.match(final.output_text, /You said: "stream me"/);
+    assert.ok(final.usage && final.usage.output_tokens > 0);
+
+    await until(async () => (await readJsonlEvents(dir)).length === 1, 10_000, "the event");
+    const [event] = await readJsonlEvents(dir) as Obj[];
+    assert.equal(event.call_type, "responses");
+    assert.equal(event.stream, true);
+    assert.equal(event.id, final.id);
+    assert.equal((event.response as Obj).content, final.output_text);
+    assert.equal(event.completion_tokens, final.usage.output_tokens);
+  });
+});
+
+Deno.test("function calling round trip through a Chat Completions upstream, streamed and not", async () => {
+  await withGateway(async ({ url, upstream, dir }) => {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${url}/v1`, maxRetries: 0 });
+    const first = await client.responses.create({
+      model: "tools-gpt",
+      input: "Weather in Paris?",
+      tools: [WEATHER_TOOL],
+      tool_choice: "auto",
+    });
+    const calls = first.output.filter((i) => i.type === "function_call");
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].type === "function_call" && calls[0].name, "get_weather");
+    assert.equal(calls[0].type === "function_call" && calls[0].call_id, "call_w1");
+    assert.deepEqual(JSON.parse(calls[0].type === "function_call" ? calls[0].arguments : ""), {
+      city: "Paris",
+    });
+    // What the upstream got: the tool in Chat Completions form.
+    const sent = upstream.requests[0].body as Obj;
+    assert.deepEqual(sent.tools, [{
+      type: "function",
+      function: {
+        name: "get_weather",
+        description: "The weather in a city",
+        parameters: WEATHER_TOOL.parameters,
+        strict: true,
+      },
+    }]);
+    assert.equal(sent.tool_choice, "auto");
+
+    // The result goes back as input items; the upstream sees an assistant tool call and a tool message.
+    const second = await client.responses.create({
+      model: "tools-gpt",
+      input: [
+        { role: "user", content: "Weather in Paris?" },
+        ...first.output.filter((i) => i.type === "function_call"),
+        { type: "function_call_output", call_id: "call_w1", output: "sunny, 21 °C" },
+      ],
+      tools: [WEATHER_TOOL],
+    });
+    assert.equal(second.output_text, "It is sunny, 21 °C.");
+    const again = upstream.requests[1].body as { messages: Obj[] };
+    assert.deepEqual(again.messages.slice(1), [
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{
+          id: "call_w1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+        }],
+      },
+      { role: "tool", tool_call_id: "call_w1", content: "sunny, 21 °C" },
+    ]);
+
+    // Streamed: the arguments arrive as deltas and the final item carries them whole.
+    const stream = client.responses.stream({
+      model: "tools-gpt",
+      input: "Weather in Paris?",
+      tools: [WEATHER_TOOL],
+    });
+    const argDeltas: string[] = [];
+    stream.on("response.function_call_arguments.delta", (e) => argDeltas.push(e.delta));
+    const final = await stream.finalResponse();
+    assert.deepEqual(argDeltas, ['{"city":', '"Paris"}']);
+    const streamedCall = final.output.find((i) => i.type === "function_call");
+    assert.equal(
+      streamedCall?.type === "function_call" && streamedCall.arguments,
+      '{"city":"Paris"}',
+    );
+
+    await until(async () => (await readJsonlEvents(dir)).length === 3, 10_000, "three events");
+    const events = await readJsonlEvents(dir) as Obj[];
+    const withCall = events.filter((e) =>
+      ((e.response as Obj)?.tool_calls as unknown[] | undefined)?.length === 1
+    );
+    assert.equal(withCall.length, 2, "the non-streamed and the streamed tool call are logged");
+    assert.ok(events.every((e) => e.call_type === "responses"));
+  });
+});
+
+Deno.test("the Vercel AI SDK's default OpenAI provider (Responses API): generateText, streamText, tools", async () => {
+  await withGateway(async ({ url, upstream }) => {
+    const openai = createOpenAI({ apiKey: "none", baseURL: `${url}/v1` });
+    const plain = await generateText({ model: openai("mock-gpt"), prompt: "hello sdk" });
+    assert.match(plain.text, /You said: "hello sdk"/);
+    assert.ok((plain.usage.inputTokens ?? 0) > 0);
+    assert.ok(upstream.requests.length === 0, "the mock answered");
+
+    const streamed = streamText({ model: openai("mock-gpt"), prompt: "stream sdk" });
+    let text = "";
+    for await (const part of streamed.textStream) text += part;
+    assert.match(text, /You said: "stream sdk"/);
+
+    const withTools = await generateText({
+      model: openai("tools-gpt"),
+      prompt: "Weather in Paris?",
+      tools: {
+        get_weather: tool({
+          description: "The weather in a city",
+          inputSchema: jsonSchema<{ city: string }>(WEATHER_TOOL.parameters),
+          execute: ({ city }) => Promise.resolve(`cloudy in ${city}`),
+        }),
+      },
+      stopWhen: stepCountIs(3),
+    });
+    assert.equal(withTools.text, "It is cloudy in Paris.");
+    assert.equal(withTools.steps[0].toolCalls[0].toolName, "get_weather");
+    assert.ok(upstream.requests.every((r) => r.path === "/v1/chat/completions"));
+  });
+});
+
+Deno.test("LangChain ChatOpenAI with useResponsesApi", async () => {
+  await withGateway(async ({ url, dir }) => {
+    const model = new ChatOpenAI({
+      model: "mock-gpt",
+      apiKey: "none",
+      useResponsesApi: true,
+      maxRetries: 0,
+      configuration: { baseURL: `${url}/v1` },
+    });
+    const answer = await model.invoke("hello langchain");
+    assert.match(answer.text, /You said: "hello langchain"/);
+    await until(async () => (await readJsonlEvents(dir)).length === 1, 10_000, "the event");
+    const [event] = await readJsonlEvents(dir) as Obj[];
+    assert.equal(event.call_type, "responses", "LangChain called the Responses route");
+  });
+});
+
+Deno.test("what cannot be translated is a 400 naming the parameter, in OpenAI's shape", async () => {
+  await withGateway(async ({ url }) => {
+    const post = async (body: Obj) => {
+      const res = await fetch(`${url}/v1/responses`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() as { error: Obj }, id: res.headers };
+    };
+    const missing = await post({ model: "mock-gpt" });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.error.param, "input");
+    assert.equal(missing.body.error.type, "invalid_request_error");
+    const stored = await post({ model: "mock-gpt", input: "x", previous_response_id: "resp_1" });
+    assert.equal(stored.status, 400);
+    assert.equal(stored.body.error.code, "unsupported_parameter");
+    assert.equal(stored.body.error.param, "previous_response_id");
+    const builtin = await post({ model: "mock-gpt", input: "x", tools: [{ type: "web_search" }] });
+    assert.equal(builtin.status, 400);
+    assert.equal(builtin.body.error.param, "tools[0]");
+    const badItem = await post({ model: "mock-gpt", input: [{ type: "item_reference", id: "m" }] });
+    assert.equal(badItem.status, 400);
+    assert.equal(badItem.body.error.param, "input[0]");
+    assert.ok(missing.id.get("x-request-id"), "errors carry x-request-id too");
+  });
+});
