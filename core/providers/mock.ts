@@ -2,9 +2,24 @@
  * The built-in mock upstream: deterministic answers, realistic usage,
  * streaming and embeddings, with no network and no keys. It is what the
  * embedded default serves as `mock-gpt` and `mock-embed`.
+ *
+ * It plays along with the request: `tools` (and legacy `functions`) get a
+ * call when the last user message names a function or `tool_choice` forces
+ * one, and a text answer quoting the results after them; `n` gives `n`
+ * choices; `response_format` gives JSON (an instance of the `json_schema`
+ * when one is given). What it says is decided in `mock_turn.ts`; this file
+ * shapes it as OpenAI does, JSON or SSE.
  * @module
  */
 import { encodeSse } from "../stream/sse.ts";
+import {
+  chatChoices,
+  completionTexts,
+  fnv1a,
+  type MockChoice,
+  type MockRefusal,
+  textOf,
+} from "./mock_turn.ts";
 import type { Deployment, Provider, UpstreamRequest, UpstreamResponse } from "./types.ts";
 
 /** Rough token count: about four characters per token, as OpenAI's rule of thumb. */
@@ -12,40 +27,12 @@ export function estimateTokens(text: string): number {
   return text ? Math.max(1, Math.ceil(text.length / 4)) : 0;
 }
 
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content.map((p) => (p && typeof p === "object" && "text" in p ? String(p.text) : ""))
-      .join(" ");
-  }
-  return "";
-}
-
-function promptTokens(messages: unknown): number {
-  if (!Array.isArray(messages)) return estimateTokens(textOf(messages));
-  return messages.reduce((n, m) => n + 4 + estimateTokens(textOf(m?.content)), 3);
-}
-
-/** The deterministic mock answer for a prompt. */
-export function mockAnswer(lastUserText: string): string {
-  const quoted = lastUserText.length > 120 ? lastUserText.slice(0, 117) + "..." : lastUserText;
-  return `This is Sluice's mock model. You said: "${quoted}". ` +
-    "Configure a real upstream in gateway.yaml to get real answers.";
-}
-
-function lastUserText(messages: unknown): string {
-  if (!Array.isArray(messages)) return textOf(messages);
-  for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i]?.role === "user") return textOf(messages[i].content);
-  }
-  return "";
-}
-
-/** A 32-bit FNV-1a hash, the seed of a deterministic embedding. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+/** Tokens of the prompt: messages (or the prompt) and any declared functions. */
+function promptTokens(messages: unknown, body: Record<string, unknown>): number {
+  const declared = body.tools ?? body.functions;
+  const functions = declared === undefined ? 0 : estimateTokens(JSON.stringify(declared));
+  if (!Array.isArray(messages)) return estimateTokens(textOf(messages)) + functions;
+  return messages.reduce((n, m) => n + 4 + estimateTokens(textOf(m?.content)), 3) + functions;
 }
 
 /** A unit vector derived from the text alone (same text, same vector). */
@@ -170,41 +157,58 @@ function embeddings(deployment: Deployment, body: Record<string, unknown>): unkn
   };
 }
 
-function chatStream(
-  id: string,
-  model: string,
-  answer: string,
-  promptTok: number,
-  completionTok: number,
-) {
-  const created = Math.floor(Date.now() / 1000);
-  const words = answer.match(/\S+\s*/g) ?? [];
-  const chunk = (delta: Record<string, unknown>, finish: string | null) =>
-    JSON.stringify({
-      id,
-      object: "chat.completion.chunk",
-      created,
-      model,
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    });
-  const events = [
-    chunk({ role: "assistant", content: "" }, null),
-    ...words.map((w) => chunk({ content: w }, null)),
-    chunk({}, "stop"),
-    JSON.stringify({
-      id,
-      object: "chat.completion.chunk",
-      created,
-      model,
-      choices: [],
-      usage: {
-        prompt_tokens: promptTok,
-        completion_tokens: completionTok,
-        total_tokens: promptTok + completionTok,
-      },
-    }),
-    "[DONE]",
+/** Tokens of one chat choice: its text, or its call's name and arguments. */
+function choiceTokens(choice: MockChoice): number {
+  const call = choice.call ? estimateTokens(choice.call.name + choice.call.arguments) : 0;
+  return estimateTokens(choice.content ?? "") + call;
+}
+
+/** A choice's assistant message, as a non-stream chat answer carries it. */
+function chatMessage(choice: MockChoice): Record<string, unknown> {
+  const message: Record<string, unknown> = {
+    role: "assistant",
+    content: choice.content,
+    refusal: null,
+  };
+  const call = choice.call;
+  if (!call) return message;
+  const fn = { name: call.name, arguments: call.arguments };
+  if (choice.finishReason === "function_call") message.function_call = fn;
+  else message.tool_calls = [{ id: call.id, type: "function", function: fn }];
+  return message;
+}
+
+/**
+ * A choice's stream deltas, before its finish chunk: the role, then words,
+ * or the call's head and its arguments in pieces, as OpenAI splits them.
+ */
+function choiceDeltas(choice: MockChoice): Record<string, unknown>[] {
+  const call = choice.call;
+  if (!call) {
+    const words = choice.content?.match(/\S+\s*/g) ?? [];
+    return [{ role: "assistant", content: "" }, ...words.map((w) => ({ content: w }))];
+  }
+  const pieces = call.arguments.match(/[\s\S]{1,6}/gu) ?? [];
+  if (choice.finishReason === "function_call") {
+    return [
+      { role: "assistant", content: null, function_call: { name: call.name, arguments: "" } },
+      ...pieces.map((p) => ({ function_call: { arguments: p } })),
+    ];
+  }
+  const head = {
+    index: 0,
+    id: call.id,
+    type: "function",
+    function: { name: call.name, arguments: "" },
+  };
+  return [
+    { role: "assistant", content: null, tool_calls: [head] },
+    ...pieces.map((p) => ({ tool_calls: [{ index: 0, function: { arguments: p } }] })),
   ];
+}
+
+/** A stream of SSE events, one per `pull`. */
+function sseStream(events: string[]): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -214,78 +218,117 @@ function chatStream(
   });
 }
 
+/** Identity fields shared by every chunk or answer of one call. */
+interface Head {
+  id: string;
+  created: number;
+  model: string;
+}
+
+/** Token counts of one answer. */
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+const usageOf = (prompt: number, completion: number): Usage => ({
+  prompt_tokens: prompt,
+  completion_tokens: completion,
+  total_tokens: prompt + completion,
+});
+
+/** The SSE events of a chat stream: the choices' chunks interleaved, finish chunks, usage, `[DONE]`. */
+function chatEvents(head: Head, choices: MockChoice[], usage: Usage): string[] {
+  const chunk = (index: number, delta: Record<string, unknown>, finish: string | null) =>
+    JSON.stringify({
+      ...head,
+      object: "chat.completion.chunk",
+      choices: [{ index, delta, finish_reason: finish }],
+    });
+  const lanes = choices.map((choice, index) => [
+    ...choiceDeltas(choice).map((delta) => chunk(index, delta, null)),
+    chunk(index, {}, choice.finishReason),
+  ]);
+  const events: string[] = [];
+  const longest = Math.max(...lanes.map((lane) => lane.length));
+  for (let round = 0; round < longest; round++) {
+    for (const lane of lanes) if (round < lane.length) events.push(lane[round]);
+  }
+  events.push(JSON.stringify({ ...head, object: "chat.completion.chunk", choices: [], usage }));
+  events.push("[DONE]");
+  return events;
+}
+
+function chatAnswer(
+  head: Head,
+  body: Record<string, unknown>,
+  stream: boolean,
+  sent: UpstreamResponse["sent"],
+): UpstreamResponse {
+  const choices = chatChoices(body);
+  if (isRefusal(choices)) return invalidValue(choices[0], choices[1], sent);
+  const completion = choices.reduce((n, c) => n + choiceTokens(c), 0);
+  const usage = usageOf(promptTokens(body.messages, body), completion);
+  if (stream) return { status: 200, stream: sseStream(chatEvents(head, choices, usage)), sent };
+  const json = {
+    ...head,
+    object: "chat.completion",
+    choices: choices.map((choice, index) => ({
+      index,
+      message: chatMessage(choice),
+      finish_reason: choice.finishReason,
+      logprobs: null,
+    })),
+    usage,
+  };
+  return { status: 200, json, sent };
+}
+
+const isRefusal = (value: MockChoice[] | MockRefusal): value is MockRefusal =>
+  typeof value[0] === "string";
+
+function completionAnswer(
+  head: Head,
+  body: Record<string, unknown>,
+  stream: boolean,
+  sent: UpstreamResponse["sent"],
+): UpstreamResponse {
+  const texts = completionTexts(body);
+  const completion = texts.reduce((n, t) => n + estimateTokens(t), 0);
+  const usage = usageOf(promptTokens(body.prompt, body), completion);
+  const choices = texts.map((text, index) => ({
+    index,
+    text,
+    finish_reason: "stop",
+    logprobs: null,
+  }));
+  const json = { ...head, object: "text_completion", choices, usage };
+  if (!stream) return { status: 200, json, sent };
+  const events = [
+    ...choices.map((choice) => JSON.stringify({ ...json, choices: [choice], usage: null })),
+    JSON.stringify({ ...json, choices: [], usage }),
+    "[DONE]",
+  ];
+  return { status: 200, stream: sseStream(events), sent };
+}
+
 /** The mock adapter. */
 export const mockProvider: Provider = {
   send(deployment: Deployment, request: UpstreamRequest): Promise<UpstreamResponse> {
     const body: Record<string, unknown> = { ...request.body, model: deployment.upstreamModel };
     const sent = { url: "mock://" + deployment.upstreamModel, headers: {}, body };
-    const id = "mock-" + crypto.randomUUID();
-    const model = deployment.upstreamModel;
     const limit = mockLimit(request.callType, body);
     if (limit) return Promise.resolve(invalidValue(limit[0], limit[1], sent));
     if (request.callType === "embedding") {
       return Promise.resolve({ status: 200, json: embeddings(deployment, body), sent });
     }
-    const prompt = request.callType === "chat" ? body.messages : body.prompt;
-    const answer = mockAnswer(lastUserText(prompt));
-    const promptTok = promptTokens(prompt);
-    const completionTok = estimateTokens(answer);
-    const usage = {
-      prompt_tokens: promptTok,
-      completion_tokens: completionTok,
-      total_tokens: promptTok + completionTok,
+    const head: Head = {
+      id: "mock-" + crypto.randomUUID(),
+      created: Math.floor(Date.now() / 1000),
+      model: deployment.upstreamModel,
     };
-    if (request.stream && request.callType === "chat") {
-      return Promise.resolve({
-        status: 200,
-        stream: chatStream(id, model, answer, promptTok, completionTok),
-        sent,
-      });
-    }
-    const created = Math.floor(Date.now() / 1000);
-    if (request.callType === "completion") {
-      const json = {
-        id,
-        object: "text_completion",
-        created,
-        model,
-        choices: [{ index: 0, text: answer, finish_reason: "stop", logprobs: null }],
-        usage,
-      };
-      if (!request.stream) return Promise.resolve({ status: 200, json, sent });
-      const events = [
-        JSON.stringify({
-          ...json,
-          choices: [{ index: 0, text: answer, finish_reason: "stop", logprobs: null }],
-          usage: null,
-        }),
-        JSON.stringify({ ...json, choices: [], usage }),
-        "[DONE]",
-      ];
-      const stream = new ReadableStream<Uint8Array>({
-        start(c) {
-          for (const e of events) c.enqueue(encodeSse(e));
-          c.close();
-        },
-      });
-      return Promise.resolve({ status: 200, stream, sent });
-    }
-    return Promise.resolve({
-      status: 200,
-      json: {
-        id,
-        object: "chat.completion",
-        created,
-        model,
-        choices: [{
-          index: 0,
-          message: { role: "assistant", content: answer, refusal: null },
-          finish_reason: "stop",
-          logprobs: null,
-        }],
-        usage,
-      },
-      sent,
-    });
+    const answer = request.callType === "chat" ? chatAnswer : completionAnswer;
+    return Promise.resolve(answer(head, body, request.stream, sent));
   },
 };
