@@ -1,6 +1,8 @@
 /**
  * The one seam where a LiteLLM proxy `config.yaml` becomes Sluice's native
- * shape (DESIGN §8): models from `model_list`, the master key, environment
+ * shape (DESIGN §8): models from `model_list` (wildcard entries like
+ * `model_name: "openai/*"` with `model: "openai/*"` keep their patterns and
+ * lose the provider prefix, as LiteLLM's routing does), the master key, environment
  * variables, logging callbacks as sink entries, and LiteLLM's logging and
  * redaction settings as `redaction:` and `controls:`. Every key Sluice does
  * not support becomes one warning with the reason; nothing is silently
@@ -9,6 +11,7 @@
  */
 import type { ConfigProblem } from "./env.ts";
 import { CALLBACK_SETTINGS, translateCallbacks } from "./litellm_callbacks.ts";
+import { isModelPattern } from "../providers/model_pattern.ts";
 
 const LITELLM_KEYS = [
   "model_list",
@@ -229,6 +232,14 @@ function translateModel(
   const slash = full.indexOf("/");
   let prefix = slash > 0 ? full.slice(0, slash) : inferProvider(full);
   const upstream = slash > 0 ? full.slice(slash + 1) : full;
+  if (prefix === undefined && isModelPattern(full)) {
+    // LiteLLM picks a provider per requested name; one entry has one upstream.
+    prefix = "openai";
+    warn(
+      `${path}.litellm_params.model`,
+      `"${full}" names no provider: LiteLLM infers one from each requested name, Sluice sends every name this entry serves to one OpenAI-compatible upstream (api_base, else api.openai.com); write "openai/${full}" (or another provider's prefix) to say so`,
+    );
+  }
   const out: Obj = { name, model: upstream };
   if (prefix === "azure" || prefix === "azure_text") out.provider = "azure";
   else if (prefix === "anthropic") out.provider = "anthropic";

@@ -66,11 +66,15 @@ const server = z.strictObject({
 });
 
 const model = z.strictObject({
-  name: z.string().min(1).describe("the public model name clients send"),
+  name: z.string().min(1)
+    .describe("the public model name clients send, or a wildcard pattern (*, openai/*)"),
   id: z.string().min(1).optional()
     .describe("deployment id; default: short hash of provider + model + api_base"),
   provider: z.enum(PROVIDERS),
-  model: z.string().min(1).optional().describe("upstream model id (default: name)"),
+  model: z.string().min(1).optional()
+    .describe(
+      "upstream model id (default: name); in a wildcard entry each * takes what the name's * matched",
+    ),
   api_base: z.url().optional()
     .describe("upstream base URL; a query (?key=…) stays the query; user info becomes Basic auth"),
   api_key: z.string().optional(),
@@ -94,7 +98,9 @@ const virtualKey = z.strictObject({
   alias: z.string().optional(),
   team: z.string().optional(),
   user: z.string().optional(),
-  models: z.array(z.string()).optional().describe("allowed public model names (default: all)"),
+  models: z.array(z.string()).optional().describe(
+    "allowed public model names or patterns like openai/* (default: all)",
+  ),
   sinks: z.array(z.string()).optional(),
   redaction: redactionOverride.optional(),
   allow_redaction_opt_out: z.boolean().default(false),

@@ -6,6 +6,7 @@
 import type { ConfigProblem } from "./env.ts";
 import type { GatewayConfig } from "./types.ts";
 import { didYouMean } from "./did_you_mean.ts";
+import { allowListAdmits, isModelPattern, ModelNames } from "../providers/model_pattern.ts";
 
 /** The name a sink entry is known by: its `name`, else the plugin name from `use`. */
 export function sinkInstanceName(use: string, name?: string): string {
@@ -41,11 +42,18 @@ export function checkSemantics(config: GatewayConfig): ConfigProblem[] {
   });
 
   const modelNames = [...new Set(config.models.map((m) => m.name))];
+  const servedNames = new ModelNames(modelNames);
   const modelIds = new Set<string>();
   config.models.forEach((m, i) => {
     if (m.id !== undefined) {
       if (modelIds.has(m.id)) error(`models[${i}].id`, `duplicate model id "${m.id}"`);
       modelIds.add(m.id);
+    }
+    if (m.model !== undefined && isModelPattern(m.model) && !isModelPattern(m.name)) {
+      warn(
+        `models[${i}].model`,
+        `has "*" but name "${m.name}" has none: the upstream receives the model "${m.model}" as written`,
+      );
     }
     if (m.provider === "azure" && !m.api_base) {
       error(
@@ -85,7 +93,10 @@ export function checkSemantics(config: GatewayConfig): ConfigProblem[] {
       if (!sinkNames.includes(s)) unknownRef(`keys[${i}].sinks[${j}]`, "sink", s, sinkNames);
     });
     key.models?.forEach((m, j) => {
-      if (!modelNames.includes(m)) {
+      // A name served exactly or by a wildcard, or a wildcard admitting a configured name.
+      const served = servedNames.resolve(m) !== undefined ||
+        (isModelPattern(m) && modelNames.some((n) => allowListAdmits([m], n)));
+      if (!served) {
         const guess = didYouMean(m, modelNames);
         warn(
           `keys[${i}].models[${j}]`,

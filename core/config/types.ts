@@ -86,13 +86,13 @@ export interface ServerConfig {
 
 /** One `models:` entry. */
 export interface ModelConfig {
-  /** The public model name clients send. */
+  /** The public model name clients send, or a wildcard pattern (`*`, `openai/*`) serving every name it matches. */
   name: string;
   /** Deployment id (default: short hash of provider + model + api_base). */
   id?: string;
   /** Upstream kind. */
   provider: ProviderKind;
-  /** Upstream model id (default: name). */
+  /** Upstream model id (default: name); in a wildcard entry, each `*` takes what the name's `*` matched. */
   model?: string;
   /** Upstream base URL. */
   api_base?: string;
@@ -134,7 +134,7 @@ export interface KeyConfig {
   team?: string;
   /** User id. */
   user?: string;
-  /** Allowed public model names (default: all). */
+  /** Allowed public model names or wildcard patterns like `openai/*` (default: all). */
   models?: string[];
   /** Replaces the team's or global sink list. */
   sinks?: string[];

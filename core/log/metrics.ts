@@ -6,12 +6,14 @@
  * land in one registry; counters are plain numbers in maps.
  *
  * Label values are bounded whatever clients send: `model` is a configured
- * model name or {@link UNKNOWN_MODEL}, `route` one of the three call
+ * model name (a name a wildcard entry serves counts under the wildcard, e.g.
+ * `openai/*`) or {@link UNKNOWN_MODEL}, `route` one of the three call
  * routes, `status` an HTTP status code.
  * @module
  */
 import type { FinishedCall } from "./call.ts";
 import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import { ModelNames } from "../providers/model_pattern.ts";
 
 /** Histogram bucket bounds in seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -39,19 +41,19 @@ export class Metrics {
   readonly #durations = new Map<string, { buckets: number[]; sum: number; count: number }>();
   readonly #tokens = new Map<string, number>();
   readonly #cost = new Map<string, number>();
-  readonly #models: ReadonlySet<string>;
+  readonly #models: ModelNames;
   #shed = 0;
 
   /** `models`: the configured public model names, the only `model` label values besides {@link UNKNOWN_MODEL}. */
   constructor(models: Iterable<string>) {
-    this.#models = new Set(models);
+    this.#models = new ModelNames(models);
   }
 
   /** Records a finished call from its hand-off record. */
   recordCall(call: FinishedCall): void {
     const route = ROUTES[call.callType] ?? "other";
     const group = call.model;
-    const model = group !== undefined && this.#models.has(group) ? group : UNKNOWN_MODEL;
+    const model = (group !== undefined && this.#models.resolve(group)) || UNKNOWN_MODEL;
     const code = call.error?.status ?? 200;
     const status = Number.isInteger(code) && code >= 100 && code <= 599 ? String(code) : "other";
     // Keys are cheap joins; labels are rendered at scrape time.

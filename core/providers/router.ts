@@ -2,6 +2,9 @@
  * Routes a public model name to its deployments: round-robin across entries
  * that share a name, a deadline per attempt, and retries (on the next
  * deployment) for connection errors and 5xx before any byte reached the client.
+ * A name no entry names exactly goes to the most specific wildcard entry
+ * that matches it (`*`, `openai/*`: {@link ModelNames}), whose upstream
+ * model is filled in from the requested name ({@link upstreamModelFor}).
  * A 5xx's `Retry-After` is waited for before retrying the same deployment
  * when it fits {@link MAX_RETRY_AFTER_MS}, and ends the retries otherwise; a
  * 2xx the gateway cannot read is a 502 that is never retried.
@@ -16,6 +19,7 @@ import { azureProvider, OPENAI_API_BASE, openaiProvider } from "./openai.ts";
 import type { Deployment, Provider, UpstreamRequest, UpstreamResponse } from "./types.ts";
 import { Deadlines } from "./deadlines.ts";
 import { pathPartOf } from "./http.ts";
+import { isModelPattern, ModelNames, upstreamModelFor } from "./model_pattern.ts";
 import { displayUrl, parseRetryAfter } from "../sink_http.ts";
 import { scrubCredentials } from "../redaction/scrub.ts";
 
@@ -25,6 +29,13 @@ import { scrubCredentials } from "../redaction/scrub.ts";
  * client gets it on the final answer.
  */
 export const MAX_RETRY_AFTER_MS = 10_000;
+
+/**
+ * Requested names whose wildcard deployments are kept (the least recently
+ * used goes first): a name keeps one deployment object per entry while it
+ * is kept, so per-deployment caches (prices) stay warm.
+ */
+export const MAX_MATCHED_NAMES = 1024;
 
 const PROVIDERS: Record<ModelConfig["provider"], Provider> = {
   openai: openaiProvider,
@@ -107,9 +118,15 @@ interface Attempt {
   finish: () => void;
 }
 
-/** Maps public model names to deployments and sends requests with retries. */
+/** Maps public model names (exact ones and wildcards) to deployments and sends requests with retries. */
 export class ModelRouter {
+  /** Deployments by configured name (wildcard entries under their pattern), in config order. */
   readonly #groups = new Map<string, Deployment[]>();
+  /** Routes of the exact (non-pattern) names, built once: the hot path allocates nothing. */
+  readonly #exact = new Map<string, { group: string; deployments: Deployment[] }>();
+  readonly #names: ModelNames;
+  /** Requested names served by a wildcard: their deployments, upstream model filled in. */
+  readonly #matched = new Map<string, { group: string; deployments: Deployment[] }>();
   readonly #next = new Map<string, number>();
   readonly #deadlines = new Deadlines();
 
@@ -120,9 +137,13 @@ export class ModelRouter {
       group.push(toDeployment(model));
       this.#groups.set(model.name, group);
     }
+    for (const [group, deployments] of this.#groups) {
+      if (!isModelPattern(group)) this.#exact.set(group, { group, deployments });
+    }
+    this.#names = new ModelNames(this.#groups.keys());
   }
 
-  /** Public model names, in config order. */
+  /** Public model names as configured (wildcard patterns included), in config order. */
   names(): string[] {
     return [...this.#groups.keys()];
   }
@@ -132,9 +153,44 @@ export class ModelRouter {
     this.#deadlines.stop();
   }
 
-  /** The deployments serving a public name (empty if unknown). */
+  /**
+   * The deployments serving a requested name (empty if none): the entries
+   * named exactly so, else those of the most specific matching wildcard,
+   * each with the upstream model for this name.
+   */
   deployments(name: string): readonly Deployment[] {
-    return this.#groups.get(name) ?? [];
+    return this.#route(name)?.deployments ?? [];
+  }
+
+  /** The configured name (or pattern) whose entries serve `name`, if any. */
+  servingName(name: string): string | undefined {
+    return this.#route(name)?.group;
+  }
+
+  #route(name: string): { group: string; deployments: Deployment[] } | undefined {
+    const exact = this.#exact.get(name);
+    if (exact || !this.#names.hasPatterns) return exact;
+    const cached = this.#matched.get(name);
+    if (cached) {
+      // Most recently used last: the first key is the one to evict.
+      this.#matched.delete(name);
+      this.#matched.set(name, cached);
+      return cached;
+    }
+    const match = this.#names.matchPattern(name);
+    if (!match) return undefined;
+    const routed = {
+      group: match.pattern.name,
+      deployments: this.#groups.get(match.pattern.name)!.map((d) => ({
+        ...d,
+        upstreamModel: upstreamModelFor(d.upstreamModel, match.segments, name),
+      })),
+    };
+    if (this.#matched.size >= MAX_MATCHED_NAMES) {
+      this.#matched.delete(this.#matched.keys().next().value!);
+    }
+    this.#matched.set(name, routed);
+    return routed;
   }
 
   /**
@@ -151,9 +207,11 @@ export class ModelRouter {
     clientSignal: AbortSignal,
     onDeployment?: (deployment: Deployment) => void,
   ): Promise<RoutedResponse> {
-    const group = this.#groups.get(name)!;
-    const start = this.#next.get(name) ?? 0;
-    this.#next.set(name, (start + 1) % group.length);
+    const routed = this.#route(name)!;
+    const group = routed.deployments;
+    // Names served by one wildcard share its round robin.
+    const start = this.#next.get(routed.group) ?? 0;
+    this.#next.set(routed.group, (start + 1) % group.length);
     const maxRetries = group[start].config.max_retries;
     let upstreamMs = 0;
     for (let attempt = 0;; attempt++) {

@@ -3,12 +3,14 @@
  * to the operator endpoints (`/metrics`, readiness details) with the master
  * key or `server.metrics_key`. Keys are looked up by their sha256 and
  * confirmed with a constant-time compare; only the hex digest ever leaves
- * this module.
+ * this module. A key's `models:` may hold wildcards (`openai/*`, `*`):
+ * {@link keyAllowsModel} is the one access check.
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { GatewayConfig, KeyConfig } from "../config/types.ts";
 import { GatewayError } from "../errors.ts";
+import { allowListAdmits, isModelPattern } from "../providers/model_pattern.ts";
 
 /** Who is calling. */
 export interface Principal {
@@ -45,6 +47,33 @@ function invalidKey(): GatewayError {
   return new GatewayError(401, "authentication_error", "invalid_api_key", "Invalid API key.");
 }
 
+/**
+ * Whether a key may use the public model `name`: every model without a
+ * `models:` list, else a name its list names or one of its wildcards
+ * matches (a key allowed `openai/*` may call `openai/gpt-4o`).
+ */
+export function keyAllowsModel(key: KeyConfig | undefined, name: string): boolean {
+  return !key?.models || allowListAdmits(key.models, name);
+}
+
+/**
+ * A key's `models:` list whose `includes(name)` answers {@link keyAllowsModel}'s
+ * question (wildcard entries match), so a caller that checks
+ * `key.models.includes(model)` treats wildcards like every other check.
+ */
+class ModelAllowList extends Array<string> {
+  /** Whether the list admits `name` (equal entry, or a matching wildcard). */
+  override includes(name: string): boolean {
+    return allowListAdmits(this, name);
+  }
+}
+
+/** The key as served: a `models:` list with wildcards answers `includes` by pattern. */
+function servedKey(key: KeyConfig): KeyConfig {
+  if (!key.models?.some(isModelPattern)) return key;
+  return { ...key, models: ModelAllowList.from(key.models) };
+}
+
 /** Checks requests against the configured keys. */
 export class KeyStore {
   readonly #byHash = new Map<string, { digest: Buffer; key?: KeyConfig }>();
@@ -62,7 +91,7 @@ export class KeyStore {
     for (const key of config.keys) {
       this.#byHash.set(hashKey(key.key), {
         digest: createHash("sha256").update(key.key).digest(),
-        key,
+        key: servedKey(key),
       });
     }
     this.#required = this.#byHash.size > 0;

@@ -1,7 +1,7 @@
 /**
  * The gateway: one `fetch` handler. The dispatcher here routes a request to
  * the call handler (`call_handler.ts`: the proxied OpenAI routes) or answers
- * it itself (models, health, metrics); finished calls go to the log side,
+ * it itself (models, one model, health, metrics); finished calls go to the log side,
  * which runs in its own Worker, without awaiting anything.
  * @module
  */
@@ -20,7 +20,7 @@ import type { FinishedCallType } from "../log/call.ts";
 import { KeyStore } from "./auth.ts";
 import { CallHandler } from "./call_handler.ts";
 import { HandOff } from "./handoff.ts";
-import { OperatorRoutes } from "./operator_routes.ts";
+import { modelIdOfPath, OperatorRoutes } from "./operator_routes.ts";
 import { jsonResponse, methodNotAllowed, shuttingDown, unknownRoute } from "./responses.ts";
 
 /** A running gateway: mount `fetch` anywhere, `close()` to drain. */
@@ -132,6 +132,12 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
         return operator.readiness(req);
       case "/metrics":
         return operator.metrics(req);
+    }
+    const modelId = modelIdOfPath(path);
+    if (modelId !== undefined) {
+      return req.method === "GET"
+        ? operator.model(req, modelId)
+        : methodNotAllowed(req.method, path, "GET");
     }
     return unknownRoute(req.method, path);
   }
