@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 
 const consoleConfigZod = z.strictObject({
   stream: z.enum(["stdout", "stderr"], { error: 'stream must be "stdout" or "stderr"' })
@@ -19,30 +20,17 @@ export interface ConsoleConfig {
   stream?: "stdout" | "stderr";
 }
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof consoleConfigZod>, ConsoleConfig> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof consoleConfigZod>, ConsoleConfig>;
+const consoleConfig = definePluginConfig("console", consoleConfigZod);
 
 /** JSON Schema (draft-07) of {@link ConsoleConfig}. */
-export const consoleConfigSchema: JsonSchema = z.toJSONSchema(consoleConfigZod, {
-  io: "input",
-  target: "draft-7",
-});
+export const consoleConfigSchema: JsonSchema = consoleConfig.jsonSchema;
 
 /**
  * Parses a config, defaults filled in.
  * @throws Error naming each invalid field (`console: invalid config: config.stream: …`)
  */
 export function parseConsoleConfig(input: unknown): Required<ConsoleConfig> {
-  const result = consoleConfigZod.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) =>
-    `config${i.path.map((p) => `.${String(p)}`).join("")}: ${i.message}`
-  );
-  throw new Error(`console: invalid config: ${problems.join("; ")}`);
+  return consoleConfig.parse(input);
 }

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 
 /** The API base when neither config nor environment sets one. */
 export const DEFAULT_BASE_URL = "https://api.galileo.ai";
@@ -66,20 +67,12 @@ export interface GalileoConfig {
   timeout_ms?: number;
 }
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof galileoConfigZod>, GalileoConfig> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof galileoConfigZod>, GalileoConfig>;
+const galileoConfig = definePluginConfig("galileo", galileoConfigZod);
 
 /** JSON Schema (draft-07) of {@link GalileoConfig}: what the gateway validates `config:` with. */
-export const galileoConfigSchema: JsonSchema = z.toJSONSchema(galileoConfigZod, {
-  io: "input",
-  target: "draft-7",
-});
+export const galileoConfigSchema: JsonSchema = galileoConfig.jsonSchema;
 
 /**
  * Parses a config, defaults filled in.
@@ -95,10 +88,5 @@ export const galileoConfigSchema: JsonSchema = z.toJSONSchema(galileoConfigZod, 
 export function parseGalileoConfig(
   input: unknown,
 ): GalileoConfig & { ingest: GalileoIngest; timeout_ms: number } {
-  const result = galileoConfigZod.safeParse(input ?? {}, { reportInput: false });
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) =>
-    `config${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`
-  );
-  throw new Error(`galileo: invalid config: ${problems.join("; ")}`);
+  return galileoConfig.parse(input);
 }

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 
 const jsonlConfigZod = z.strictObject({
   dir: z.string({ error: "dir must be a non-empty path" })
@@ -27,30 +28,17 @@ export interface JsonlConfig {
   fsync?: boolean;
 }
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof jsonlConfigZod>, JsonlConfig> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof jsonlConfigZod>, JsonlConfig>;
+const jsonlConfig = definePluginConfig("jsonl", jsonlConfigZod);
 
 /** JSON Schema (draft-07) of {@link JsonlConfig}. */
-export const jsonlConfigSchema: JsonSchema = z.toJSONSchema(jsonlConfigZod, {
-  io: "input",
-  target: "draft-7",
-});
+export const jsonlConfigSchema: JsonSchema = jsonlConfig.jsonSchema;
 
 /**
  * Parses a config, defaults filled in.
  * @throws Error naming each invalid field (`jsonl: invalid config: config.dir: …`)
  */
 export function parseJsonlConfig(input: unknown): JsonlConfig & { fsync: boolean } {
-  const result = jsonlConfigZod.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) =>
-    `config${i.path.map((p) => `.${String(p)}`).join("")}: ${i.message}`
-  );
-  throw new Error(`jsonl: invalid config: ${problems.join("; ")}`);
+  return jsonlConfig.parse(input);
 }

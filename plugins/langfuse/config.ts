@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 
 /** How events reach Langfuse. */
 export type LangfuseTransport = "otel" | "ingestion";
@@ -160,20 +161,12 @@ const langfuseConfigZod = z.strictObject({
     .describe("Timeout of one POST in milliseconds."),
 });
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof langfuseConfigZod>, LangfuseConfig> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof langfuseConfigZod>, LangfuseConfig>;
+const langfuseConfig = definePluginConfig("langfuse", langfuseConfigZod);
 
 /** JSON Schema (draft-07) of {@link LangfuseConfig}: what the gateway validates `config:` with. */
-export const langfuseConfigSchema: JsonSchema = z.toJSONSchema(langfuseConfigZod, {
-  io: "input",
-  target: "draft-7",
-});
+export const langfuseConfigSchema: JsonSchema = langfuseConfig.jsonSchema;
 
 /**
  * Parses a config, defaults filled in.
@@ -201,14 +194,7 @@ export function parseLangfuseConfig(
       | "timeout_ms"
     >
   > {
-  const result = langfuseConfigZod.safeParse(input ?? {}, { reportInput: false });
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) =>
-    `config${
-      issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("")
-    }: ${issue.message}`
-  );
-  throw new Error(`langfuse: invalid config: ${problems.join("; ")}`);
+  return langfuseConfig.parse(input);
 }
 
 /** What a langfuse sink resolved its config to. */

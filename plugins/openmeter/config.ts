@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 import { DEFAULT_EVENT_TYPE, DEFAULT_SOURCE } from "./cloud_event.ts";
 
 /** The endpoint when neither config nor environment sets one. */
@@ -64,20 +65,12 @@ export interface OpenMeterConfig {
   timeout_ms?: number;
 }
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof openMeterConfigZod>, OpenMeterConfig> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof openMeterConfigZod>, OpenMeterConfig>;
+const openmeterConfig = definePluginConfig("openmeter", openMeterConfigZod);
 
 /** JSON Schema (draft-07) of {@link OpenMeterConfig}: what the gateway validates `config:` with. */
-export const openMeterConfigSchema: JsonSchema = z.toJSONSchema(openMeterConfigZod, {
-  io: "input",
-  target: "draft-7",
-});
+export const openMeterConfigSchema: JsonSchema = openmeterConfig.jsonSchema;
 
 /**
  * Parses a config, defaults filled in.
@@ -93,10 +86,5 @@ export const openMeterConfigSchema: JsonSchema = z.toJSONSchema(openMeterConfigZ
 export function parseOpenMeterConfig(
   input: unknown,
 ): OpenMeterConfig & { source: string; include_failures: boolean; timeout_ms: number } {
-  const result = openMeterConfigZod.safeParse(input ?? {}, { reportInput: false });
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) =>
-    `config${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`
-  );
-  throw new Error(`openmeter: invalid config: ${problems.join("; ")}`);
+  return openmeterConfig.parse(input);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 import { SDK_INFO } from "@opentelemetry/core";
 import {
   ATTR_SERVICE_NAME,
@@ -127,40 +128,26 @@ const configZod = z.strictObject({
     .describe("longest attribute string value"),
 });
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof configZod>, OtelConfig> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof configZod>, OtelConfig>;
+const otelConfig = definePluginConfig("otel", configZod);
 
 /**
  * The JSON Schema of {@link OtelConfig} (draft-07, generated from the zod
  * schema the plugin validates with), for the gateway's config check and
  * `--print-schema`.
  */
-export const otelConfigSchema: Record<string, unknown> = z.toJSONSchema(configZod, {
-  target: "draft-7",
-  io: "input",
-});
+export const otelConfigSchema: Record<string, unknown> = otelConfig.jsonSchema;
 
 /**
  * Validates a config object.
  *
  * @param config The sink entry's `config:`.
  * @returns The config, typed.
- * @throws Error naming each invalid field (`otel: config.protocol: …`).
+ * @throws Error naming each invalid field (`otel: invalid config: config.protocol: …`).
  */
 export function parseOtelConfig(config: unknown): OtelConfig {
-  const result = configZod.safeParse(config ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.length ? `.${issue.path.join(".")}` : "";
-    return `config${path}: ${issue.message}`;
-  });
-  throw new Error(`otel: invalid config: ${problems.join("; ")}`);
+  return otelConfig.parse(config);
 }
 
 /** Everything the sink needs, resolved from config, preset and environment. */

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 
 /** Timeout of one PUT when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -150,20 +151,12 @@ export interface S3Config {
   timeout_ms?: number;
 }
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof s3ConfigZod>, S3Config> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof s3ConfigZod>, S3Config>;
+const s3Config = definePluginConfig("s3", s3ConfigZod);
 
 /** JSON Schema (draft-07) of {@link S3Config}: what the gateway validates `config:` with. */
-export const s3ConfigSchema: JsonSchema = z.toJSONSchema(s3ConfigZod, {
-  io: "input",
-  target: "draft-7",
-}) as JsonSchema;
+export const s3ConfigSchema: JsonSchema = s3Config.jsonSchema;
 
 /** Parses and checks a config, with defaults filled in; throws an Error listing every problem. */
 export function parseS3Config(input: unknown):
@@ -171,13 +164,7 @@ export function parseS3Config(input: unknown):
     Pick<S3Config, "use_team_prefix" | "use_key_prefix" | "format" | "timeout_ms">
   >
   & S3Config {
-  const result = s3ConfigZod.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const where = issue.path.length ? `config.${issue.path.join(".")}` : "config";
-    return `${where}: ${issue.message}`;
-  });
-  throw new Error(`s3: invalid config: ${problems.join("; ")}`);
+  return s3Config.parse(input);
 }
 
 /** Credentials used to sign requests. */

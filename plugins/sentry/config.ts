@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 
 /** The POST timeout when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -78,20 +79,12 @@ export interface SentryConfig {
   concurrency?: number;
 }
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof sentryConfigZod>, SentryConfig> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof sentryConfigZod>, SentryConfig>;
+const sentryConfig = definePluginConfig("sentry", sentryConfigZod);
 
 /** JSON Schema (draft-07) of {@link SentryConfig}: what the gateway validates `config:` with. */
-export const sentryConfigSchema: JsonSchema = z.toJSONSchema(sentryConfigZod, {
-  io: "input",
-  target: "draft-7",
-});
+export const sentryConfigSchema: JsonSchema = sentryConfig.jsonSchema;
 
 /**
  * Parses a config, defaults filled in.
@@ -107,14 +100,5 @@ export const sentryConfigSchema: JsonSchema = z.toJSONSchema(sentryConfigZod, {
 export function parseSentryConfig(
   input: unknown,
 ): SentryConfig & Required<Pick<SentryConfig, "include_success" | "timeout_ms" | "concurrency">> {
-  const result = sentryConfigZod.safeParse(input ?? {}, { reportInput: false });
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) =>
-    `config${
-      issue.path.map((p) =>
-        typeof p === "string" && /^[A-Za-z_]\w*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`
-      ).join("")
-    }: ${issue.message}`
-  );
-  throw new Error(`sentry: invalid config: ${problems.join("; ")}`);
+  return sentryConfig.parse(input);
 }

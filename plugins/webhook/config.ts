@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
+import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 
 /** The POST timeout when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -33,20 +34,12 @@ export interface WebhookConfig {
   timeout_ms?: number;
 }
 
-// The interface is what the zod schema accepts, checked by the compiler (zod's own types cannot
-// appear in the public API: `deno doc --lint`); a field added to one and not the other, or typed
-// differently, fails here (the key sets are compared too: an extra optional field is assignable).
-type _Same<A, B> = [A, keyof A] extends [B, keyof B]
-  ? ([B, keyof B] extends [A, keyof A] ? true : never)
-  : never;
-const _sameAsSchema: _Same<z.input<typeof webhookConfigZod>, WebhookConfig> = true;
-void _sameAsSchema;
+// The interface is what the zod schema accepts (zod's types stay out of the public API).
+true satisfies SameShape<z.input<typeof webhookConfigZod>, WebhookConfig>;
+const webhookConfig = definePluginConfig("webhook", webhookConfigZod);
 
 /** JSON Schema (draft-07) of {@link WebhookConfig}: what the gateway validates `config:` with. */
-export const webhookConfigSchema: JsonSchema = z.toJSONSchema(webhookConfigZod, {
-  io: "input",
-  target: "draft-7",
-});
+export const webhookConfigSchema: JsonSchema = webhookConfig.jsonSchema;
 
 /**
  * Parses a config, defaults filled in.
@@ -54,12 +47,5 @@ export const webhookConfigSchema: JsonSchema = z.toJSONSchema(webhookConfigZod, 
  *   never a header value.
  */
 export function parseWebhookConfig(input: unknown): WebhookConfig & { timeout_ms: number } {
-  const result = webhookConfigZod.safeParse(input ?? {}, { reportInput: false });
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) =>
-    `config${
-      issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("")
-    }: ${issue.message}`
-  );
-  throw new Error(`webhook: invalid config: ${problems.join("; ")}`);
+  return webhookConfig.parse(input);
 }
