@@ -98,7 +98,7 @@ function isEmbeddingSummary(value: unknown): value is EmbeddingSummary {
 /** An event's content, validated and narrowed by `call_type`. */
 type Content =
   | { call_type: "chat"; messages: ChatMessage[]; response?: ChatMessage | ChatMessage[] }
-  | { call_type: "responses"; messages: ChatMessage[]; response?: ChatMessage }
+  | { call_type: "responses" | "messages"; messages: ChatMessage[]; response?: ChatMessage }
   | { call_type: "completion"; messages: CompletionPrompt; response?: string[] }
   | { call_type: "embedding"; messages: EmbeddingInput; response?: EmbeddingSummary }
   | { call_type: "gateway_error"; messages?: undefined; response?: undefined };
@@ -114,7 +114,8 @@ function contentOf(event: LogEvent): Content {
     );
   switch (call_type) {
     case "chat":
-    case "responses": {
+    case "responses":
+    case "messages": {
       if (!Array.isArray(messages) || !messages.every(isChatMessage)) throw fail("messages");
       if (
         !optional(

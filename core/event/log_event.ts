@@ -8,11 +8,18 @@ import type { LogEventMessages, LogEventResponse } from "./content.ts";
 
 /**
  * What kind of call produced the event. `responses` is an OpenAI Responses
- * API call (`POST /v1/responses`); its `messages` and `response` are in the
- * chat shape (the request's instructions and input as chat messages, the
- * assistant turn as a chat message), so every sink maps it as a chat call.
+ * API call (`POST /v1/responses`), `messages` an Anthropic Messages API call
+ * (`POST /v1/messages`); their `messages` and `response` are in the chat
+ * shape (the request as chat messages, the assistant turn as a chat
+ * message), so every sink maps them as chat calls.
  */
-export type CallType = "chat" | "completion" | "embedding" | "responses" | "gateway_error";
+export type CallType =
+  | "chat"
+  | "completion"
+  | "embedding"
+  | "responses"
+  | "messages"
+  | "gateway_error";
 
 /** The error of a failed call. */
 export interface LogEventError {

@@ -3,6 +3,7 @@
  * side: the request thread never builds, parses or serialises an event.
  * @module
  */
+import { anthropicMessages } from "../messages/request.ts";
 import { responsesMessages } from "../responses/request.ts";
 import type { CallType, LogEvent } from "../event/log_event.ts";
 import type {
@@ -88,11 +89,13 @@ function messagesOf(
   body: Record<string, unknown> | undefined,
 ): LogEventMessages | undefined {
   if (!body) return undefined;
-  if (callType === "responses") {
+  if (callType === "responses" || callType === "messages") {
     try {
-      return responsesMessages(body) as LogEventMessages;
+      const chat = callType === "responses" ? responsesMessages(body) : anthropicMessages(body);
+      return chat as LogEventMessages;
     } catch {
-      return body.input as LogEventMessages | undefined; // a refused request: logged as sent
+      // A refused request: logged as sent.
+      return (callType === "responses" ? body.input : body.messages) as LogEventMessages;
     }
   }
   const value = callType === "chat"

@@ -12,7 +12,7 @@ import type { LogEventResponse } from "../event/content.ts";
 import type { Usage } from "../stream/accumulator.ts";
 
 /** A call kind the gateway serves (the route the client called). */
-export type FinishedCallType = "chat" | "completion" | "embedding" | "responses";
+export type FinishedCallType = "chat" | "completion" | "embedding" | "responses" | "messages";
 
 /** The W3C trace context of a call, as the event records it. */
 export interface CallTrace {

@@ -27,8 +27,8 @@ export function estimateTokens(text: string): number {
   return text ? Math.max(1, Math.ceil(text.length / 4)) : 0;
 }
 
-/** Tokens of the prompt: messages (or the prompt) and any declared functions. */
-function promptTokens(messages: unknown, body: Record<string, unknown>): number {
+/** Tokens of the prompt: messages (or the prompt) and any declared functions (an estimate). */
+export function promptTokens(messages: unknown, body: Record<string, unknown>): number {
   const declared = body.tools ?? body.functions;
   const functions = declared === undefined ? 0 : estimateTokens(JSON.stringify(declared));
   if (!Array.isArray(messages)) return estimateTokens(textOf(messages)) + functions;

@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { GatewayConfig, KeyConfig } from "../config/types.ts";
 import { GatewayError } from "../errors.ts";
-import { allowListAdmits, isModelPattern } from "../providers/model_pattern.ts";
+import { allowListAdmits } from "../providers/model_pattern.ts";
 
 /** Who is calling. */
 export interface Principal {
@@ -56,24 +56,6 @@ export function keyAllowsModel(key: KeyConfig | undefined, name: string): boolea
   return !key?.models || allowListAdmits(key.models, name);
 }
 
-/**
- * A key's `models:` list whose `includes(name)` answers {@link keyAllowsModel}'s
- * question (wildcard entries match), so a caller that checks
- * `key.models.includes(model)` treats wildcards like every other check.
- */
-class ModelAllowList extends Array<string> {
-  /** Whether the list admits `name` (equal entry, or a matching wildcard). */
-  override includes(name: string): boolean {
-    return allowListAdmits(this, name);
-  }
-}
-
-/** The key as served: a `models:` list with wildcards answers `includes` by pattern. */
-function servedKey(key: KeyConfig): KeyConfig {
-  if (!key.models?.some(isModelPattern)) return key;
-  return { ...key, models: ModelAllowList.from(key.models) };
-}
-
 /** Checks requests against the configured keys. */
 export class KeyStore {
   readonly #byHash = new Map<string, { digest: Buffer; key?: KeyConfig }>();
@@ -91,7 +73,7 @@ export class KeyStore {
     for (const key of config.keys) {
       this.#byHash.set(hashKey(key.key), {
         digest: createHash("sha256").update(key.key).digest(),
-        key: servedKey(key),
+        key,
       });
     }
     this.#required = this.#byHash.size > 0;

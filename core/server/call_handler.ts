@@ -15,13 +15,12 @@ import { type CallControls, readControls } from "../pipeline/controls.ts";
 import { ClientClosedError, type ModelRouter, type RoutedResponse } from "../providers/router.ts";
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
 import type { FinishedCallType } from "../log/call.ts";
-import { responsesToChat } from "../responses/request.ts";
-import { buildResponse, type ResponseFrame, turnOfChat } from "../responses/response.ts";
-import { ResponsesStream } from "../responses/stream.ts";
+import { isTranslated, translate, type Translation } from "./translated.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
+import { promptTokens } from "../providers/mock.ts";
 import { VERSION } from "../version.ts";
-import type { KeyStore, Principal } from "./auth.ts";
+import { keyAllowsModel, type KeyStore, type Principal } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import type { CallRecord } from "./call_record.ts";
 import { addLiteLLMHeaders } from "./litellm_headers.ts";
@@ -63,8 +62,8 @@ interface Call {
   controls?: CallControls;
   t0: number;
   upstreamMs: number;
-  /** Set on the Responses route: the response the chat answer is translated into. */
-  frame?: ResponseFrame;
+  /** Set on the translated routes (Responses, Messages): how the chat answer goes back. */
+  translation?: Translation;
 }
 
 /** What goes upstream: the call kind the provider sees and the body (bytes when unchanged). */
@@ -79,7 +78,7 @@ interface Upstream {
 /** Handles the proxied routes (chat, completions, embeddings). */
 export class CallHandler {
   readonly #deps: CallHandlerDeps;
-  readonly #prices = new Map<Deployment, ModelPrice | undefined>();
+  readonly #prices = new WeakMap<Deployment, ModelPrice | undefined>();
   readonly #teams: Map<string, GatewayConfig["teams"][number]>;
 
   /** A handler over the gateway's router, keys and log hand-off. */
@@ -150,7 +149,7 @@ export class CallHandler {
     );
     const group = router.deployments(model);
     // A model hidden from the key answers exactly like one that does not exist.
-    if (group.length === 0 || (key?.models && !key.models.includes(model))) {
+    if (group.length === 0 || !keyAllowsModel(key, model)) {
       throw unknownModel(model, this.#deps.allowedModels(record.principal));
     }
     const upstreamBody = group[0].config.forward_metadata
@@ -185,18 +184,46 @@ export class CallHandler {
    */
   #upstreamOf(call: Call, body: Record<string, unknown>): Upstream {
     const { record } = call;
-    if (record.callType !== "responses") {
+    if (!isTranslated(record.callType)) {
       const model = validateCallBody(record.callType, body);
       return { model, callType: record.callType, body, own: true };
     }
-    const { model, chat } = responsesToChat(body);
-    call.frame = {
-      id: `resp_${record.requestId.replaceAll("-", "")}`,
-      createdAt: Math.floor(record.startTime / 1000),
-      model,
-      request: body,
-    };
-    return { model, callType: "chat", body: chat, own: false };
+    const translation = translate(record.callType, body, record.requestId, record.startTime);
+    call.translation = translation;
+    return { model: translation.model, callType: "chat", body: translation.chat, own: false };
+  }
+
+  /**
+   * `POST /v1/messages/count_tokens`: the prompt's tokens, estimated as the
+   * mock counts them (about four characters a token), Anthropic-shaped.
+   * Authenticated and limited to the caller's models like a call; not logged.
+   */
+  async countTokens(req: Request): Promise<Response> {
+    const { config, router, keys } = this.#deps;
+    try {
+      const principal = keys.authenticate(req.headers);
+      const { value: body } = await readJsonBody(req, config.server);
+      const { model, chat } = translate(
+        "messages",
+        { max_tokens: 1, ...body },
+        randomUuid(),
+        Date.now(),
+      );
+      const key = principal.key;
+      if (router.deployments(model).length === 0 || !keyAllowsModel(key, model)) {
+        throw unknownModel(model, this.#deps.allowedModels(principal));
+      }
+      const messages = chat.messages;
+      return respond(
+        JSON.stringify({ input_tokens: promptTokens(messages, chat) }),
+        200,
+        { "content-type": "application/json" },
+      );
+    } catch (error) {
+      const scrub = configScrubber(config);
+      const failure = error instanceof GatewayError ? error : internalError(error, scrub);
+      return errorResponse(scrubbed(failure, scrub), {}, "anthropic");
+    }
   }
 
   /** `traceparent` / `tracestate` for the upstream, when config forwards them. */
@@ -228,10 +255,10 @@ export class CallHandler {
     if (record.cost) headers["x-sluice-response-cost"] = String(record.cost.total);
     this.#timingHeaders(call, headers);
     let text = response.text ?? JSON.stringify(result);
-    if (call.frame) {
-      // The Responses route: the chat answer as a Responses object (the event keeps the chat one).
-      record.responseId = call.frame.id;
-      text = JSON.stringify(buildResponse(call.frame, turnOfChat(result)));
+    if (call.translation) {
+      // A translated route: the chat answer in the route's shape (the event keeps the chat one).
+      record.responseId = call.translation.id;
+      text = JSON.stringify(call.translation.answer(result));
     }
     const out = respond(text, response.status, headers);
     this.#deps.finish(record, call.controls);
@@ -252,7 +279,7 @@ export class CallHandler {
     headers["cache-control"] = "no-cache";
     this.#timingHeaders(call, headers);
     const relayed = relayStream(stream, {
-      translate: call.frame ? new ResponsesStream(call.frame) : undefined,
+      translate: call.translation?.stream(),
       forwardUsage:
         (body.stream_options as Record<string, unknown> | undefined)?.include_usage === true,
       clientSignal: req.signal,
@@ -261,7 +288,7 @@ export class CallHandler {
       onEnd: ({ accumulator, aborted, error }) => {
         try {
           routed.done();
-          record.responseId = call.frame?.id ?? accumulator.id;
+          record.responseId = call.translation?.id ?? accumulator.id;
           record.responseModel = accumulator.model;
           record.usage = accumulator.usage;
           record.completionStartTime = accumulator.firstTokenAt;
@@ -307,7 +334,8 @@ export class CallHandler {
     const headers = this.#headers(call);
     this.#timingHeaders(call, headers);
     this.#deps.finish(record, call.controls);
-    return errorResponse(failure, scrub.headers(headers));
+    const shape = record.callType === "messages" ? "anthropic" : "openai";
+    return errorResponse(failure, scrub.headers(headers), shape);
   }
 
   /** Sluice's own response headers (call id, trace id, version, deployment). */

@@ -36,6 +36,7 @@ export interface Gateway {
 const ROUTES: Record<string, FinishedCallType> = {
   "/v1/responses": "responses",
   "/responses": "responses",
+  "/v1/messages": "messages",
   "/v1/chat/completions": "chat",
   "/chat/completions": "chat",
   "/v1/completions": "completion",
@@ -109,6 +110,11 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
 
   async function handle(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     const path = pathOf(req.url);
+    if (path === "/v1/messages/count_tokens") {
+      return req.method === "POST"
+        ? calls.countTokens(req)
+        : methodNotAllowed(req.method, path, "POST");
+    }
     const callType = ROUTES[path];
     if (callType) {
       if (req.method !== "POST") return methodNotAllowed(req.method, path, "POST");

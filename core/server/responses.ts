@@ -31,13 +31,65 @@ export function jsonResponse(
   return respond(JSON.stringify(body), status, headers);
 }
 
-/** The response for an error: the upstream's own body for a passed-through 4xx, else OpenAI's shape. */
-export function errorResponse(error: GatewayError, headers: Record<string, string> = {}): Response {
+/** The error body shapes of the routes: OpenAI's everywhere, Anthropic's on `/v1/messages`. */
+export type ErrorShape = "openai" | "anthropic";
+
+/**
+ * The response for an error: the upstream's own body for a passed-through
+ * 4xx, else OpenAI's shape; on the Anthropic route always Anthropic's
+ * (`{"type":"error","error":{"type","message"}}`, the upstream's message kept).
+ */
+export function errorResponse(
+  error: GatewayError,
+  headers: Record<string, string> = {},
+  shape: ErrorShape = "openai",
+): Response {
   if (error.retryAfter) headers["retry-after"] = error.retryAfter;
+  if (shape === "anthropic") return jsonResponse(error.status, anthropicError(error), headers);
   const body = error.upstreamBody !== undefined && error.status < 500
     ? error.upstreamBody
     : error.toJSON();
   return jsonResponse(error.status, body, headers);
+}
+
+/** Anthropic's error `type` for an HTTP status. */
+function anthropicErrorType(status: number): string {
+  switch (status) {
+    case 401:
+      return "authentication_error";
+    case 402:
+      return "billing_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 504:
+      return "timeout_error";
+    case 529:
+      return "overloaded_error";
+  }
+  return status >= 500 ? "api_error" : "invalid_request_error";
+}
+
+/** An error in Anthropic's shape; a passed-through upstream body gives its message. */
+export function anthropicError(error: GatewayError): {
+  type: "error";
+  error: { type: string; message: string };
+} {
+  const upstream = error.upstreamBody as
+    | { error?: { message?: unknown; type?: unknown } | string; message?: unknown }
+    | undefined;
+  const inner = typeof upstream?.error === "object" ? upstream.error : undefined;
+  const message = typeof inner?.message === "string"
+    ? inner.message
+    : typeof upstream?.message === "string"
+    ? upstream.message
+    : error.message;
+  return { type: "error", error: { type: anthropicErrorType(error.status), message } };
 }
 
 /** 405 with `allow`. */

@@ -1,0 +1,251 @@
+/**
+ * The Anthropic Messages API route (`POST /v1/messages`), translated to Chat
+ * Completions for the upstream: the real Anthropic SDK (`messages.create`,
+ * `messages.stream`, tool use, `countTokens`) against the embedded mock and a
+ * loopback Chat Completions upstream that calls a tool; `x-api-key` as the
+ * gateway key; the logged event; errors in Anthropic's shape.
+ */
+import assert from "node:assert/strict";
+import Anthropic from "npm:@anthropic-ai/sdk@1.17.0";
+import { readJsonlEvents, startGateway } from "./fakes/gateway.ts";
+import { toolUpstream } from "./fakes/tool_upstream.ts";
+import { until } from "../core/testing.ts";
+
+type Obj = Record<string, unknown>;
+
+const GATEWAY_KEY = "sk-gateway-master-4242";
+
+async function withGateway(
+  run: (
+    ctx: { client: Anthropic; url: string; dir: string; upstream: ReturnType<typeof toolUpstream> },
+  ) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-messages-" });
+  const upstream = toolUpstream();
+  const gw = await startGateway({
+    server: { master_key: GATEWAY_KEY },
+    models: [
+      { name: "mock-claude", provider: "mock" },
+      { name: "tools-claude", provider: "openai", api_base: upstream.url, api_key: "sk-up-tools" },
+    ],
+    sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
+  });
+  // The SDK sends the key as `x-api-key`: the gateway's key, never forwarded upstream.
+  const client = new Anthropic({ apiKey: GATEWAY_KEY, baseURL: gw.url, maxRetries: 0 });
+  try {
+    await run({ client, url: gw.url, dir, upstream });
+  } finally {
+    await gw.close();
+    await upstream.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const WEATHER = {
+  name: "get_weather",
+  description: "The weather in a city",
+  input_schema: {
+    type: "object" as const,
+    properties: { city: { type: "string" } },
+    required: ["city"],
+  },
+};
+
+Deno.test("messages.create against the mock: the answer, usage, and the logged event", async () => {
+  await withGateway(async ({ client, dir }) => {
+    const message = await client.messages.create({
+      model: "mock-claude",
+      max_tokens: 200,
+      system: "Answer briefly.",
+      messages: [{ role: "user", content: [{ type: "text", text: "hi claude" }] }],
+    });
+    assert.equal(message.type, "message");
+    assert.equal(message.role, "assistant");
+    assert.match(message.id, /^msg_[0-9a-f]{32}$/);
+    assert.equal(message.stop_reason, "end_turn");
+    assert.equal(message.content[0].type, "text");
+    const text = message.content[0].type === "text" ? message.content[0].text : "";
+    assert.match(text, /You said: "hi claude"/);
+    assert.ok(message.usage.input_tokens > 0 && message.usage.output_tokens > 0);
+
+    await until(async () => (await readJsonlEvents(dir)).length === 1, 10_000, "the event");
+    const [event] = await readJsonlEvents(dir) as Obj[];
+    assert.equal(event.call_type, "messages");
+    assert.equal(event.id, message.id);
+    assert.equal(event.model_group, "mock-claude");
+    assert.deepEqual(event.messages, [
+      { role: "system", content: "Answer briefly." },
+      { role: "user", content: "hi claude" },
+    ]);
+    assert.equal((event.response as Obj).content, text);
+    assert.equal(event.completion_tokens, message.usage.output_tokens);
+    assert.ok(!JSON.stringify(event).includes(GATEWAY_KEY), "the gateway key is never logged");
+  });
+});
+
+Deno.test("messages.stream: Anthropic's events in order, text deltas adding up, usage at the end", async () => {
+  await withGateway(async ({ client, dir }) => {
+    const stream = client.messages.stream({
+      model: "mock-claude",
+      max_tokens: 200,
+      messages: [{ role: "user", content: "stream claude" }],
+    });
+    const events: { type: string; delta?: { type: string; text?: string } }[] = [];
+    for await (const event of stream) events.push(event as never);
+    const final = await stream.finalMessage();
+    assert.equal(events[0].type, "message_start");
+    assert.equal(events[1].type, "content_block_start");
+    assert.deepEqual(events.slice(-3).map((e) => e.type), [
+      "content_block_stop",
+      "message_delta",
+      "message_stop",
+    ]);
+    const deltas = events.filter((e) => e.type === "content_block_delta");
+    assert.ok(deltas.length > 1);
+    const streamed = deltas.map((e) => e.delta?.text ?? "").join("");
+    assert.equal(final.content[0].type === "text" && final.content[0].text, streamed);
+    assert.match(streamed, /You said: "stream claude"/);
+    assert.equal(final.stop_reason, "end_turn");
+    assert.ok(final.usage.output_tokens > 0 && final.usage.input_tokens > 0);
+
+    await until(async () => (await readJsonlEvents(dir)).length === 1, 10_000, "the event");
+    const [event] = await readJsonlEvents(dir) as Obj[];
+    assert.equal(event.call_type, "messages");
+    assert.equal(event.stream, true);
+    assert.equal(event.id, final.id);
+  });
+});
+
+Deno.test("tool use round trip through a Chat Completions upstream, streamed and not", async () => {
+  await withGateway(async ({ client, upstream }) => {
+    const first = await client.messages.create({
+      model: "tools-claude",
+      max_tokens: 200,
+      tools: [WEATHER],
+      tool_choice: { type: "auto" },
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+    });
+    assert.equal(first.stop_reason, "tool_use");
+    const use = first.content.find((b) => b.type === "tool_use");
+    assert.ok(use?.type === "tool_use");
+    assert.equal(use.name, "get_weather");
+    assert.equal(use.id, "call_w1");
+    assert.deepEqual(use.input, { city: "Paris" });
+    const sent = upstream.requests[0].body as Obj;
+    assert.deepEqual(sent.tools, [{
+      type: "function",
+      function: {
+        name: "get_weather",
+        parameters: WEATHER.input_schema,
+        description: "The weather in a city",
+      },
+    }]);
+    assert.equal(sent.tool_choice, "auto");
+    assert.equal(upstream.requests[0].headers["x-api-key"], undefined, "the client key stays here");
+    assert.equal(upstream.requests[0].headers.authorization, "Bearer sk-up-tools");
+
+    const second = await client.messages.create({
+      model: "tools-claude",
+      max_tokens: 200,
+      tools: [WEATHER],
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        { role: "assistant", content: first.content },
+        {
+          role: "user",
+          content: [{ type: "tool_result", tool_use_id: "call_w1", content: "sunny, 21 °C" }],
+        },
+      ],
+    });
+    assert.equal(
+      second.content[0].type === "text" && second.content[0].text,
+      "It is sunny, 21 °C.",
+    );
+    const again = upstream.requests[1].body as { messages: Obj[] };
+    assert.deepEqual(again.messages.slice(1), [
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{
+          id: "call_w1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+        }],
+      },
+      { role: "tool", tool_call_id: "call_w1", content: "sunny, 21 °C" },
+    ]);
+
+    const stream = client.messages.stream({
+      model: "tools-claude",
+      max_tokens: 200,
+      tools: [WEATHER],
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+    });
+    const partials: string[] = [];
+    stream.on("inputJson", (partial) => partials.push(partial));
+    const final = await stream.finalMessage();
+    assert.deepEqual(partials, ['{"city":', '"Paris"}']);
+    const streamedUse = final.content.find((b) => b.type === "tool_use");
+    assert.ok(streamedUse?.type === "tool_use");
+    assert.deepEqual(streamedUse.input, { city: "Paris" });
+    assert.equal(final.stop_reason, "tool_use");
+  });
+});
+
+Deno.test("countTokens estimates the prompt; unknown models and bad bodies are Anthropic-shaped errors", async () => {
+  await withGateway(async ({ client, url }) => {
+    const counted = await client.messages.countTokens({
+      model: "mock-claude",
+      system: "be brief",
+      messages: [{ role: "user", content: "count these words, please" }],
+    });
+    assert.ok(counted.input_tokens > 0);
+    const longer = await client.messages.countTokens({
+      model: "mock-claude",
+      messages: [{ role: "user", content: "count these words, please ".repeat(20) }],
+    });
+    assert.ok(longer.input_tokens > counted.input_tokens);
+
+    await assert.rejects(
+      client.messages.create({
+        model: "no-such-claude",
+        max_tokens: 5,
+        messages: [{ role: "user", content: "x" }],
+      }),
+      (error: { status?: number; error?: unknown }) => {
+        assert.equal(error.status, 404);
+        assert.deepEqual(Object.keys(error.error as Obj), ["type", "error"]);
+        assert.equal((error.error as { error: Obj }).error.type, "not_found_error");
+        return true;
+      },
+    );
+    const post = async (body: Obj, key = GATEWAY_KEY) => {
+      const res = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": key },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() as { type: string; error: Obj } };
+    };
+    const noMax = await post({ model: "mock-claude", messages: [{ role: "user", content: "x" }] });
+    assert.equal(noMax.status, 400);
+    assert.equal(noMax.body.type, "error");
+    assert.equal(noMax.body.error.type, "invalid_request_error");
+    assert.match(String(noMax.body.error.message), /max_tokens/);
+    const server = await post({
+      model: "mock-claude",
+      max_tokens: 5,
+      tools: [{ type: "web_search_20250305", name: "web_search" }],
+      messages: [{ role: "user", content: "x" }],
+    });
+    assert.equal(server.status, 400);
+    assert.match(String(server.body.error.message), /tools\.0/);
+    const badKey = await post({
+      model: "mock-claude",
+      max_tokens: 5,
+      messages: [{ role: "user", content: "x" }],
+    }, "sk-wrong");
+    assert.equal(badKey.status, 401);
+    assert.equal(badKey.body.error.type, "authentication_error");
+  });
+});
