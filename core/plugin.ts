@@ -85,8 +85,8 @@ export type {
   ResponsesReasoningItem,
   ResponsesTextPart,
 } from "./event/content.ts";
-import type { LogEvent } from "./event/log_event.ts";
-import type { RemovedContent } from "./event/content.ts";
+import type { CallType, LogEvent } from "./event/log_event.ts";
+import type { ChatMessage, RemovedContent } from "./event/content.ts";
 import type { LiteLLMMapping } from "./plugin_litellm.ts";
 export type {
   LiteLLMCallbackInput,
@@ -125,6 +125,75 @@ export const REMOVED_PLACEHOLDER = "[REDACTED]";
  */
 export function isRemoved(value: unknown): value is RemovedContent {
   return value === REMOVED_PLACEHOLDER;
+}
+
+/**
+ * The call types whose `messages` and `response` are in the chat shape:
+ * Chat Completions (`chat`), and the OpenAI Responses (`responses`) and
+ * Anthropic Messages (`messages`) routes, which the gateway logs as the
+ * chat call it translated them to. Test an event with {@link isChatCall};
+ * `call_type` itself says which route the client used.
+ *
+ * @example
+ * ```ts
+ * import { CHAT_CALL_TYPES } from "@sluice/core/plugin";
+ *
+ * CHAT_CALL_TYPES.includes("responses"); // true
+ * ```
+ */
+export const CHAT_CALL_TYPES = [
+  "chat",
+  "responses",
+  "messages",
+] as const satisfies readonly CallType[];
+
+/** A call type of {@link CHAT_CALL_TYPES}: `chat`, `responses` or `messages`. */
+export type ChatCallType = typeof CHAT_CALL_TYPES[number];
+
+/**
+ * A {@link LogEvent} of a chat-shaped call ({@link isChatCall}): `messages`
+ * is the request as chat messages and `response` the assistant message (an
+ * array with several choices), or a string marker (removed, truncated).
+ * `model_parameters` holds the request's other fields as the client sent
+ * them, so in the route's own shape: Responses `tools` are
+ * `{type: "function", name, parameters}`, Anthropic `tools` carry
+ * `input_schema`, and `instructions`, `max_output_tokens`, `system`,
+ * `max_tokens`… are the route's names.
+ */
+export interface ChatCallEvent extends LogEvent {
+  /** `chat`, `responses` or `messages`. */
+  call_type: ChatCallType;
+  /** The request's chat messages, or a string marker. */
+  messages?: ChatMessage[] | RemovedContent | string;
+  /** The assistant message (an array with several choices), or a string marker. */
+  response?: ChatMessage | ChatMessage[] | RemovedContent | string;
+}
+
+/**
+ * Whether an event is a chat-shaped call (its `call_type` is one of
+ * {@link CHAT_CALL_TYPES}): the one test a sink uses to map chat content,
+ * so calls on the Responses and Messages routes are mapped like chat
+ * calls. Content is logged as sent (a request refused before translation
+ * keeps its own shape): check fields before relying on them.
+ *
+ * @param event A log event.
+ * @returns True for `chat`, `responses` and `messages` (and narrows to {@link ChatCallEvent}).
+ *
+ * @example
+ * ```ts
+ * import { isChatCall, isRemoved } from "@sluice/core/plugin";
+ * import { sampleEvent } from "@sluice/core/testing";
+ *
+ * const event = sampleEvent({ call_type: "responses" });
+ * if (isChatCall(event) && Array.isArray(event.messages)) {
+ *   event.messages[0].role; // "system"
+ * }
+ * isChatCall(sampleEvent({ call_type: "embedding", messages: ["a"] })); // false
+ * isRemoved(event.messages); // false
+ * ```
+ */
+export function isChatCall(event: LogEvent): event is ChatCallEvent {
+  return (CHAT_CALL_TYPES as readonly CallType[]).includes(event.call_type);
 }
 
 /** A plain JSON Schema object (it must survive `structuredClone`). */

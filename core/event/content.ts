@@ -6,6 +6,8 @@
  * | `call_type`     | `messages`                        | `response`                                   |
  * | --------------- | --------------------------------- | -------------------------------------------- |
  * | `chat`          | {@link ChatMessage}`[]`           | {@link ChatMessage} (one choice) or `[]` (n) |
+ * | `responses`     | {@link ChatMessage}`[]`           | {@link ChatMessage}                          |
+ * | `messages`      | {@link ChatMessage}`[]`           | {@link ChatMessage}                          |
  * | `completion`    | {@link CompletionPrompt}          | `string[]` (one text per choice)             |
  * | `embedding`     | {@link EmbeddingInput}            | {@link EmbeddingSummary} (no vectors)        |
  * | `gateway_error` | absent                            | absent                                       |
@@ -23,11 +25,12 @@
  * documented OpenAI shapes and keep the rest open (index signatures,
  * {@link OtherContentPart}), so read optional fields with a check.
  *
- * Reserved for the APIs the gateway will route next (no call type produces
- * them yet; they will come with their own `call_type`): OpenAI Responses
- * API {@link ResponsesItem}s and Anthropic Messages {@link AnthropicMessage}s
- * and {@link AnthropicMessageResponse}. Narrow on `call_type` first, then
- * on the shape.
+ * `responses` (OpenAI Responses API) and `messages` (Anthropic Messages
+ * API) calls are logged as the chat call the gateway translated them to;
+ * the contract's `isChatCall` is true for all three chat-shaped call types.
+ * A request refused before translation keeps its own shape
+ * ({@link ResponsesInput}, {@link AnthropicMessage}`[]`). Narrow on
+ * `call_type` first, then on the shape.
  *
  * This file has no runtime code.
  * @module
@@ -154,12 +157,12 @@ export interface ChatToolCall {
  *
  * @example Narrow a chat event's content
  * ```ts
- * import { type ChatMessage, isRemoved } from "@sluice/core/plugin";
+ * import { type ChatMessage, isChatCall } from "@sluice/core/plugin";
  * import { sampleEvent } from "@sluice/core/testing";
  *
  * const event = sampleEvent();
  * const messages = event.messages;
- * if (event.call_type === "chat" && Array.isArray(messages) && !isRemoved(messages)) {
+ * if (isChatCall(event) && Array.isArray(messages)) {
  *   const first = messages[0] as ChatMessage;
  *   first.role; // "system"
  * }

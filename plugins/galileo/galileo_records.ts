@@ -4,7 +4,7 @@
  * (legacy flow, `/projects/{id}/observe/ingest`).
  * @module
  */
-import type { LogEvent } from "@sluice/core/plugin";
+import { isChatCall, type LogEvent } from "@sluice/core/plugin";
 
 /** Roles Galileo's `Message` accepts; any other role is sent as `user`. */
 export const GALILEO_ROLES: readonly string[] = [
@@ -117,7 +117,7 @@ export interface GalileoObserveRecord {
   latency_ms: number;
   /** 200 for a success, else the HTTP status the client received. */
   status_code: number;
-  /** `chat` for chat calls, `llm` for completions and embeddings. */
+  /** `chat` for chat-shaped calls (chat, Responses, Anthropic Messages), `llm` for completions and embeddings. */
   node_type: "chat" | "llm";
   /** Call start in UTC as `YYYY-MM-DDTHH:MM:SS` (Galileo's documented format). */
   created_at: string;
@@ -417,7 +417,7 @@ export function toObserveRecord(event: LogEvent): GalileoObserveRecord {
     num_output_tokens: event.completion_tokens ?? 0,
     latency_ms: ms(event.response_time_ms),
     status_code: statusCode(event),
-    node_type: event.call_type === "chat" ? "chat" : "llm",
+    node_type: isChatCall(event) ? "chat" : "llm",
     created_at: new Date(event.start_time).toISOString().slice(0, 19),
     tags: [...(event.metadata?.tags ?? [])],
     user_metadata: galileoUserMetadata(event),

@@ -506,3 +506,42 @@ Deno.test("mapping: completions, embeddings, tool calls, placeholders and unknow
   assert.deepEqual(embedding.input, [{ role: "user", content: "a\nb" }]);
   assert.deepEqual(embedding.output, { role: "assistant", content: '{"count":2,"dimensions":3}' });
 });
+
+Deno.test("mapping: responses and messages calls are chat nodes with their messages and tool calls", () => {
+  for (const call_type of ["responses", "messages"] as const) {
+    const event = sampleEvent({
+      call_type,
+      messages: [
+        { role: "system", content: "Answer briefly." },
+        { role: "user", content: "Weather in Paris?" },
+      ],
+      response: {
+        role: "assistant",
+        content: null,
+        tool_calls: [{
+          id: "call_1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+        }],
+      },
+    });
+    const record = toObserveRecord(event);
+    assert.equal(record.node_type, "chat");
+    assert.equal(record.user_metadata.call_type, call_type);
+    assert.equal(record.num_input_tokens, event.prompt_tokens);
+    const span = toGalileoSpan(event);
+    assert.equal(span.name, `${call_type} gpt-4o-mini`);
+    assert.deepEqual(span.input, [
+      { role: "system", content: "Answer briefly." },
+      { role: "user", content: "Weather in Paris?" },
+    ]);
+    assert.deepEqual(span.output, {
+      role: "assistant",
+      content: "",
+      tool_calls: [{
+        id: "call_1",
+        function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+      }],
+    });
+  }
+});

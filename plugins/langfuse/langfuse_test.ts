@@ -811,3 +811,105 @@ Deno.test("gateway_error events are skipped, and the sink refuses use after clos
     await rx.close();
   }
 });
+
+const CITY_SCHEMA = { type: "object", properties: { city: { type: "string" } } };
+const CHAT_WEATHER_TOOL = {
+  type: "function",
+  function: { name: "get_weather", description: "Weather by city", parameters: CITY_SCHEMA },
+};
+const WEATHER_CALL = {
+  role: "assistant",
+  content: null,
+  tool_calls: [{
+    id: "call_1",
+    type: "function",
+    function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+  }],
+};
+
+/** Calls of the Responses and Anthropic Messages routes, as core logs them (chat-shaped content). */
+function translatedEvents(): { responses: LogEvent; messages: LogEvent } {
+  const messages = [
+    { role: "system", content: "Answer briefly." },
+    { role: "user", content: "Weather in Paris?" },
+  ];
+  return {
+    responses: sampleEvent({
+      call_type: "responses",
+      id: "resp_0123",
+      model_parameters: {
+        instructions: "Answer briefly.",
+        max_output_tokens: 64,
+        tools: [{
+          type: "function",
+          name: "get_weather",
+          description: "Weather by city",
+          parameters: CITY_SCHEMA,
+          strict: true,
+        }],
+      },
+      messages,
+      response: WEATHER_CALL,
+      metadata: { tags: [], request: {} },
+    }),
+    messages: sampleEvent({
+      call_type: "messages",
+      id: "msg_0123",
+      model_parameters: {
+        system: "Answer briefly.",
+        max_tokens: 200,
+        tools: [
+          { name: "get_weather", description: "Weather by city", input_schema: CITY_SCHEMA },
+          { type: "web_search_20250305", name: "web_search" },
+        ],
+      },
+      messages,
+      response: { role: "assistant", content: "Sunny." },
+      metadata: { tags: [], request: {} },
+    }),
+  };
+}
+
+Deno.test("mapping: responses and messages calls are generations like chat, tools in the chat shape", () => {
+  const { responses, messages } = translatedEvents();
+
+  const r = toLangfuseRecord(responses);
+  assert.equal(r.trace.name, "sluice-responses");
+  assert.equal(r.generation.name, "sluice-responses");
+  assert.deepEqual(r.generation.input, {
+    messages: responses.messages,
+    tools: [{ ...CHAT_WEATHER_TOOL, function: { ...CHAT_WEATHER_TOOL.function, strict: true } }],
+  });
+  assert.deepEqual(r.generation.output, WEATHER_CALL);
+  assert.deepEqual(r.trace.input, r.generation.input);
+  assert.deepEqual(r.generation.modelParameters, { max_output_tokens: 64 }, "no system prompt");
+  assert.equal(r.generation.usageDetails?.output, responses.completion_tokens);
+  assert.equal(r.generation.metadata.call_type, "responses");
+  assert.equal(r.generation.metadata.response_id, "resp_0123");
+
+  const m = toLangfuseRecord(messages);
+  assert.equal(m.trace.name, "sluice-messages");
+  assert.deepEqual(m.generation.input, {
+    messages: messages.messages,
+    tools: [CHAT_WEATHER_TOOL, { type: "web_search_20250305", name: "web_search" }],
+  });
+  assert.deepEqual(m.generation.output, { role: "assistant", content: "Sunny." });
+  assert.deepEqual(m.generation.modelParameters, { max_tokens: 200 });
+
+  // Removed content stays the placeholder, tools and all.
+  const removed = toLangfuseRecord({ ...messages, messages: REMOVED_PLACEHOLDER });
+  assert.equal(removed.generation.input, REMOVED_PLACEHOLDER);
+
+  // Both transports: ingestion bodies match the Langfuse schema; OTLP spans carry the same input.
+  for (const event of [responses, messages]) {
+    const batch = toIngestionEnvelopes(event, toLangfuseRecord(event));
+    assert.deepEqual(ingestionSchemaErrors({ batch }), []);
+    const span = toLangfuseSpan(event, toLangfuseRecord(event));
+    assert.equal(span.attributes["gen_ai.operation.name"], "chat");
+    assert.equal(span.attributes["sluice.call_type"], event.call_type);
+    assert.deepEqual(
+      JSON.parse(String(span.attributes["langfuse.observation.input"])),
+      toLangfuseRecord(event).generation.input,
+    );
+  }
+});

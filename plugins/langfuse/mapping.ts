@@ -8,7 +8,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { isRemoved, type LogEvent, type LogEventMessages } from "@sluice/core/plugin";
+import { isChatCall, isRemoved, type LogEvent, type LogEventMessages } from "@sluice/core/plugin";
 
 /** A Langfuse observation level. */
 export type LangfuseLevel = "DEBUG" | "DEFAULT" | "WARNING" | "ERROR";
@@ -101,7 +101,7 @@ export interface LangfuseGeneration {
   model?: string;
   /** Request parameters (temperature, max_tokens, …). */
   modelParameters?: Record<string, LangfuseMapValue>;
-  /** `{messages, tools?}` for chat, the prompt or input otherwise, or the placeholder. */
+  /** `{messages, tools?}` for chat-shaped calls, the prompt or input otherwise, or the placeholder. */
   input?: unknown;
   /** The assistant message (or completion choices, embeddings summary), or the placeholder. */
   output?: unknown;
@@ -337,24 +337,52 @@ function updateFields(keys: unknown): Set<LangfuseTraceField> {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The call's input as Langfuse shows it: `{messages, tools?}` for chat, else as logged (the placeholder too). */
+/**
+ * The call's input as Langfuse shows it: `{messages, tools?}` for chat-shaped
+ * calls (chat, Responses, Anthropic Messages), else as logged (the
+ * placeholder too).
+ */
 function inputOf(
   event: LogEvent,
 ): LogEventMessages | { messages: LogEventMessages; tools?: unknown } | undefined {
   const messages = event.messages;
   if (messages === undefined || isRemoved(messages)) return messages;
-  if (event.call_type !== "chat") return messages;
-  const tools = event.model_parameters?.tools ?? event.model_parameters?.functions;
-  return tools === undefined ? { messages } : { messages, tools };
+  if (!isChatCall(event)) return messages;
+  const tools = event.model_parameters?.tools;
+  if (Array.isArray(tools)) return { messages, tools: tools.map(chatTool) };
+  const legacy = tools ?? event.model_parameters?.functions;
+  return legacy === undefined ? { messages } : { messages, tools: legacy };
 }
 
-/** Parameters other than the tool definitions (which go to the input). */
+/**
+ * A tool in Chat Completions' shape, `{type: "function", function: {name,
+ * description?, parameters?, strict?}}`, which Langfuse renders: the
+ * Responses API's `{type: "function", name, parameters}` and Anthropic's
+ * `{name, input_schema}` are rewritten; others are kept as sent.
+ */
+function chatTool(tool: unknown): unknown {
+  if (!isObject(tool) || isObject(tool.function) || typeof tool.name !== "string") return tool;
+  const anthropic = isObject(tool.input_schema) &&
+    (tool.type === undefined || tool.type === "custom");
+  if (tool.type !== "function" && !anthropic) return tool;
+  const fn: Json = { name: tool.name };
+  if (typeof tool.description === "string") fn.description = tool.description;
+  const parameters = anthropic ? tool.input_schema : tool.parameters;
+  if (parameters !== undefined) fn.parameters = parameters;
+  if (typeof tool.strict === "boolean") fn.strict = tool.strict;
+  return { type: "function", function: fn };
+}
+
+/** Keys of `model_parameters` that are content, not parameters: the input holds them already. */
+const CONTENT_PARAMETERS = new Set(["tools", "functions", "instructions", "system"]);
+
+/** Parameters other than the tool definitions (which go to the input) and the system prompt. */
 function modelParametersOf(event: LogEvent): Record<string, LangfuseMapValue> | undefined {
   const params = event.model_parameters;
   if (!params) return undefined;
   const out: Record<string, LangfuseMapValue> = {};
   for (const [key, value] of Object.entries(params)) {
-    if (key === "tools" || key === "functions" || value === undefined || value === null) continue;
+    if (CONTENT_PARAMETERS.has(key) || value === undefined || value === null) continue;
     if (typeof value === "string" || typeof value === "boolean") out[key] = value;
     else if (isFiniteNumber(value)) out[key] = value;
     else if (Array.isArray(value) && value.every((v) => typeof v === "string")) out[key] = value;

@@ -32,7 +32,7 @@ export interface OpenMeterUsageData {
   cache_creation_input_tokens?: number;
   /** USD; absent when the gateway does not know the model's price. */
   cost?: number;
-  /** `chat`, `completion` or `embedding`. */
+  /** `chat`, `completion`, `embedding`, `responses` or `messages`. */
   call_type: CallType;
   /** `success` or `failure` (failures are sent only with `include_failures`). */
   status: "success" | "failure";

@@ -350,3 +350,30 @@ Deno.test("answers map to the contract; messages never show the API key", async 
   assert.match(error.message, /^openmeter: POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/events failed/);
   assert.notEqual(error.permanent, true);
 });
+
+Deno.test("responses and messages calls are metered like chat; the CloudEvent matches OpenMeter's schema", async () => {
+  const { Ajv2020 } = await import("npm:ajv@8.17.1/dist/2020.js");
+  const { default: addFormatsModule } = await import("npm:ajv-formats@3.0.1");
+  const addFormats = addFormatsModule as unknown as (ajv: unknown, formats?: string[]) => void;
+  const schema = JSON.parse(
+    await Deno.readTextFile(
+      new URL("../../tests/fixtures/schemas/openmeter-event.schema.json", import.meta.url),
+    ),
+  );
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv, ["date-time", "uri", "uri-reference"]);
+  ajv.addSchema(schema);
+  const validate = ajv.getSchema(`${schema.$id}#/$defs/Event`)!;
+  for (const call_type of ["responses", "messages"] as const) {
+    const event = sampleEvent({ call_type, cache_read_input_tokens: 3 });
+    const ce = toCloudEvent(event, { source: "sluice", type: "llm_tokens", subject: "alice" });
+    assert.ok(validate(ce), ajv.errorsText(validate.errors));
+    assert.equal(ce.id, event.request_id);
+    assert.equal(ce.data.call_type, call_type);
+    assert.equal(ce.data.prompt_tokens, event.prompt_tokens);
+    assert.equal(ce.data.completion_tokens, event.completion_tokens);
+    assert.equal(ce.data.total_tokens, event.total_tokens);
+    assert.equal(ce.data.cache_read_input_tokens, 3);
+    assert.equal(ce.data.cost, event.response_cost);
+  }
+});

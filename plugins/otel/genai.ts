@@ -63,7 +63,7 @@ import {
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
 } from "@opentelemetry/semantic-conventions/incubating";
-import { isRemoved, type LogEvent, REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
+import { isChatCall, isRemoved, type LogEvent, REMOVED_PLACEHOLDER } from "@sluice/core/plugin";
 import {
   chatInput,
   chatMessage,
@@ -122,8 +122,10 @@ export const SLUICE_PREFIX = "sluice.";
 /**
  * Where system messages go:
  * - `auto` (default): into `gen_ai.system_instructions` when the provider
- *   takes them apart from the chat history (Anthropic), else they stay in
- *   `gen_ai.input.messages` with role `system`, as the conventions say;
+ *   or the client's API takes them apart from the chat history (Anthropic
+ *   upstreams, Anthropic Messages calls, Responses calls with
+ *   `instructions`), else they stay in `gen_ai.input.messages` with role
+ *   `system`, as the conventions say;
  * - `separate`: always into `gen_ai.system_instructions`;
  * - `inline`: always in `gen_ai.input.messages`.
  */
@@ -231,8 +233,10 @@ export function epochMsToHrTime(ms: number): GenAiTime {
 }
 
 /**
- * `gen_ai.operation.name` of a call type: `chat`, `text_completion`,
- * `embeddings`; gateway errors get `sluice.gateway_error`.
+ * `gen_ai.operation.name` of a call type: `chat` for the chat-shaped calls
+ * (Chat Completions, and the Responses and Anthropic Messages routes, which
+ * `sluice.call_type` tells apart), `text_completion`, `embeddings`; gateway
+ * errors get `sluice.gateway_error`.
  *
  * @param callType The event's `call_type`.
  * @returns The operation name.
@@ -241,11 +245,14 @@ export function epochMsToHrTime(ms: number): GenAiTime {
  * ```ts
  * import { genAiOperationName } from "@sluice/otel/genai";
  * genAiOperationName("completion"); // "text_completion"
+ * genAiOperationName("messages"); // "chat"
  * ```
  */
 export function genAiOperationName(callType: LogEvent["call_type"]): string {
   switch (callType) {
     case "chat":
+    case "responses":
+    case "messages":
       return "chat";
     case "completion":
       return "text_completion";
@@ -386,7 +393,7 @@ function responseMessages(event: LogEvent): unknown[] {
       .filter((text): text is string => typeof text === "string")
       .map((text) => ({ role: "assistant", content: text }));
   }
-  if (event.call_type !== "chat") return [];
+  if (!isChatCall(event)) return [];
   return Array.isArray(response) ? response : [response];
 }
 
@@ -413,7 +420,7 @@ export function genAiFinishReasons(event: LogEvent): string[] {
   if (event.status !== "success" || event.call_type === "embedding") return [];
   if (event.call_type === "gateway_error") return [];
   const params = event.model_parameters ?? {};
-  const maxTokens = params.max_completion_tokens ?? params.max_tokens;
+  const maxTokens = maxTokensOf(params);
   const hitLimit = isFiniteNumber(maxTokens) && event.completion_tokens >= maxTokens &&
     event.completion_tokens > 0;
   const messages = responseMessages(event);
@@ -430,8 +437,24 @@ export function genAiFinishReasons(event: LogEvent): string[] {
 }
 
 /**
+ * Whether `auto` takes system messages apart: when the provider does
+ * (Anthropic), or the client's API did (an Anthropic Messages call's
+ * `system`, a Responses call's `instructions`).
+ */
+function separateSystemByDefault(event: LogEvent): boolean {
+  if (event.provider === "anthropic" || event.call_type === "messages") return true;
+  return event.call_type === "responses" && event.model_parameters?.instructions !== undefined;
+}
+
+/** The output token limit by any of its names: Chat Completions', Responses' (`max_output_tokens`), Anthropic's. */
+function maxTokensOf(params: Record<string, unknown>): unknown {
+  return params.max_completion_tokens ?? params.max_output_tokens ?? params.max_tokens;
+}
+
+/**
  * The semconv input messages and system instructions of an event (empty
- * when the content was removed or the call is not chat or completion).
+ * when the content was removed or the call is not chat-shaped or a
+ * completion).
  *
  * @param event The event.
  * @param mode Where system messages go (default `auto`).
@@ -452,8 +475,8 @@ export function genAiInput(
 ): { input: GenAiChatMessage[]; system: GenAiPart[] } {
   if (isRedacted(event.messages)) return { input: [], system: [] };
   if (event.call_type === "completion") return { input: promptInput(event.messages), system: [] };
-  if (event.call_type !== "chat") return { input: [], system: [] };
-  const separate = mode === "separate" || (mode === "auto" && event.provider === "anthropic");
+  if (!isChatCall(event)) return { input: [], system: [] };
+  const separate = mode === "separate" || (mode === "auto" && separateSystemByDefault(event));
   return chatInput(event.messages, separate);
 }
 
@@ -584,7 +607,7 @@ function collectAttributes(event: LogEvent, options: GenAiSpanOptions): Attribut
     list.add(
       1,
       ATTR_GEN_AI_REQUEST_MAX_TOKENS,
-      intOf(params.max_completion_tokens ?? params.max_tokens),
+      intOf(maxTokensOf(params)),
     );
     list.add(
       1,
@@ -603,12 +626,19 @@ function collectAttributes(event: LogEvent, options: GenAiSpanOptions): Attribut
       ATTR_GEN_AI_REQUEST_PRESENCE_PENALTY,
       isFiniteNumber(params.presence_penalty) ? params.presence_penalty : undefined,
     );
-    list.add(1, ATTR_GEN_AI_REQUEST_STOP_SEQUENCES, stopSequences(params.stop));
+    list.add(
+      1,
+      ATTR_GEN_AI_REQUEST_STOP_SEQUENCES,
+      stopSequences(params.stop ?? params.stop_sequences),
+    );
     list.add(1, ATTR_GEN_AI_REQUEST_SEED, intOf(params.seed));
     const n = intOf(params.n);
     if (n !== undefined && n !== 1) list.add(1, ATTR_GEN_AI_REQUEST_CHOICE_COUNT, n);
     if (event.stream) list.add(1, ATTR_GEN_AI_REQUEST_STREAM, true);
-    list.add(1, ATTR_GEN_AI_OUTPUT_TYPE, outputType(params.response_format));
+    // Chat's `response_format`, or the Responses API's `text.format`.
+    const format = params.response_format ??
+      (isObject(params.text) ? params.text.format : undefined);
+    list.add(1, ATTR_GEN_AI_OUTPUT_TYPE, outputType(format));
     if (event.call_type === "embedding") {
       if (typeof params.encoding_format === "string") {
         list.add(1, ATTR_GEN_AI_REQUEST_ENCODING_FORMATS, [params.encoding_format]);

@@ -413,3 +413,176 @@ Deno.test("epochMsToHrTime is exact for whole milliseconds", () => {
   assert.deepEqual(epochMsToHrTime(1_700_000_000_999), [1_700_000_000, 999_000_000]);
   assert.deepEqual(epochMsToHrTime(1_700_000_000_000.5), [1_700_000_000, 500_000]);
 });
+
+const CITY_SCHEMA = {
+  type: "object",
+  properties: { city: { type: "string" } },
+  required: ["city"],
+};
+const WEATHER_CALL = {
+  role: "assistant",
+  content: null,
+  tool_calls: [{
+    id: "call_1",
+    type: "function",
+    function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+  }],
+};
+
+/** A Responses API call as core logs it: chat-shaped content, the route's own parameters. */
+function responsesEvent(overrides: Partial<LogEvent> = {}): LogEvent {
+  return sampleEvent({
+    call_type: "responses",
+    id: "resp_0123",
+    model_parameters: {
+      instructions: "Answer briefly.",
+      max_output_tokens: 64,
+      text: { format: { type: "json_schema", name: "w", schema: CITY_SCHEMA } },
+      tools: [{
+        type: "function",
+        name: "get_weather",
+        description: "Weather by city",
+        parameters: CITY_SCHEMA,
+        strict: true,
+      }],
+    },
+    messages: [
+      { role: "system", content: "Answer briefly." },
+      { role: "user", content: "Weather in Paris?" },
+    ],
+    response: WEATHER_CALL,
+    finish_reasons: ["tool_calls"],
+    ...overrides,
+  });
+}
+
+/** An Anthropic Messages call as core logs it. */
+function messagesEvent(overrides: Partial<LogEvent> = {}): LogEvent {
+  return sampleEvent({
+    call_type: "messages",
+    id: "msg_0123",
+    provider: "mock",
+    api_base: undefined,
+    model_parameters: {
+      system: "Answer briefly.",
+      max_tokens: 200,
+      stop_sequences: ["END"],
+      top_k: 5,
+      tools: [
+        { name: "get_weather", description: "Weather by city", input_schema: CITY_SCHEMA },
+        { type: "custom", name: "lookup", input_schema: { type: "object" } },
+        { type: "web_search_20250305", name: "web_search", max_uses: 2 },
+      ],
+    },
+    messages: [
+      { role: "system", content: "Answer briefly." },
+      { role: "user", content: "Weather in Paris?" },
+      WEATHER_CALL,
+      { role: "tool", tool_call_id: "call_1", content: "sunny" },
+    ],
+    response: { role: "assistant", content: "Sunny.", reasoning_content: "It said sunny." },
+    ...overrides,
+  });
+}
+
+Deno.test("responses calls map like chat: operation chat, messages, their tools, their parameters", () => {
+  const event = responsesEvent();
+  const span = eventToGenAiSpan(event);
+  const a = span.attributes;
+  assertGenAiJsTypes(a);
+  assert.equal(span.name, "chat gpt-4o-mini");
+  assert.equal(span.kind, GenAiSpanKind.CLIENT);
+  assert.equal(a["gen_ai.operation.name"], "chat");
+  assert.equal(a["gen_ai.provider.name"], "openai");
+  assert.equal(a["sluice.call_type"], "responses");
+  assert.equal(a["gen_ai.response.id"], "resp_0123");
+  assert.equal(a["gen_ai.request.max_tokens"], 64, "max_output_tokens");
+  assert.equal(a["gen_ai.output.type"], "json", "text.format");
+  assert.deepEqual(a["gen_ai.response.finish_reasons"], ["tool_calls"]);
+  assert.equal(a["gen_ai.usage.input_tokens"], event.prompt_tokens);
+  assert.equal(a["gen_ai.usage.output_tokens"], event.completion_tokens);
+  // `instructions` are apart from the history: system instructions under `auto`.
+  assert.deepEqual(assertGenAiJson("gen_ai.system_instructions", a["gen_ai.system_instructions"]), [
+    { type: "text", content: "Answer briefly." },
+  ]);
+  assert.deepEqual(assertGenAiJson("gen_ai.input.messages", a["gen_ai.input.messages"]), [
+    { role: "user", parts: [{ type: "text", content: "Weather in Paris?" }] },
+  ]);
+  assert.deepEqual(assertGenAiJson("gen_ai.output.messages", a["gen_ai.output.messages"]), [{
+    role: "assistant",
+    parts: [{ type: "tool_call", id: "call_1", name: "get_weather", arguments: { city: "Paris" } }],
+    finish_reason: "tool_call",
+  }]);
+  assert.deepEqual(assertGenAiJson("gen_ai.tool.definitions", a["gen_ai.tool.definitions"]), [{
+    type: "function",
+    name: "get_weather",
+    description: "Weather by city",
+    parameters: CITY_SCHEMA,
+  }]);
+  // Without `instructions`, system messages stay in the history (as for chat).
+  const plain = genAiInput(responsesEvent({ model_parameters: {} }));
+  assert.equal(plain.system.length, 0);
+  assert.equal(plain.input[0].role, "system");
+});
+
+Deno.test("messages calls map like chat: Anthropic tools normalised, system apart, parameters", () => {
+  const event = messagesEvent();
+  const a = eventToGenAiSpan(event).attributes;
+  assertGenAiJsTypes(a);
+  assert.equal(a["gen_ai.operation.name"], "chat");
+  assert.equal(a["gen_ai.provider.name"], "sluice.mock");
+  assert.equal(a["sluice.call_type"], "messages");
+  assert.equal(a["gen_ai.request.max_tokens"], 200);
+  assert.equal(a["gen_ai.request.top_k"], 5);
+  assert.deepEqual(a["gen_ai.request.stop_sequences"], ["END"]);
+  assert.deepEqual(a["gen_ai.response.finish_reasons"], ["stop"]);
+  assert.deepEqual(assertGenAiJson("gen_ai.system_instructions", a["gen_ai.system_instructions"]), [
+    { type: "text", content: "Answer briefly." },
+  ]);
+  assert.deepEqual(assertGenAiJson("gen_ai.input.messages", a["gen_ai.input.messages"]), [
+    { role: "user", parts: [{ type: "text", content: "Weather in Paris?" }] },
+    {
+      role: "assistant",
+      parts: [{
+        type: "tool_call",
+        id: "call_1",
+        name: "get_weather",
+        arguments: { city: "Paris" },
+      }],
+    },
+    { role: "tool", parts: [{ type: "tool_call_response", id: "call_1", response: "sunny" }] },
+  ]);
+  assert.deepEqual(assertGenAiJson("gen_ai.output.messages", a["gen_ai.output.messages"]), [{
+    role: "assistant",
+    parts: [
+      { type: "reasoning", content: "It said sunny." },
+      { type: "text", content: "Sunny." },
+    ],
+    finish_reason: "stop",
+  }]);
+  assert.deepEqual(assertGenAiJson("gen_ai.tool.definitions", a["gen_ai.tool.definitions"]), [
+    {
+      type: "function",
+      name: "get_weather",
+      description: "Weather by city",
+      parameters: CITY_SCHEMA,
+    },
+    { type: "function", name: "lookup", parameters: { type: "object" } },
+    { type: "web_search_20250305", name: "web_search" },
+  ]);
+  // Removed content stays out, tools included, whatever the route.
+  const removed = eventToGenAiSpan(
+    messagesEvent({ messages: REDACTED_PLACEHOLDER, response: REDACTED_PLACEHOLDER }),
+  ).attributes;
+  for (
+    const key of ["input.messages", "output.messages", "system_instructions", "tool.definitions"]
+  ) {
+    assert.equal(removed[`gen_ai.${key}`], undefined, key);
+  }
+  // A failure is an ERROR span of operation chat.
+  const failed = eventToGenAiSpan(sampleFailureEvent({ call_type: "messages" }));
+  assert.equal(failed.status.code, 2);
+  assert.equal(failed.attributes["gen_ai.operation.name"], "chat");
+  assert.equal(genAiOperationName("responses"), "chat");
+  assert.equal(genAiOperationName("messages"), "chat");
+});

@@ -246,14 +246,33 @@ export function semconvFinishReason(reason: string): string {
   return reason;
 }
 
-/** OpenAI `tools` as `gen_ai.tool.definitions`. */
+/**
+ * `tools` as `gen_ai.tool.definitions`, in any of the shapes the routes
+ * take: Chat Completions' `{type: "function", function: {name, …}}`, the
+ * Responses API's `{type: "function", name, parameters}` and Anthropic's
+ * `{name, input_schema}` (a custom tool, so `function`); other tools keep
+ * their own `type` (Anthropic's server tools, say).
+ *
+ * @param tools `model_parameters.tools` of an event.
+ * @returns The definitions (tools without a name are left out).
+ *
+ * @example
+ * ```ts
+ * import { toolDefinitions } from "@sluice/otel/genai";
+ * const schema = { type: "object", properties: { city: { type: "string" } } };
+ * toolDefinitions([{ name: "get_weather", input_schema: schema }]);
+ * // [{ type: "function", name: "get_weather", parameters: schema }]
+ * ```
+ */
 export function toolDefinitions(tools: unknown): GenAiToolDefinition[] {
   if (!Array.isArray(tools)) return [];
   const out: GenAiToolDefinition[] = [];
   for (const tool of tools) {
     if (!isObject(tool)) continue;
     const fn = isObject(tool.function) ? tool.function : undefined;
-    const type = typeof tool.type === "string" ? tool.type : "function";
+    // Anthropic's custom tools (`type` absent or `custom`, with `input_schema`) are functions.
+    const anthropicCustom = tool.type === "custom" && isObject(tool.input_schema);
+    const type = typeof tool.type === "string" && !anthropicCustom ? tool.type : "function";
     const name = typeof fn?.name === "string"
       ? fn.name
       : typeof tool.name === "string"
@@ -263,7 +282,7 @@ export function toolDefinitions(tools: unknown): GenAiToolDefinition[] {
     const definition: GenAiToolDefinition = { type, name };
     const description = fn?.description ?? tool.description;
     if (typeof description === "string") definition.description = description;
-    const parameters = fn?.parameters ?? tool.parameters;
+    const parameters = fn?.parameters ?? tool.parameters ?? tool.input_schema;
     if (isObject(parameters)) definition.parameters = parameters;
     out.push(definition);
   }

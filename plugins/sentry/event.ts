@@ -3,7 +3,7 @@
  * envelope's `event` item).
  * @module
  */
-import { isRemoved, type LogEvent } from "@sluice/core/plugin";
+import { isChatCall, isRemoved, type LogEvent } from "@sluice/core/plugin";
 import { displayUrl } from "@sluice/core/sink-http";
 import { scrubValue } from "./scrub.ts";
 
@@ -263,10 +263,14 @@ function messagesKept(messages: LogEvent["messages"]): boolean {
 }
 
 /** Model parameters with scalar values only (tools and schemas would crowd the context). */
+/** Request fields that are content, not parameters: the system prompt of the Anthropic Messages and Responses routes. */
+const CONTENT_PARAMETERS = new Set(["system", "instructions"]);
+
 function scalarParameters(params: Record<string, unknown> | undefined) {
   if (!params) return undefined;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(params)) {
+    if (CONTENT_PARAMETERS.has(key)) continue;
     if (["string", "number", "boolean"].includes(typeof value)) out[key] = value;
   }
   return Object.keys(out).length ? out : undefined;
@@ -347,7 +351,12 @@ export async function toSentryEvent(
       type: "trace",
       trace_id: event.trace_id,
       span_id: event.span_id,
-      op: gatewayError ? "sluice.gateway" : `gen_ai.${event.call_type}`,
+      // Chat-shaped calls (Responses, Anthropic Messages too) are `gen_ai.chat`; the tag tells them apart.
+      op: gatewayError
+        ? "sluice.gateway"
+        : isChatCall(event)
+        ? "gen_ai.chat"
+        : `gen_ai.${event.call_type}`,
       status: spanStatusOf(status),
       origin: "auto.sluice",
     };

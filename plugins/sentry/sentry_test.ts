@@ -605,3 +605,47 @@ Deno.test("no global Sentry state: nothing installed on globalThis", async () =>
   }
   assert.equal((globalThis as Record<string, unknown>).__SENTRY__, undefined);
 });
+
+Deno.test("failures of responses and messages calls: reported like chat, op gen_ai.chat, no system prompt in the context", async () => {
+  const { Ajv } = await import("npm:ajv@8.17.1");
+  const schema = JSON.parse(
+    await Deno.readTextFile(
+      new URL("../../tests/fixtures/schemas/sentry-event.schema.json", import.meta.url),
+    ),
+  );
+  const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false })
+    .compile(schema);
+  const rx = startSentryReceiver();
+  try {
+    const sink = createSentrySink({ dsn: rx.dsn, environment: "staging" }, ctxFor());
+    const responses = sampleFailureEvent({
+      call_type: "responses",
+      model_parameters: { instructions: "Secret system prompt.", max_output_tokens: 64 },
+    });
+    const messages = sampleFailureEvent({
+      call_type: "messages",
+      model_parameters: { system: "Secret system prompt.", max_tokens: 200 },
+    });
+    await sink.log([responses, messages]);
+    assert.deepEqual(rx.problems, []);
+    assert.equal(rx.accepted.length, 2);
+    const got = rx.accepted.map(eventOf);
+    for (const [i, event] of [responses, messages].entries()) {
+      const e = got.find((g) => g.tags.request_id === event.request_id)!;
+      assert.ok(validate(e), JSON.stringify(validate.errors));
+      assert.equal(e.tags.call_type, event.call_type);
+      assert.equal(e.contexts.trace.op, "gen_ai.chat");
+      assert.equal(e.contexts.llm.call_type, event.call_type);
+      assert.equal(e.exception.values[0].type, "RateLimitError");
+      assert.deepEqual(e.fingerprint, ["gpt-4o-mini", "RateLimitError", "429"]);
+      assert.ok(Array.isArray(e.breadcrumbs.values[0].data.messages), "the messages, as for chat");
+      assert.deepEqual(
+        e.contexts.llm.model_parameters,
+        i === 0 ? { max_output_tokens: 64 } : { max_tokens: 200 },
+      );
+      assert.ok(!JSON.stringify(e).includes("Secret system prompt"));
+    }
+  } finally {
+    await rx.close();
+  }
+});
