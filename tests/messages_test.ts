@@ -80,6 +80,9 @@ Deno.test("messages.create against the mock: the answer, usage, and the logged e
     assert.equal((event.response as Obj).content, text);
     assert.equal(event.completion_tokens, message.usage.output_tokens);
     assert.ok(!JSON.stringify(event).includes(GATEWAY_KEY), "the gateway key is never logged");
+    // The system prompt is content: in `messages` (where redaction applies), not a parameter.
+    assert.equal((event.model_parameters as Obj).system, undefined);
+    assert.equal((event.model_parameters as Obj).max_tokens, 200);
   });
 });
 

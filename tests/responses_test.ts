@@ -12,6 +12,7 @@ import { createOpenAI } from "npm:@ai-sdk/openai@4.0.126";
 import { ChatOpenAI } from "npm:@langchain/openai@1.6.0";
 import { readJsonlEvents, startGateway } from "./fakes/gateway.ts";
 import { toolUpstream } from "./fakes/tool_upstream.ts";
+import { startUpstream } from "./fakes/upstream.ts";
 import { until } from "../core/testing.ts";
 
 type Obj = Record<string, unknown>;
@@ -26,7 +27,13 @@ async function withGateway(
   const gw = await startGateway({
     models: [
       { name: "mock-gpt", provider: "mock" },
-      { name: "tools-gpt", provider: "openai", api_base: upstream.url, api_key: "sk-up-tools" },
+      {
+        name: "tools-gpt",
+        provider: "openai",
+        api_base: upstream.url,
+        api_key: "sk-up-tools",
+        api: "chat", // an OpenAI-compatible server without the Responses API: translated
+      },
     ],
     sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
   });
@@ -89,6 +96,8 @@ Deno.test("responses.create against the mock: text, usage, x-request-id, and the
     assert.equal((event.response as Obj).role, "assistant");
     assert.equal((event.response as Obj).content, response.output_text);
     assert.deepEqual(event.finish_reasons, ["stop"]);
+    // Instructions are content: in `messages` (where redaction applies), not a parameter.
+    assert.equal((event.model_parameters as Obj).instructions, undefined);
   });
 });
 
@@ -284,5 +293,171 @@ Deno.test("what cannot be translated is a 400 naming the parameter, in OpenAI's 
     assert.equal(badItem.status, 400);
     assert.equal(badItem.body.error.param, "input[0]");
     assert.ok(missing.id.get("x-request-id"), "errors carry x-request-id too");
+    for (const method of ["GET", "DELETE"]) {
+      const res = await fetch(`${url}/v1/responses/resp_abc`, { method });
+      const body = await res.json() as { error: Obj };
+      assert.equal(res.status, 404);
+      assert.equal(body.error.code, "response_not_stored");
+      assert.match(String(res.headers.get("x-request-id")), /^[0-9a-f-]{36}$/);
+    }
   });
+});
+
+/** A fake upstream that speaks the Responses API itself (as OpenAI does). */
+function nativeUpstream(events?: { truncate?: boolean }) {
+  const response = (body: Obj, status = "completed") => ({
+    id: "resp_upstream_1",
+    object: "response",
+    created_at: 1_700_000_000,
+    status,
+    model: "gpt-5-upstream",
+    output: status === "in_progress" ? [] : [
+      { type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: "Think." }] },
+      { type: "web_search_call", id: "ws_1", status: "completed" },
+      {
+        type: "message",
+        id: "msg_1",
+        status: "completed",
+        role: "assistant",
+        content: [{ type: "output_text", text: "Native answer.", annotations: [] }],
+      },
+    ],
+    usage: status === "in_progress" ? null : {
+      input_tokens: 40,
+      input_tokens_details: { cached_tokens: 8 },
+      output_tokens: 12,
+      output_tokens_details: { reasoning_tokens: 5 },
+      total_tokens: 52,
+    },
+    previous_response_id: body.previous_response_id ?? null,
+  });
+  return startUpstream((req) => {
+    const body = req.body as Obj;
+    if (!body.stream) return Response.json(response(body));
+    const seq = (n: number, type: string, fields: Obj) =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: n, ...fields })}\n\n`;
+    const at = { item_id: "msg_1", output_index: 0, content_index: 0 };
+    const parts = [
+      seq(0, "response.created", { response: response(body, "in_progress") }),
+      seq(1, "response.output_item.added", {
+        output_index: 0,
+        item: {
+          type: "message",
+          id: "msg_1",
+          status: "in_progress",
+          role: "assistant",
+          content: [],
+        },
+      }),
+      seq(2, "response.content_part.added", {
+        ...at,
+        part: { type: "output_text", text: "", annotations: [] },
+      }),
+      seq(3, "response.output_text.delta", { ...at, delta: "Native " }),
+      seq(4, "response.output_text.delta", { ...at, delta: "answer." }),
+    ];
+    if (!events?.truncate) parts.push(seq(5, "response.completed", { response: response(body) }));
+    return new Response(parts.join(""), { headers: { "content-type": "text/event-stream" } });
+  });
+}
+
+Deno.test("an upstream that speaks the Responses API gets the request as sent; its answer and stream come back as they are", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-responses-native-" });
+  const upstream = nativeUpstream();
+  const gw = await startGateway({
+    models: [{
+      name: "gpt-5",
+      provider: "openai",
+      model: "gpt-5-upstream",
+      api_base: upstream.url,
+      api_key: "sk-up-native",
+      input_cost_per_token: 0.000001,
+      output_cost_per_token: 0.000002,
+    }],
+    sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    // What translation refuses passes through: stored state and built-in tools are the upstream's.
+    const answer = await client.responses.create({
+      model: "gpt-5",
+      input: "search the web",
+      previous_response_id: "resp_earlier",
+      tools: [{ type: "web_search" }],
+    });
+    assert.equal(answer.id, "resp_upstream_1");
+    assert.equal(answer.output_text, "Native answer.");
+    assert.equal(answer.output[1].type, "web_search_call");
+    const sent = upstream.requests[0];
+    assert.equal(sent.path, "/v1/responses");
+    assert.equal((sent.body as Obj).model, "gpt-5-upstream");
+    assert.equal((sent.body as Obj).previous_response_id, "resp_earlier");
+    assert.deepEqual((sent.body as Obj).tools, [{ type: "web_search" }]);
+    assert.equal(sent.headers.authorization, "Bearer sk-up-native");
+
+    const stream = client.responses.stream({ model: "gpt-5", input: "stream natively" });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    const final = await stream.finalResponse();
+    assert.deepEqual(types, [
+      "response.created",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.completed",
+    ]);
+    assert.equal(final.output_text, "Native answer.");
+    assert.equal((upstream.requests[1].body as Obj).stream_options, undefined);
+
+    await until(async () => (await readJsonlEvents(dir)).length === 2, 10_000, "both events");
+    const events = await readJsonlEvents(dir) as Obj[];
+    for (const event of events) {
+      assert.equal(event.call_type, "responses");
+      assert.equal(event.id, "resp_upstream_1");
+      assert.equal(event.model, "gpt-5-upstream");
+      assert.equal(event.prompt_tokens, 40);
+      assert.equal(event.completion_tokens, 12);
+      assert.equal(event.cache_read_input_tokens, 8);
+      assert.deepEqual(event.response, {
+        role: "assistant",
+        content: "Native answer.",
+        reasoning_content: "Think.",
+      });
+      assert.deepEqual(event.finish_reasons, ["stop"]);
+      assert.ok(Number(event.response_cost) > 0, "priced from the native usage");
+    }
+    assert.equal(events.filter((e) => e.stream).length, 1);
+  } finally {
+    await gw.close();
+    await upstream.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a native Responses stream cut before its terminal event ends with an error event and is logged as a failure", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-responses-native-" });
+  const upstream = nativeUpstream({ truncate: true });
+  const gw = await startGateway({
+    models: [{ name: "gpt-5", provider: "openai", api_base: upstream.url, api_key: "sk-up" }],
+    sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
+  });
+  try {
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-5", input: "x", stream: true }),
+    });
+    const text = await res.text();
+    assert.match(text, /event: response\.output_text\.delta/);
+    assert.match(text, /event: error\ndata: \{"type":"error","code":"upstream_stream_truncated"/);
+    await until(async () => (await readJsonlEvents(dir)).length === 1, 10_000, "the event");
+    const [event] = await readJsonlEvents(dir) as Obj[];
+    assert.equal(event.status, "failure");
+    assert.equal((event.error as Obj).code, "upstream_stream_truncated");
+  } finally {
+    await gw.close();
+    await upstream.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -79,6 +79,8 @@ const model = z.strictObject({
     .describe("upstream base URL; a query (?key=…) stays the query; user info becomes Basic auth"),
   api_key: z.string().optional(),
   api_version: z.string().optional().describe("Azure api-version"),
+  api: z.enum(["responses", "chat"]).optional()
+    .describe("for /v1/responses: passed through (openai, azure default) or translated to chat"),
   headers: z.record(z.string(), z.string()).optional().describe("extra headers to the upstream"),
   timeout_s: z.number().positive().default(600),
   max_retries: z.int().min(0).default(2),

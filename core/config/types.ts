@@ -100,6 +100,12 @@ export interface ModelConfig {
   api_key?: string;
   /** Azure api-version (`v1` for the v1 API). */
   api_version?: string;
+  /**
+   * What the upstream speaks for `POST /v1/responses`: `responses` (passed
+   * through; the default for `openai` and `azure`) or `chat` (translated to
+   * Chat Completions: OpenAI-compatible servers without the Responses API).
+   */
+  api?: "responses" | "chat";
   /** Extra headers to the upstream. */
   headers?: Record<string, string>;
   /** Per-attempt deadline in seconds (default 600). */

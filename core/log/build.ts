@@ -28,6 +28,9 @@ const NOT_PARAMETERS = new Set([
   "messages",
   "prompt",
   "input",
+  // Content of the translated routes, logged in `messages` (and redacted there).
+  "system",
+  "instructions",
   "stream",
   "user",
 ]);

@@ -16,6 +16,7 @@ const PATHS: Record<ProxyCallType, string> = {
   chat: "chat/completions",
   completion: "completions",
   embedding: "embeddings",
+  responses: "responses",
 };
 
 /** Default base URL of the OpenAI API. */
@@ -35,7 +36,8 @@ function upstreamBody(
 ): { body: Record<string, unknown>; bytes?: Uint8Array<ArrayBuffer> } {
   const body: Record<string, unknown> = { ...request.body, model };
   const options = (body.stream_options ?? {}) as Record<string, unknown>;
-  if (request.stream && request.callType !== "embedding" && options.include_usage === undefined) {
+  const usageOption = request.callType === "chat" || request.callType === "completion";
+  if (request.stream && usageOption && options.include_usage === undefined) {
     return { body: { ...body, stream_options: { ...options, include_usage: true } } };
   }
   return { body, bytes: request.body.model === model ? request.bytes : undefined };

@@ -179,3 +179,59 @@ export function turnOfChat(chat: Obj): AssembledTurn {
     model: typeof chat.model === "string" ? chat.model : undefined,
   };
 }
+
+/**
+ * A Responses API `response` (from an upstream that speaks it) as a chat
+ * completion, for the log: output text, reasoning summaries and function
+ * calls as the assistant message, usage in chat terms.
+ */
+export function chatOfResponse(response: Obj): Obj {
+  let text = "";
+  let reasoning = "";
+  const calls: Obj[] = [];
+  for (const item of Array.isArray(response.output) ? response.output : []) {
+    if (!isObj(item)) continue;
+    if (item.type === "message" && Array.isArray(item.content)) {
+      for (const part of item.content) {
+        if (isObj(part) && typeof part.text === "string") text += part.text;
+        else if (isObj(part) && typeof part.refusal === "string") text += part.refusal;
+      }
+    } else if (item.type === "reasoning" && Array.isArray(item.summary)) {
+      for (const s of item.summary) if (isObj(s) && typeof s.text === "string") reasoning += s.text;
+    } else if (item.type === "function_call") {
+      calls.push({
+        id: item.call_id,
+        type: "function",
+        function: { name: item.name, arguments: item.arguments },
+      });
+    }
+  }
+  const message: Obj = { role: "assistant", content: text || null };
+  if (reasoning) message.reasoning_content = reasoning;
+  if (calls.length) message.tool_calls = calls;
+  const incomplete = isObj(response.incomplete_details) ? response.incomplete_details.reason : null;
+  const finish = incomplete === "max_output_tokens"
+    ? "length"
+    : incomplete === "content_filter"
+    ? "content_filter"
+    : calls.length
+    ? "tool_calls"
+    : "stop";
+  const usage = isObj(response.usage) ? response.usage : {};
+  const num = (v: unknown) => (typeof v === "number" ? v : 0);
+  const inputDetails = isObj(usage.input_tokens_details) ? usage.input_tokens_details : {};
+  const outputDetails = isObj(usage.output_tokens_details) ? usage.output_tokens_details : {};
+  return {
+    id: response.id,
+    object: "chat.completion",
+    model: response.model,
+    choices: [{ index: 0, message, finish_reason: finish }],
+    usage: {
+      prompt_tokens: num(usage.input_tokens),
+      completion_tokens: num(usage.output_tokens),
+      total_tokens: num(usage.total_tokens) || num(usage.input_tokens) + num(usage.output_tokens),
+      prompt_tokens_details: { cached_tokens: num(inputDetails.cached_tokens) },
+      completion_tokens_details: { reasoning_tokens: num(outputDetails.reasoning_tokens) },
+    },
+  };
+}

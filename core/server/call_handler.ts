@@ -16,6 +16,9 @@ import { ClientClosedError, type ModelRouter, type RoutedResponse } from "../pro
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
 import type { FinishedCallType } from "../log/call.ts";
 import { isTranslated, translate, type Translation } from "./translated.ts";
+import { chatOfResponse } from "../responses/response.ts";
+import { ResponsesPassThrough } from "../responses/passthrough.ts";
+import { speaksResponses, validateNativeResponses } from "./native_responses.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
 import { promptTokens } from "../providers/mock.ts";
@@ -64,6 +67,8 @@ interface Call {
   upstreamMs: number;
   /** Set on the translated routes (Responses, Messages): how the chat answer goes back. */
   translation?: Translation;
+  /** Set on the Responses route to an upstream that speaks it: the stream's observer. */
+  native?: ResponsesPassThrough;
 }
 
 /** What goes upstream: the call kind the provider sees and the body (bytes when unchanged). */
@@ -134,7 +139,7 @@ export class CallHandler {
     record.bodyBytes = bytes;
     record.stream = body.stream === true;
     if (typeof body.model === "string") record.model = body.model;
-    const upstream = this.#upstreamOf(call, body);
+    const upstream = this.#upstreamOf(call, body, router.deployments(record.model ?? "")[0]);
     const { model } = upstream;
     const metadata = body.metadata as Record<string, unknown> | undefined;
     // `metadata.trace_id` (or LiteLLM's `existing_trace_id`) names the trace when no traceparent does.
@@ -182,11 +187,16 @@ export class CallHandler {
    * The model and the upstream request of a call: the client's body on the
    * OpenAI routes, its Chat Completions translation on the Responses route.
    */
-  #upstreamOf(call: Call, body: Record<string, unknown>): Upstream {
+  #upstreamOf(call: Call, body: Record<string, unknown>, first?: Deployment): Upstream {
     const { record } = call;
     if (!isTranslated(record.callType)) {
       const model = validateCallBody(record.callType, body);
       return { model, callType: record.callType, body, own: true };
+    }
+    if (record.callType === "responses" && first && speaksResponses(first)) {
+      // The upstream serves the Responses API itself: the client's request goes as it is.
+      call.native = new ResponsesPassThrough();
+      return { model: validateNativeResponses(body), callType: "responses", body, own: true };
     }
     const translation = translate(record.callType, body, record.requestId, record.startTime);
     call.translation = translation;
@@ -241,20 +251,22 @@ export class CallHandler {
     const { record } = call;
     const { response } = routed;
     routed.done();
-    const result = response.json as Record<string, unknown>;
+    const answered = response.json as Record<string, unknown>;
+    // A native Responses answer is logged as the chat completion it amounts to.
+    const result = call.native ? chatOfResponse(answered) : answered;
     record.completionStartTime = Date.now();
     record.responseId = typeof result.id === "string" ? result.id : undefined;
     record.responseModel = typeof result.model === "string" ? result.model : undefined;
     record.usage = result.usage as Usage | undefined;
     // The event's response and finish reasons are read from it on the log side.
-    if (response.text !== undefined) record.resultText = response.text;
+    if (response.text !== undefined && !call.native) record.resultText = response.text;
     else record.result = result;
     record.cost = this.#cost(routed.deployment, record.usage);
     const headers = this.#headers(call);
     headers["content-type"] = "application/json";
     if (record.cost) headers["x-sluice-response-cost"] = String(record.cost.total);
     this.#timingHeaders(call, headers);
-    let text = response.text ?? JSON.stringify(result);
+    let text = response.text ?? JSON.stringify(answered);
     if (call.translation) {
       // A translated route: the chat answer in the route's shape (the event keeps the chat one).
       record.responseId = call.translation.id;
@@ -279,7 +291,7 @@ export class CallHandler {
     headers["cache-control"] = "no-cache";
     this.#timingHeaders(call, headers);
     const relayed = relayStream(stream, {
-      translate: call.translation?.stream(),
+      translate: call.translation?.stream() ?? call.native,
       forwardUsage:
         (body.stream_options as Record<string, unknown> | undefined)?.include_usage === true,
       clientSignal: req.signal,
@@ -296,7 +308,8 @@ export class CallHandler {
             ? accumulator.texts()
             : accumulator.messages()[0];
           record.finishReasons = accumulator.finishReasons();
-          record.cost = this.#cost(routed.deployment, accumulator.usage);
+          if (call.native) this.#nativeStreamEnd(record, call.native);
+          record.cost = this.#cost(routed.deployment, record.usage);
           record.error = streamEndError(aborted, error, record.deployment);
         } catch (fault) {
           record.error = streamEndError("gateway", fault, record.deployment);
@@ -311,6 +324,19 @@ export class CallHandler {
     });
     this.#deps.hold(); // the stream stays in flight until it ends
     return respond(relayed, 200, headers);
+  }
+
+  /** What a native Responses stream leaves for the log: its final response, as chat. */
+  #nativeStreamEnd(record: CallRecord, native: ResponsesPassThrough): void {
+    record.completionStartTime = native.firstTokenAt;
+    if (!native.final) return;
+    const chat = chatOfResponse(native.final);
+    const choice = (chat.choices as Record<string, unknown>[])[0];
+    record.responseId = typeof native.final.id === "string" ? native.final.id : undefined;
+    record.responseModel = typeof native.final.model === "string" ? native.final.model : undefined;
+    record.usage = chat.usage as Usage;
+    record.response = choice.message as CallRecord["response"];
+    record.finishReasons = [String(choice.finish_reason)];
   }
 
   /** Any failure: logged with its error, answered OpenAI-shaped and scrubbed of credentials. */

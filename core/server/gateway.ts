@@ -16,12 +16,19 @@ import { isLiteLLMConfig } from "../config/litellm.ts";
 import type { GatewayConfig, GatewayConfigInput } from "../config/types.ts";
 import { type LogHost, startLogHost } from "../log/host.ts";
 import { ModelRouter } from "../providers/router.ts";
+import { randomUuid } from "../ids.ts";
 import type { FinishedCallType } from "../log/call.ts";
 import { KeyStore } from "./auth.ts";
 import { CallHandler } from "./call_handler.ts";
 import { HandOff } from "./handoff.ts";
 import { modelIdOfPath, OperatorRoutes } from "./operator_routes.ts";
-import { jsonResponse, methodNotAllowed, shuttingDown, unknownRoute } from "./responses.ts";
+import {
+  jsonResponse,
+  methodNotAllowed,
+  responsesNotStored,
+  shuttingDown,
+  unknownRoute,
+} from "./responses.ts";
 
 /** A running gateway: mount `fetch` anywhere, `close()` to drain. */
 export interface Gateway {
@@ -109,6 +116,13 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
   });
 
   async function handle(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+    const res = await route(req, info);
+    // Calls carry their request id already; every other answer gets one of its own.
+    if (!res.headers.has("x-request-id")) res.headers.set("x-request-id", randomUuid());
+    return res;
+  }
+
+  async function route(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     const path = pathOf(req.url);
     if (path === "/v1/messages/count_tokens") {
       return req.method === "POST"
@@ -145,6 +159,7 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
         ? operator.model(req, modelId)
         : methodNotAllowed(req.method, path, "GET");
     }
+    if (/^(\/v1)?\/responses\/./.test(path)) return responsesNotStored(req.method, path);
     return unknownRoute(req.method, path);
   }
 

@@ -124,6 +124,19 @@ export function unknownRoute(method: string, path: string): Response {
   );
 }
 
+/** 404 for `GET` / `DELETE /v1/responses/{id}`: the gateway keeps no responses and routes none of these. */
+export function responsesNotStored(method: string, path: string): Response {
+  return errorResponse(
+    new GatewayError(
+      404,
+      "invalid_request_error",
+      "response_not_stored",
+      `${method} ${path} is not served: the gateway keeps no responses and cannot tell which ` +
+        "upstream holds this one; read it from the upstream directly.",
+    ),
+  );
+}
+
 /** 404 for a model that does not exist, or that the key may not see (the same answer). */
 export function unknownModel(model: string, known: string[]): GatewayError {
   return new GatewayError(

@@ -6,14 +6,17 @@
 import { badRequest } from "../errors.ts";
 import type { ProxyCallType } from "../providers/types.ts";
 
-const REQUIRED: Record<ProxyCallType, string> = {
+const REQUIRED: Record<Exclude<ProxyCallType, "responses">, string> = {
   chat: "messages",
   completion: "prompt",
   embedding: "input",
 };
 
 /** Validates a call's body and returns its model name. */
-export function validateCallBody(callType: ProxyCallType, body: Record<string, unknown>): string {
+export function validateCallBody(
+  callType: Exclude<ProxyCallType, "responses">,
+  body: Record<string, unknown>,
+): string {
   const model = body.model;
   if (typeof model !== "string" || model === "") {
     throw badRequest(

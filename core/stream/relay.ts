@@ -31,6 +31,11 @@ export interface ChunkTranslator {
   end(): string;
   /** SSE text of a failure (`describeError`'s object), the last event. */
   fail(error: Record<string, unknown>): string;
+  /**
+   * Whether the stream was complete when the upstream ended (a stream of
+   * another API's own events); default: `[DONE]` or every choice finished.
+   */
+  complete?(): boolean;
 }
 
 /** Options for {@link relayStream}. */
@@ -152,7 +157,10 @@ export function relayStream(
       end({ aborted: "upstream", error: streamError });
       return;
     }
-    if (!sawDone && !accumulator.allFinished()) {
+    const complete = translate?.complete
+      ? translate.complete()
+      : sawDone || accumulator.allFinished();
+    if (!complete) {
       throw new StreamFault(
         "upstream_stream_truncated",
         "upstream stream ended before [DONE] and before a finish reason on every choice",

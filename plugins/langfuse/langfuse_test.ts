@@ -837,8 +837,8 @@ function translatedEvents(): { responses: LogEvent; messages: LogEvent } {
     responses: sampleEvent({
       call_type: "responses",
       id: "resp_0123",
+      // `instructions` is content: core logs it as the first message, not a parameter.
       model_parameters: {
-        instructions: "Answer briefly.",
         max_output_tokens: 64,
         tools: [{
           type: "function",
@@ -856,7 +856,6 @@ function translatedEvents(): { responses: LogEvent; messages: LogEvent } {
       call_type: "messages",
       id: "msg_0123",
       model_parameters: {
-        system: "Answer briefly.",
         max_tokens: 200,
         tools: [
           { name: "get_weather", description: "Weather by city", input_schema: CITY_SCHEMA },
@@ -882,7 +881,11 @@ Deno.test("mapping: responses and messages calls are generations like chat, tool
   });
   assert.deepEqual(r.generation.output, WEATHER_CALL);
   assert.deepEqual(r.trace.input, r.generation.input);
-  assert.deepEqual(r.generation.modelParameters, { max_output_tokens: 64 }, "no system prompt");
+  assert.deepEqual(
+    r.generation.modelParameters,
+    { max_output_tokens: 64 },
+    "tools go to the input",
+  );
   assert.equal(r.generation.usageDetails?.output, responses.completion_tokens);
   assert.equal(r.generation.metadata.call_type, "responses");
   assert.equal(r.generation.metadata.response_id, "resp_0123");

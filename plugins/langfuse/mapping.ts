@@ -373,10 +373,10 @@ function chatTool(tool: unknown): unknown {
   return { type: "function", function: fn };
 }
 
-/** Keys of `model_parameters` that are content, not parameters: the input holds them already. */
-const CONTENT_PARAMETERS = new Set(["tools", "functions", "instructions", "system"]);
+/** Keys of `model_parameters` the input holds already: the tool definitions. */
+const CONTENT_PARAMETERS = new Set(["tools", "functions"]);
 
-/** Parameters other than the tool definitions (which go to the input) and the system prompt. */
+/** Parameters other than the tool definitions (which go to the input). */
 function modelParametersOf(event: LogEvent): Record<string, LangfuseMapValue> | undefined {
   const params = event.model_parameters;
   if (!params) return undefined;

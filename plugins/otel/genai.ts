@@ -123,8 +123,7 @@ export const SLUICE_PREFIX = "sluice.";
  * Where system messages go:
  * - `auto` (default): into `gen_ai.system_instructions` when the provider
  *   or the client's API takes them apart from the chat history (Anthropic
- *   upstreams, Anthropic Messages calls, Responses calls with
- *   `instructions`), else they stay in `gen_ai.input.messages` with role
+ *   upstreams, Anthropic Messages calls, Responses calls), else they stay in `gen_ai.input.messages` with role
  *   `system`, as the conventions say;
  * - `separate`: always into `gen_ai.system_instructions`;
  * - `inline`: always in `gen_ai.input.messages`.
@@ -438,12 +437,13 @@ export function genAiFinishReasons(event: LogEvent): string[] {
 
 /**
  * Whether `auto` takes system messages apart: when the provider does
- * (Anthropic), or the client's API did (an Anthropic Messages call's
- * `system`, a Responses call's `instructions`).
+ * (Anthropic), or the client's API does (an Anthropic Messages call's
+ * `system`, a Responses call's `instructions`, both logged as the first
+ * system message).
  */
 function separateSystemByDefault(event: LogEvent): boolean {
-  if (event.provider === "anthropic" || event.call_type === "messages") return true;
-  return event.call_type === "responses" && event.model_parameters?.instructions !== undefined;
+  return event.provider === "anthropic" || event.call_type === "messages" ||
+    event.call_type === "responses";
 }
 
 /** The output token limit by any of its names: Chat Completions', Responses' (`max_output_tokens`), Anthropic's. */

@@ -434,8 +434,8 @@ function responsesEvent(overrides: Partial<LogEvent> = {}): LogEvent {
   return sampleEvent({
     call_type: "responses",
     id: "resp_0123",
+    // `instructions` is content: core logs it as the first message, not a parameter.
     model_parameters: {
-      instructions: "Answer briefly.",
       max_output_tokens: 64,
       text: { format: { type: "json_schema", name: "w", schema: CITY_SCHEMA } },
       tools: [{
@@ -464,7 +464,6 @@ function messagesEvent(overrides: Partial<LogEvent> = {}): LogEvent {
     provider: "mock",
     api_base: undefined,
     model_parameters: {
-      system: "Answer briefly.",
       max_tokens: 200,
       stop_sequences: ["END"],
       top_k: 5,
@@ -501,7 +500,7 @@ Deno.test("responses calls map like chat: operation chat, messages, their tools,
   assert.deepEqual(a["gen_ai.response.finish_reasons"], ["tool_calls"]);
   assert.equal(a["gen_ai.usage.input_tokens"], event.prompt_tokens);
   assert.equal(a["gen_ai.usage.output_tokens"], event.completion_tokens);
-  // `instructions` are apart from the history: system instructions under `auto`.
+  // The Responses API takes `instructions` apart from the history: system instructions under `auto`.
   assert.deepEqual(assertGenAiJson("gen_ai.system_instructions", a["gen_ai.system_instructions"]), [
     { type: "text", content: "Answer briefly." },
   ]);
@@ -519,10 +518,10 @@ Deno.test("responses calls map like chat: operation chat, messages, their tools,
     description: "Weather by city",
     parameters: CITY_SCHEMA,
   }]);
-  // Without `instructions`, system messages stay in the history (as for chat).
-  const plain = genAiInput(responsesEvent({ model_parameters: {} }));
-  assert.equal(plain.system.length, 0);
-  assert.equal(plain.input[0].role, "system");
+  // `inline` keeps them in the history, as for chat.
+  const inline = genAiInput(responsesEvent(), "inline");
+  assert.equal(inline.system.length, 0);
+  assert.equal(inline.input[0].role, "system");
 });
 
 Deno.test("messages calls map like chat: Anthropic tools normalised, system apart, parameters", () => {

@@ -263,14 +263,10 @@ function messagesKept(messages: LogEvent["messages"]): boolean {
 }
 
 /** Model parameters with scalar values only (tools and schemas would crowd the context). */
-/** Request fields that are content, not parameters: the system prompt of the Anthropic Messages and Responses routes. */
-const CONTENT_PARAMETERS = new Set(["system", "instructions"]);
-
 function scalarParameters(params: Record<string, unknown> | undefined) {
   if (!params) return undefined;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(params)) {
-    if (CONTENT_PARAMETERS.has(key)) continue;
     if (["string", "number", "boolean"].includes(typeof value)) out[key] = value;
   }
   return Object.keys(out).length ? out : undefined;
