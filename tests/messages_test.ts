@@ -252,3 +252,138 @@ Deno.test("countTokens estimates the prompt; unknown models and bad bodies are A
     assert.equal(badKey.body.error.type, "authentication_error");
   });
 });
+
+/** A fake Anthropic upstream: the Messages API itself, recording what it received. */
+function anthropicUpstream() {
+  const received: { headers: Headers; body: Obj }[] = [];
+  const message = {
+    id: "msg_upstream_1",
+    type: "message",
+    role: "assistant",
+    model: "claude-upstream-4",
+    content: [
+      { type: "thinking", thinking: "Paris in June.", signature: "sig-abc" },
+      { type: "text", text: "Pack light." },
+    ],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage: { input_tokens: 30, output_tokens: 9, cache_read_input_tokens: 6 },
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const body = await req.json() as Obj;
+    received.push({ headers: req.headers, body });
+    if (!body.stream) return Response.json(message);
+    const sse = (type: string, data: Obj) =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    const text = [
+      sse("message_start", {
+        message: {
+          ...message,
+          content: [],
+          stop_reason: null,
+          usage: { input_tokens: 30, output_tokens: 1, cache_read_input_tokens: 6 },
+        },
+      }),
+      sse("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
+      sse("content_block_delta", {
+        index: 0,
+        delta: { type: "thinking_delta", thinking: "Paris in June." },
+      }),
+      sse("content_block_delta", {
+        index: 0,
+        delta: { type: "signature_delta", signature: "sig-abc" },
+      }),
+      sse("content_block_stop", { index: 0 }),
+      sse("ping", {}),
+      sse("content_block_start", { index: 1, content_block: { type: "text", text: "" } }),
+      sse("content_block_delta", { index: 1, delta: { type: "text_delta", text: "Pack " } }),
+      sse("content_block_delta", { index: 1, delta: { type: "text_delta", text: "light." } }),
+      sse("content_block_stop", { index: 1 }),
+      sse("message_delta", {
+        delta: { stop_reason: "end_turn", stop_sequence: null },
+        usage: { output_tokens: 9 },
+      }),
+      sse("message_stop", {}),
+    ].join("");
+    return new Response(text, { headers: { "content-type": "text/event-stream" } });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    received,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("an Anthropic upstream gets the Messages request as sent, with the client's version and betas; thinking and signatures come back whole", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-messages-native-" });
+  const upstream = anthropicUpstream();
+  const gw = await startGateway({
+    server: { master_key: GATEWAY_KEY },
+    models: [{
+      name: "claude",
+      provider: "anthropic",
+      model: "claude-upstream-4",
+      api_base: upstream.url,
+      api_key: "sk-ant-upstream-777",
+    }],
+    sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
+  });
+  const client = new Anthropic({
+    apiKey: GATEWAY_KEY,
+    baseURL: gw.url,
+    maxRetries: 0,
+    defaultHeaders: { "anthropic-beta": "interleaved-thinking-2025-05-14" },
+  });
+  try {
+    const request = {
+      model: "claude",
+      max_tokens: 300,
+      thinking: { type: "enabled" as const, budget_tokens: 1024 },
+      tools: [{ type: "web_search_20250305" as const, name: "web_search" as const }],
+      messages: [{ role: "user" as const, content: "Packing for Paris?" }],
+    };
+    const message = await client.messages.create(request);
+    assert.equal(message.id, "msg_upstream_1");
+    assert.deepEqual(message.content[0], {
+      type: "thinking",
+      thinking: "Paris in June.",
+      signature: "sig-abc",
+    });
+    const sent = upstream.received[0];
+    assert.equal(sent.body.model, "claude-upstream-4");
+    assert.deepEqual(sent.body.thinking, request.thinking);
+    assert.deepEqual(sent.body.tools, request.tools, "server tools pass through");
+    assert.equal(
+      sent.headers.get("x-api-key"),
+      "sk-ant-upstream-777",
+      "the upstream's key, not the client's",
+    );
+    assert.equal(sent.headers.get("anthropic-beta"), "interleaved-thinking-2025-05-14");
+    assert.match(String(sent.headers.get("anthropic-version")), /^\d{4}-\d{2}-\d{2}$/);
+
+    const stream = client.messages.stream({ ...request });
+    const final = await stream.finalMessage();
+    assert.deepEqual(final.content.map((b) => b.type), ["thinking", "text"]);
+    assert.deepEqual(final.content[0], message.content[0], "thinking and its signature, whole");
+    assert.equal(final.content[1].type === "text" && final.content[1].text, "Pack light.");
+    assert.equal(final.usage.output_tokens, 9);
+
+    await until(async () => (await readJsonlEvents(dir)).length === 2, 10_000, "both events");
+    for (const event of await readJsonlEvents(dir) as Obj[]) {
+      assert.equal(event.call_type, "messages");
+      assert.equal(event.id, "msg_upstream_1");
+      assert.equal(event.model, "claude-upstream-4");
+      assert.equal(event.prompt_tokens, 36, "input plus cache reads, as chat counts them");
+      assert.equal(event.completion_tokens, 9);
+      assert.deepEqual(event.response, {
+        role: "assistant",
+        content: "Pack light.",
+        reasoning_content: "Paris in June.",
+      });
+    }
+  } finally {
+    await gw.close();
+    await upstream.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

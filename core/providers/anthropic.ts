@@ -507,11 +507,26 @@ export function anthropicStreamToOpenAI(
   }
 }
 
-/** Anthropic Messages adapter: `{api_base}/v1/messages`, `x-api-key` auth, chat only. */
+/**
+ * Anthropic Messages adapter: `{api_base}/v1/messages`, `x-api-key` auth;
+ * chat calls translated, Messages calls (`/v1/messages`) as the client sent
+ * them, with the upstream model id and the client's `anthropic-version` /
+ * `anthropic-beta` (in `request.headers`).
+ */
 export const anthropicProvider: Provider = {
   async send(deployment: Deployment, request: UpstreamRequest): Promise<UpstreamResponse> {
     const { config } = deployment;
     const url = anthropicUrl(config.api_base);
+    if (request.callType === "messages") {
+      const headers: Record<string, string> = {
+        "anthropic-version": ANTHROPIC_VERSION,
+        ...config.headers,
+        ...request.headers,
+      };
+      if (config.api_key) headers["x-api-key"] = config.api_key;
+      const body = { ...request.body, model: deployment.upstreamModel };
+      return await postJson(url, headers, body, request.stream, request.signal);
+    }
     if (request.callType !== "chat") {
       return {
         status: 400,

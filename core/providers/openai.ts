@@ -17,6 +17,7 @@ const PATHS: Record<ProxyCallType, string> = {
   completion: "completions",
   embedding: "embeddings",
   responses: "responses",
+  messages: "messages", // Anthropic's API: only reached by a group that mixes providers
 };
 
 /** Default base URL of the OpenAI API. */

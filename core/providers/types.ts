@@ -6,7 +6,7 @@
 import type { ModelConfig } from "../config/types.ts";
 
 /** A call kind the proxy routes. */
-export type ProxyCallType = "chat" | "completion" | "embedding" | "responses";
+export type ProxyCallType = "chat" | "completion" | "embedding" | "responses" | "messages";
 
 /** One `models:` entry ready to serve. */
 export interface Deployment {

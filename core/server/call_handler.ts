@@ -16,9 +16,7 @@ import { ClientClosedError, type ModelRouter, type RoutedResponse } from "../pro
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
 import type { FinishedCallType } from "../log/call.ts";
 import { isTranslated, translate, type Translation } from "./translated.ts";
-import { chatOfResponse } from "../responses/response.ts";
-import { ResponsesPassThrough } from "../responses/passthrough.ts";
-import { speaksResponses, validateNativeResponses } from "./native_responses.ts";
+import { type NativeCall, nativeCall, speaksNatively } from "./native.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
 import { promptTokens } from "../providers/mock.ts";
@@ -67,8 +65,8 @@ interface Call {
   upstreamMs: number;
   /** Set on the translated routes (Responses, Messages): how the chat answer goes back. */
   translation?: Translation;
-  /** Set on the Responses route to an upstream that speaks it: the stream's observer. */
-  native?: ResponsesPassThrough;
+  /** Set on a translated route whose upstream speaks its API: the native path. */
+  native?: NativeCall;
 }
 
 /** What goes upstream: the call kind the provider sees and the body (bytes when unchanged). */
@@ -167,7 +165,7 @@ export class CallHandler {
         body: upstreamBody,
         bytes: upstream.own && upstreamBody === body && verbatim ? bytes : undefined,
         stream: record.stream,
-        headers: this.#traceHeaders(record),
+        headers: { ...this.#traceHeaders(record), ...nativeHeaders(call, req.headers) },
       },
       req.signal,
       (d) => (record.deployment = d),
@@ -193,10 +191,11 @@ export class CallHandler {
       const model = validateCallBody(record.callType, body);
       return { model, callType: record.callType, body, own: true };
     }
-    if (record.callType === "responses" && first && speaksResponses(first)) {
-      // The upstream serves the Responses API itself: the client's request goes as it is.
-      call.native = new ResponsesPassThrough();
-      return { model: validateNativeResponses(body), callType: "responses", body, own: true };
+    if (first && speaksNatively(record.callType, first)) {
+      // The upstream serves the route's API itself: the client's request goes as it is.
+      const { model, call: native } = nativeCall(record.callType, body);
+      call.native = native;
+      return { model, callType: record.callType, body, own: true };
     }
     const translation = translate(record.callType, body, record.requestId, record.startTime);
     call.translation = translation;
@@ -253,7 +252,7 @@ export class CallHandler {
     routed.done();
     const answered = response.json as Record<string, unknown>;
     // A native Responses answer is logged as the chat completion it amounts to.
-    const result = call.native ? chatOfResponse(answered) : answered;
+    const result = call.native ? call.native.asChat(answered) : answered;
     record.completionStartTime = Date.now();
     record.responseId = typeof result.id === "string" ? result.id : undefined;
     record.responseModel = typeof result.model === "string" ? result.model : undefined;
@@ -291,7 +290,7 @@ export class CallHandler {
     headers["cache-control"] = "no-cache";
     this.#timingHeaders(call, headers);
     const relayed = relayStream(stream, {
-      translate: call.translation?.stream() ?? call.native,
+      translate: call.translation?.stream() ?? call.native?.observer,
       forwardUsage:
         (body.stream_options as Record<string, unknown> | undefined)?.include_usage === true,
       clientSignal: req.signal,
@@ -326,14 +325,15 @@ export class CallHandler {
     return respond(relayed, 200, headers);
   }
 
-  /** What a native Responses stream leaves for the log: its final response, as chat. */
-  #nativeStreamEnd(record: CallRecord, native: ResponsesPassThrough): void {
-    record.completionStartTime = native.firstTokenAt;
-    if (!native.final) return;
-    const chat = chatOfResponse(native.final);
+  /** What a native stream leaves for the log: its final answer, as chat. */
+  #nativeStreamEnd(record: CallRecord, native: NativeCall): void {
+    record.completionStartTime = native.observer.firstTokenAt;
+    const final = native.streamed();
+    if (!final) return;
+    const chat = native.asChat(final);
     const choice = (chat.choices as Record<string, unknown>[])[0];
-    record.responseId = typeof native.final.id === "string" ? native.final.id : undefined;
-    record.responseModel = typeof native.final.model === "string" ? native.final.model : undefined;
+    record.responseId = typeof final.id === "string" ? final.id : undefined;
+    record.responseModel = typeof final.model === "string" ? final.model : undefined;
     record.usage = chat.usage as Usage;
     record.response = choice.message as CallRecord["response"];
     record.finishReasons = [String(choice.finish_reason)];
@@ -405,4 +405,15 @@ function withoutGatewayFields(body: Record<string, unknown>): Record<string, unk
   const copy: Record<string, unknown> = {};
   for (const key in body) if (!GATEWAY_FIELDS.includes(key)) copy[key] = body[key];
   return copy;
+}
+
+/** The client's `anthropic-version` / `anthropic-beta`, for a Messages call going to Anthropic as it is. */
+function nativeHeaders(call: Call, headers: Headers): Record<string, string> {
+  if (!call.native || call.record.callType !== "messages") return {};
+  const out: Record<string, string> = {};
+  for (const name of ["anthropic-version", "anthropic-beta"]) {
+    const value = headers.get(name);
+    if (value) out[name] = value;
+  }
+  return out;
 }

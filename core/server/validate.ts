@@ -6,7 +6,7 @@
 import { badRequest } from "../errors.ts";
 import type { ProxyCallType } from "../providers/types.ts";
 
-const REQUIRED: Record<Exclude<ProxyCallType, "responses">, string> = {
+const REQUIRED: Record<Exclude<ProxyCallType, "responses" | "messages">, string> = {
   chat: "messages",
   completion: "prompt",
   embedding: "input",
@@ -14,7 +14,7 @@ const REQUIRED: Record<Exclude<ProxyCallType, "responses">, string> = {
 
 /** Validates a call's body and returns its model name. */
 export function validateCallBody(
-  callType: Exclude<ProxyCallType, "responses">,
+  callType: Exclude<ProxyCallType, "responses" | "messages">,
   body: Record<string, unknown>,
 ): string {
   const model = body.model;
