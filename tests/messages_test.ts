@@ -387,3 +387,45 @@ Deno.test("an Anthropic upstream gets the Messages request as sent, with the cli
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the mock plays along on the Messages route, and request controls come from the headers", async () => {
+  await withGateway(async ({ url, dir }) => {
+    const client = new Anthropic({
+      apiKey: GATEWAY_KEY,
+      baseURL: url,
+      maxRetries: 0,
+      defaultHeaders: { "x-sluice-tags": "agent-a, eval" },
+    });
+    const first = await client.messages.create({
+      model: "mock-claude",
+      max_tokens: 200,
+      tools: [WEATHER],
+      messages: [{ role: "user", content: "Use get_weather for Paris, please." }],
+    });
+    assert.equal(first.stop_reason, "tool_use");
+    const use = first.content.find((b) => b.type === "tool_use");
+    assert.ok(use?.type === "tool_use" && use.name === "get_weather");
+    assert.equal(
+      typeof (use.input as { city?: unknown }).city,
+      "string",
+      "valid against the schema",
+    );
+    const second = await client.messages.create({
+      model: "mock-claude",
+      max_tokens: 200,
+      tools: [WEATHER],
+      messages: [
+        { role: "user", content: "Use get_weather for Paris, please." },
+        { role: "assistant", content: first.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: use.id, content: "rainy" }] },
+      ],
+    });
+    assert.equal(second.stop_reason, "end_turn");
+    assert.match(second.content[0].type === "text" ? second.content[0].text : "", /rainy/);
+
+    await until(async () => (await readJsonlEvents(dir)).length === 2, 10_000, "the events");
+    for (const event of await readJsonlEvents(dir) as { metadata: { tags: string[] } }[]) {
+      assert.deepEqual(event.metadata.tags, ["agent-a", "eval"]);
+    }
+  });
+});

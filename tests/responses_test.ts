@@ -461,3 +461,27 @@ Deno.test("a native Responses stream cut before its terminal event ends with an 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the mock plays along on the Responses route: a named tool is called, its result answered", async () => {
+  await withGateway(async ({ url }) => {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${url}/v1`, maxRetries: 0 });
+    const first = await client.responses.create({
+      model: "mock-gpt",
+      input: "Call get_weather for Paris.",
+      tools: [WEATHER_TOOL],
+    });
+    const call = first.output.find((i) => i.type === "function_call");
+    assert.ok(call?.type === "function_call" && call.name === "get_weather");
+    assert.equal(typeof JSON.parse(call.arguments).city, "string", "valid against the schema");
+    const second = await client.responses.create({
+      model: "mock-gpt",
+      input: [
+        { role: "user", content: "Call get_weather for Paris." },
+        call,
+        { type: "function_call_output", call_id: call.call_id, output: "foggy" },
+      ],
+      tools: [WEATHER_TOOL],
+    });
+    assert.match(second.output_text, /foggy/);
+  });
+});
