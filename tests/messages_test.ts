@@ -272,6 +272,9 @@ function anthropicUpstream() {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const body = await req.json() as Obj;
     received.push({ headers: req.headers, body });
+    if (new URL(req.url).pathname === "/v1/messages/count_tokens") {
+      return Response.json({ input_tokens: 123 });
+    }
     if (!body.stream) return Response.json(message);
     const sse = (type: string, data: Obj) =>
       `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
@@ -367,6 +370,16 @@ Deno.test("an Anthropic upstream gets the Messages request as sent, with the cli
     assert.deepEqual(final.content[0], message.content[0], "thinking and its signature, whole");
     assert.equal(final.content[1].type === "text" && final.content[1].text, "Pack light.");
     assert.equal(final.usage.output_tokens, 9);
+
+    // count_tokens: Anthropic's own count, asked with the upstream's model and key.
+    const counted = await client.messages.countTokens({
+      model: "claude",
+      messages: [{ role: "user", content: "Packing for Paris?" }],
+    });
+    assert.equal(counted.input_tokens, 123);
+    const asked = upstream.received.at(-1)!;
+    assert.equal(asked.body.model, "claude-upstream-4");
+    assert.equal(asked.headers.get("x-api-key"), "sk-ant-upstream-777");
 
     await until(async () => (await readJsonlEvents(dir)).length === 2, 10_000, "both events");
     for (const event of await readJsonlEvents(dir) as Obj[]) {

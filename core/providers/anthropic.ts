@@ -508,6 +508,27 @@ export function anthropicStreamToOpenAI(
 }
 
 /**
+ * Anthropic's own token count of a Messages request (`…/v1/messages/count_tokens`),
+ * sent as the client wrote it with the upstream model id and key.
+ */
+export function anthropicCountTokens(
+  deployment: Deployment,
+  body: Record<string, unknown>,
+  clientHeaders: Record<string, string>,
+  signal: AbortSignal,
+): Promise<UpstreamResponse> {
+  const { config } = deployment;
+  const url = joinUrl(anthropicUrl(config.api_base), "count_tokens");
+  const headers: Record<string, string> = {
+    "anthropic-version": ANTHROPIC_VERSION,
+    ...config.headers,
+    ...clientHeaders,
+  };
+  if (config.api_key) headers["x-api-key"] = config.api_key;
+  return postJson(url, headers, { ...body, model: deployment.upstreamModel }, false, signal);
+}
+
+/**
  * Anthropic Messages adapter: `{api_base}/v1/messages`, `x-api-key` auth;
  * chat calls translated, Messages calls (`/v1/messages`) as the client sent
  * them, with the upstream model id and the client's `anthropic-version` /

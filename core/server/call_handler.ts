@@ -20,6 +20,7 @@ import { type NativeCall, nativeCall, speaksNatively } from "./native.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
 import { promptTokens } from "../providers/mock.ts";
+import { anthropicCountTokens } from "../providers/anthropic.ts";
 import { VERSION } from "../version.ts";
 import { keyAllowsModel, type KeyStore, type Principal } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
@@ -203,25 +204,35 @@ export class CallHandler {
   }
 
   /**
-   * `POST /v1/messages/count_tokens`: the prompt's tokens, estimated as the
-   * mock counts them (about four characters a token), Anthropic-shaped.
-   * Authenticated and limited to the caller's models like a call; not logged.
+   * `POST /v1/messages/count_tokens`: Anthropic's own count for an Anthropic
+   * model, else the prompt's tokens estimated as the mock counts them (about
+   * four characters a token). Authenticated and limited to the caller's
+   * models like a call; errors Anthropic-shaped; not logged.
    */
   async countTokens(req: Request): Promise<Response> {
     const { config, router, keys } = this.#deps;
+    const scrub = configScrubber(config);
     try {
       const principal = keys.authenticate(req.headers);
       const { value: body } = await readJsonBody(req, config.server);
-      const { model, chat } = translate(
-        "messages",
-        { max_tokens: 1, ...body },
-        randomUuid(),
-        Date.now(),
-      );
-      const key = principal.key;
-      if (router.deployments(model).length === 0 || !keyAllowsModel(key, model)) {
+      const model = typeof body.model === "string" ? body.model : "";
+      const first = router.deployments(model)[0];
+      if (model && (!first || !keyAllowsModel(principal.key, model))) {
         throw unknownModel(model, this.#deps.allowedModels(principal));
       }
+      if (first?.config.provider === "anthropic") {
+        const counted = await anthropicCountTokens(
+          first,
+          body,
+          anthropicClientHeaders(req.headers),
+          req.signal,
+        );
+        // Anthropic's own answer (an error too, in its shape), scrubbed of credentials.
+        return respond(scrub.text(JSON.stringify(counted.json ?? {})), counted.status, {
+          "content-type": "application/json",
+        });
+      }
+      const { chat } = translate("messages", { max_tokens: 1, ...body }, randomUuid(), Date.now());
       const messages = chat.messages;
       return respond(
         JSON.stringify({ input_tokens: promptTokens(messages, chat) }),
@@ -229,7 +240,6 @@ export class CallHandler {
         { "content-type": "application/json" },
       );
     } catch (error) {
-      const scrub = configScrubber(config);
       const failure = error instanceof GatewayError ? error : internalError(error, scrub);
       return errorResponse(scrubbed(failure, scrub), {}, "anthropic");
     }
@@ -409,7 +419,11 @@ function withoutGatewayFields(body: Record<string, unknown>): Record<string, unk
 
 /** The client's `anthropic-version` / `anthropic-beta`, for a Messages call going to Anthropic as it is. */
 function nativeHeaders(call: Call, headers: Headers): Record<string, string> {
-  if (!call.native || call.record.callType !== "messages") return {};
+  return call.native && call.record.callType === "messages" ? anthropicClientHeaders(headers) : {};
+}
+
+/** The client's `anthropic-version` and `anthropic-beta` headers. */
+function anthropicClientHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of ["anthropic-version", "anthropic-beta"]) {
     const value = headers.get(name);
