@@ -7,6 +7,7 @@
  * @module
  */
 import type { Usage } from "../stream/accumulator.ts";
+import { firstChoice } from "../stream/first_choice.ts";
 import type { ChunkTranslator } from "../stream/relay.ts";
 
 type Obj = Record<string, unknown>;
@@ -144,11 +145,9 @@ export class MessagesStream implements ChunkTranslator {
     let out = this.#started ? "" : this.#start();
     if (!isObj(chunk)) return out;
     if (isObj(chunk.usage)) this.#usage = chunk.usage as Usage;
-    const choice = Array.isArray(chunk.choices)
-      ? chunk.choices.find((c) => isObj(c) && (c.index ?? 0) === 0)
-      : undefined;
-    if (!isObj(choice)) return out;
-    const delta = isObj(choice.delta) ? choice.delta : {};
+    const choice = firstChoice(chunk);
+    if (!choice) return out;
+    const { delta } = choice;
     if (typeof delta.reasoning_content === "string" && delta.reasoning_content) {
       if (this.#open?.kind !== "thinking") {
         out += this.#openBlock({ kind: "thinking" }, { type: "thinking", thinking: "" });
@@ -179,7 +178,7 @@ export class MessagesStream implements ChunkTranslator {
         out += this.#delta({ type: "input_json_delta", partial_json: fn.arguments });
       }
     }
-    if (typeof choice.finish_reason === "string") this.#finish = choice.finish_reason;
+    if (choice.finishReason) this.#finish = choice.finishReason;
     return out;
   }
 

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Usage } from "../stream/accumulator.ts";
+import { firstChoice } from "../stream/first_choice.ts";
 import type { ChunkTranslator } from "../stream/relay.ts";
 import {
   type AssembledTurn,
@@ -65,11 +66,9 @@ export class ResponsesStream implements ChunkTranslator {
     if (!isObj(chunk)) return out;
     if (isObj(chunk.usage)) this.#turn.usage = chunk.usage as Usage;
     if (typeof chunk.model === "string") this.#turn.model = chunk.model;
-    const choice = Array.isArray(chunk.choices)
-      ? chunk.choices.find((c) => isObj(c) && (c.index ?? 0) === 0)
-      : undefined;
-    if (!isObj(choice)) return out;
-    const delta = isObj(choice.delta) ? choice.delta : {};
+    const choice = firstChoice(chunk);
+    if (!choice) return out;
+    const { delta } = choice;
     if (typeof delta.reasoning_content === "string" && delta.reasoning_content) {
       out += this.#reasoning(delta.reasoning_content);
     }
@@ -82,7 +81,7 @@ export class ResponsesStream implements ChunkTranslator {
     if (Array.isArray(delta.tool_calls)) {
       for (const call of delta.tool_calls) if (isObj(call)) out += this.#toolCall(call);
     }
-    if (typeof choice.finish_reason === "string") this.#turn.finishReason = choice.finish_reason;
+    if (choice.finishReason) this.#turn.finishReason = choice.finishReason;
     return out;
   }
 

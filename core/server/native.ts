@@ -15,6 +15,7 @@ import { ResponsesPassThrough } from "../responses/passthrough.ts";
 import { chatOfResponse } from "../responses/response.ts";
 import type { ChunkTranslator } from "../stream/relay.ts";
 import type { TranslatedCallType } from "./translated.ts";
+import { requireModel } from "./validate.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -44,14 +45,7 @@ export function nativeCall(callType: TranslatedCallType, body: Obj): {
   model: string;
   call: NativeCall;
 } {
-  const model = body.model;
-  if (typeof model !== "string" || model === "") {
-    throw badRequest(
-      "Missing required parameter: 'model' (a non-empty string).",
-      "missing_required_parameter",
-      "model",
-    );
-  }
+  const model = requireModel(body);
   if (body.stream !== undefined && typeof body.stream !== "boolean") {
     throw badRequest("'stream' must be a boolean.", "invalid_type", "stream");
   }

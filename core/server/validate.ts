@@ -12,11 +12,8 @@ const REQUIRED: Record<Exclude<ProxyCallType, "responses" | "messages">, string>
   embedding: "input",
 };
 
-/** Validates a call's body and returns its model name. */
-export function validateCallBody(
-  callType: Exclude<ProxyCallType, "responses" | "messages">,
-  body: Record<string, unknown>,
-): string {
+/** The body's model name, or a 400 naming `model`. */
+export function requireModel(body: Record<string, unknown>): string {
   const model = body.model;
   if (typeof model !== "string" || model === "") {
     throw badRequest(
@@ -25,6 +22,15 @@ export function validateCallBody(
       "model",
     );
   }
+  return model;
+}
+
+/** Validates a call's body and returns its model name. */
+export function validateCallBody(
+  callType: Exclude<ProxyCallType, "responses" | "messages">,
+  body: Record<string, unknown>,
+): string {
+  const model = requireModel(body);
   const field = REQUIRED[callType];
   const value = body[field];
   if (value === undefined || value === null) {

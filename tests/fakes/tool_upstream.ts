@@ -68,3 +68,21 @@ export function toolUpstream(): ReturnType<typeof startUpstream> {
     return sseResponse(events);
   });
 }
+
+/**
+ * What the upstream must receive after the client sends the tool's result
+ * back (`sunny, 21 °C`), whatever API the client spoke: the assistant's
+ * tool call, then the tool message.
+ */
+export const TOOL_TURN_SENT: Obj[] = [
+  {
+    role: "assistant",
+    content: null,
+    tool_calls: [{
+      id: "call_w1",
+      type: "function",
+      function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+    }],
+  },
+  { role: "tool", tool_call_id: "call_w1", content: "sunny, 21 °C" },
+];
