@@ -2,6 +2,8 @@
  * A fast OpenAI-compatible upstream for load tests. `POST /v1/chat/completions`
  * reads the whole request body, then answers with a fixed `chat.completion`
  * (non-stream) or ~20 SSE chunks, a usage chunk and `[DONE]` (`stream: true`).
+ * `POST /v1/responses` answers the same turn as the Responses API does (the
+ * `response` object, or its typed events), as OpenAI serves it natively.
  * No artificial delay unless `--delay-ms N` is given (applied before answering);
  * `--pace-ms N` spaces a stream's events N ms apart (the first leaves at once),
  * as a model producing tokens does.
@@ -11,6 +13,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { buildResponse, type ResponseFrame, turnOfChat } from "../core/responses/response.ts";
+import { ResponsesStream } from "../core/responses/stream.ts";
 
 const CONTENT =
   "Hamlet, Prince of Denmark, feigns madness to avenge his father's murder by his uncle " +
@@ -72,6 +76,22 @@ export function chatChunks(model: string): string[] {
   ].map((data) => `data: ${data}\n\n`);
 }
 
+/** The same turn as a Responses API `response` and its SSE events. */
+function responsesAnswer(model: string): { json: string; sse: string[] } {
+  const frame: ResponseFrame = {
+    id: "resp_bench0001",
+    createdAt: 1_700_000_000,
+    model,
+    request: {},
+  };
+  const json = JSON.stringify(buildResponse(frame, turnOfChat(chatCompletion(model))));
+  const stream = new ResponsesStream(frame);
+  const sse = chatChunks(model).slice(0, -1).map((event) =>
+    stream.chunk(JSON.parse(event.slice("data: ".length)))
+  ).filter(Boolean);
+  return { json, sse: [...sse, stream.end()] };
+}
+
 /** Starts the mock upstream on 127.0.0.1:`port`. */
 export function startMockUpstream(
   port: number,
@@ -80,14 +100,16 @@ export function startMockUpstream(
 ): Deno.HttpServer<Deno.NetAddr> {
   const encoder = new TextEncoder();
   const cache = new Map<string, { json: string; sse: Uint8Array[] }>();
-  const answers = (model: string) => {
-    let hit = cache.get(model);
+  const answers = (model: string, path: string) => {
+    const key = `${path} ${model}`;
+    let hit = cache.get(key);
     if (!hit) {
+      const native = path === "/v1/responses" ? responsesAnswer(model) : undefined;
       hit = {
-        json: JSON.stringify(chatCompletion(model)),
-        sse: chatChunks(model).map((e) => encoder.encode(e)),
+        json: native?.json ?? JSON.stringify(chatCompletion(model)),
+        sse: (native?.sse ?? chatChunks(model)).map((e) => encoder.encode(e)),
       };
-      if (cache.size < 16) cache.set(model, hit);
+      if (cache.size < 16) cache.set(key, hit);
     }
     return hit;
   };
@@ -95,7 +117,7 @@ export function startMockUpstream(
     console.error(`mock upstream on http://127.0.0.1:${port}`);
   return Deno.serve({ hostname: "127.0.0.1", port, onListen }, async (req) => {
     const path = new URL(req.url).pathname;
-    if (req.method !== "POST" || path !== "/v1/chat/completions") {
+    if (req.method !== "POST" || (path !== "/v1/chat/completions" && path !== "/v1/responses")) {
       await req.body?.cancel();
       return Response.json({ error: { message: `no route ${req.method} ${path}` } }, {
         status: 404,
@@ -108,7 +130,8 @@ export function startMockUpstream(
       return Response.json({ error: { message: "body is not JSON" } }, { status: 400 });
     }
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    const { json, sse } = answers(typeof body.model === "string" ? body.model : "bench-model");
+    const model = typeof body.model === "string" ? body.model : "bench-model";
+    const { json, sse } = answers(model, path);
     if (body.stream !== true) {
       return new Response(json, { headers: { "content-type": "application/json" } });
     }
