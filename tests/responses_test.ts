@@ -439,7 +439,10 @@ Deno.test("a native Responses stream cut before its terminal event ends with an 
     });
     const text = await res.text();
     assert.match(text, /event: response\.output_text\.delta/);
-    assert.match(text, /event: error\ndata: \{"type":"error","code":"upstream_stream_truncated"/);
+    assert.match(
+      text,
+      /event: error\ndata: \{"type":"error","sequence_number":5,"code":"upstream_stream_truncated"/,
+    );
     await until(async () => (await readJsonlEvents(dir)).length === 1, 10_000, "the event");
     const [event] = await readJsonlEvents(dir) as Obj[];
     assert.equal(event.status, "failure");
@@ -473,4 +476,153 @@ Deno.test("the mock plays along on the Responses route: a named tool is called, 
     });
     assert.match(second.output_text, /foggy/);
   });
+});
+
+Deno.test("the AI SDK's second step refers to the first step's items by id: they are found, the loop completes", async () => {
+  // Text and a tool call in one turn: the SDK (store: true by default) sends the text back as an
+  // item_reference to the msg_ item the gateway made.
+  const upstream = startUpstream((req) => {
+    const messages = (req.body as { messages: Obj[] }).messages;
+    const result = messages.find((m) => m.role === "tool");
+    const message = result ? { role: "assistant", content: `Done: ${String(result.content)}.` } : {
+      role: "assistant",
+      content: "Let me check the weather.",
+      tool_calls: [{
+        id: "call_w1",
+        type: "function",
+        function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+      }],
+    };
+    return Response.json({
+      id: "chatcmpl-mixed",
+      object: "chat.completion",
+      created: 1,
+      model: "m",
+      choices: [{ index: 0, message, finish_reason: result ? "stop" : "tool_calls" }],
+      usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    });
+  });
+  const gw = await startGateway({
+    models: [{
+      name: "mixed",
+      provider: "openai",
+      api_base: upstream.url,
+      api_key: "k",
+      api: "chat",
+    }],
+  });
+  try {
+    const openai = createOpenAI({ apiKey: "none", baseURL: `${gw.url}/v1` });
+    const result = await generateText({
+      model: openai("mixed"),
+      prompt: "Weather in Paris?",
+      tools: {
+        get_weather: tool({
+          description: "The weather in a city",
+          inputSchema: jsonSchema<{ city: string }>(WEATHER_TOOL.parameters),
+          execute: ({ city }) => Promise.resolve(`windy in ${city}`),
+        }),
+      },
+      stopWhen: stepCountIs(3),
+    });
+    assert.equal(result.text, "Done: windy in Paris.");
+    // The second request carried the first turn's text and call, resolved from their ids.
+    const second = upstream.requests[1].body as { messages: Obj[] };
+    assert.deepEqual(second.messages[1], {
+      role: "assistant",
+      content: "Let me check the weather.",
+      tool_calls: [{
+        id: "call_w1",
+        type: "function",
+        function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+      }],
+    });
+  } finally {
+    await gw.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("a native Responses upstream's own failures are logged as failures: an error event, a failed response", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-responses-native-" });
+  const upstream = startUpstream((req) => {
+    const body = req.body as Obj;
+    if (!body.stream) {
+      return Response.json({
+        id: "resp_failed",
+        object: "response",
+        status: "failed",
+        model: "m",
+        output: [],
+        error: { code: "server_error", message: "the model crashed" },
+        usage: null,
+      });
+    }
+    const events = [
+      {
+        type: "response.created",
+        sequence_number: 0,
+        response: { id: "resp_x", status: "in_progress", output: [] },
+      },
+      {
+        type: "error",
+        sequence_number: 1,
+        code: "rate_limit_exceeded",
+        message: "slow down",
+        param: null,
+      },
+    ].map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("");
+    return new Response(events, { headers: { "content-type": "text/event-stream" } });
+  });
+  const gw = await startGateway({
+    models: [{ name: "gpt", provider: "openai", api_base: upstream.url, api_key: "k" }],
+    sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
+  });
+  try {
+    const post = (stream: boolean) =>
+      fetch(`${gw.url}/v1/responses`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt", input: "x", stream }),
+      }).then((r) => r.text());
+    const failed = JSON.parse(await post(false));
+    assert.equal(failed.status, "failed", "the client gets the upstream's answer");
+    const streamed = await post(true);
+    assert.equal(streamed.match(/event: error/g)?.length, 1, "the upstream's error event only");
+    await until(async () => (await readJsonlEvents(dir)).length === 2, 10_000, "both events");
+    const events = await readJsonlEvents(dir) as Obj[];
+    const codes = events.map((e) => (e.error as Obj | undefined)?.code).sort();
+    assert.deepEqual(codes, ["rate_limit_exceeded", "server_error"]);
+    assert.ok(events.every((e) => e.status === "failure"));
+  } finally {
+    await gw.close();
+    await upstream.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a model whose deployments do not all speak the Responses API is translated for every call", async () => {
+  const a = toolUpstream();
+  const b = toolUpstream();
+  const gw = await startGateway({
+    models: [
+      { name: "grp", provider: "openai", api_base: a.url, api_key: "k" }, // native alone
+      { name: "grp", provider: "openai", api_base: b.url, api_key: "k", api: "chat" },
+    ],
+  });
+  try {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    for (let i = 0; i < 4; i++) {
+      const answer = await client.responses.create({ model: "grp", input: "hello" });
+      assert.equal(answer.output_text, "No tools needed.");
+    }
+    const paths = [...a.requests, ...b.requests].map((r) => r.path);
+    assert.equal(paths.length, 4);
+    assert.ok(paths.every((p) => p === "/v1/chat/completions"), paths.join());
+    assert.ok(a.requests.length > 0 && b.requests.length > 0, "both deployments served");
+  } finally {
+    await gw.close();
+    await a.close();
+    await b.close();
+  }
 });

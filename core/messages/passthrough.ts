@@ -13,12 +13,22 @@ type Obj = Record<string, unknown>;
 const isObj = (value: unknown): value is Obj =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
+/** Content blocks a message may have before the rest is ignored. */
+const MAX_BLOCKS = 1024;
+
+/** Copies an upstream object's own fields (never `__proto__`) into `target`. */
+function copyInto(target: Obj, source: Obj): void {
+  for (const key of Object.keys(source)) if (key !== "__proto__") target[key] = source[key];
+}
+
 /** Relays a native Anthropic stream unchanged and assembles its message. */
 export class MessagesPassThrough implements ChunkTranslator {
   /** The message so far (`content` blocks as they completed). */
   readonly message: Obj = { content: [] };
   /** When the first content delta passed (epoch ms). */
   firstTokenAt?: number;
+  /** The upstream's own `error` event's error, if it sent one. */
+  error?: Obj;
   readonly #json = new Map<number, string>();
   #stopped = false;
 
@@ -33,8 +43,10 @@ export class MessagesPassThrough implements ChunkTranslator {
   #observe(type: string, event: Obj): void {
     const content = this.message.content as Obj[];
     const index = typeof event.index === "number" ? event.index : 0;
+    if (index < 0 || index >= MAX_BLOCKS) return; // a lying upstream cannot grow a sparse array
     if (type === "message_start" && isObj(event.message)) {
-      Object.assign(this.message, event.message, { content: [] });
+      copyInto(this.message, event.message);
+      this.message.content = [];
     } else if (type === "content_block_start" && isObj(event.content_block)) {
       content[index] = { ...event.content_block };
     } else if (type === "content_block_delta" && isObj(event.delta)) {
@@ -58,15 +70,17 @@ export class MessagesPassThrough implements ChunkTranslator {
         }
       }
     } else if (type === "message_delta") {
-      if (isObj(event.delta)) Object.assign(this.message, event.delta);
+      if (isObj(event.delta)) copyInto(this.message, event.delta);
       if (isObj(event.usage)) {
-        this.message.usage = {
-          ...(isObj(this.message.usage) ? this.message.usage : {}),
-          ...event.usage,
-        };
+        const usage: Obj = isObj(this.message.usage) ? this.message.usage : {};
+        copyInto(usage, event.usage);
+        this.message.usage = usage;
       }
     } else if (type === "message_stop") {
       this.#stopped = true;
+    } else if (type === "error") {
+      this.error = isObj(event.error) ? event.error : { message: String(event.error) };
+      this.#stopped = true; // the upstream ended the stream with its error
     }
   }
 

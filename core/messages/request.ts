@@ -33,7 +33,12 @@ function resultText(content: unknown): string {
 /** An image or document source as a URL (a data URL for base64). */
 function sourceUrl(source: unknown, at: string): string {
   if (!isObj(source)) invalid(`${at}.source`, `${at}.source: Field required`);
-  if (source.type === "base64") return `data:${source.media_type};base64,${source.data}`;
+  if (source.type === "base64") {
+    if (typeof source.media_type !== "string" || typeof source.data !== "string") {
+      invalid(`${at}.source`, `${at}.source: base64 sources need media_type and data`);
+    }
+    return `data:${source.media_type};base64,${source.data}`;
+  }
   if (source.type === "url" && typeof source.url === "string") return source.url;
   if (source.type === "text" && typeof source.data === "string") {
     return `data:text/plain;base64,${btoa(unescape(encodeURIComponent(source.data)))}`;
@@ -119,7 +124,11 @@ function chatMessages(message: unknown, at: string): Obj[] {
 /** The chat messages of a Messages request: `system` first, then each message. */
 export function anthropicMessages(body: Obj): Obj[] {
   const messages: Obj[] = [];
-  const system = typeof body.system === "string" ? body.system : resultText(body.system);
+  const system = typeof body.system === "string"
+    ? body.system
+    : Array.isArray(body.system)
+    ? body.system.map((b) => (isObj(b) && typeof b.text === "string" ? b.text : "")).join("\n")
+    : "";
   if (system) messages.push({ role: "system", content: system });
   if (Array.isArray(body.messages)) {
     body.messages.forEach((m, i) => messages.push(...chatMessages(m, `messages.${i}`)));

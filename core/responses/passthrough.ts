@@ -22,6 +22,7 @@ export class ResponsesPassThrough implements ChunkTranslator {
   /** When the first output delta passed (epoch ms). */
   firstTokenAt?: number;
   #error?: Obj;
+  #sequence = -1;
 
   /** The event again, as the upstream named it. */
   chunk(chunk: unknown): string {
@@ -30,12 +31,13 @@ export class ResponsesPassThrough implements ChunkTranslator {
     if (this.firstTokenAt === undefined && /\.delta$/.test(type)) this.firstTokenAt = Date.now();
     if (TERMINAL.has(type) && isObj(chunk.response)) this.final = chunk.response;
     if (type === "error") this.#error = chunk;
+    if (typeof chunk.sequence_number === "number") this.#sequence = chunk.sequence_number;
     return `event: ${type}\ndata: ${JSON.stringify(chunk)}\n\n`;
   }
 
-  /** Complete once a terminal event passed. */
+  /** Complete once a terminal event (or the upstream's own `error` event) passed. */
   complete(): boolean {
-    return this.final !== undefined;
+    return this.final !== undefined || this.#error !== undefined;
   }
 
   /** The upstream's own `error` event, if it sent one. */
@@ -48,10 +50,11 @@ export class ResponsesPassThrough implements ChunkTranslator {
     return "";
   }
 
-  /** A Responses `error` event. */
+  /** A Responses `error` event (numbered after the last one the upstream sent). */
   fail(error: Record<string, unknown>): string {
     const data = {
       type: "error",
+      sequence_number: this.#sequence + 1,
       code: typeof error.code === "string" ? error.code : "upstream_error",
       message: typeof error.message === "string" ? error.message : "the upstream failed",
       param: null,

@@ -79,8 +79,11 @@ function toolOutput(output: unknown): string {
   return JSON.stringify(output ?? "");
 }
 
+/** Finds an output item a client refers to by id (see `items.ts`). */
+export type ItemLookup = (id: string) => Obj | undefined;
+
 /** Appends one input item to the chat messages. */
-function addItem(messages: Obj[], item: unknown, at: string): void {
+function addItem(messages: Obj[], item: unknown, at: string, lookup?: ItemLookup): void {
   if (!isObj(item)) invalid(at, `'${at}' must be an object.`);
   const type = item.type ?? (typeof item.role === "string" ? "message" : undefined);
   if (type === "message") {
@@ -97,9 +100,12 @@ function addItem(messages: Obj[], item: unknown, at: string): void {
       type: "function",
       function: { name: String(item.name ?? ""), arguments: String(item.arguments ?? "") },
     };
+    // One assistant turn: its text and its calls together (strict chat templates want that).
     const last = messages.at(-1);
-    if (last?.role === "assistant" && Array.isArray(last.tool_calls)) last.tool_calls.push(call);
-    else messages.push({ role: "assistant", content: null, tool_calls: [call] });
+    if (last?.role === "assistant") {
+      if (Array.isArray(last.tool_calls)) last.tool_calls.push(call);
+      else last.tool_calls = [call];
+    } else messages.push({ role: "assistant", content: null, tool_calls: [call] });
     return;
   }
   if (type === "function_call_output") {
@@ -111,7 +117,17 @@ function addItem(messages: Obj[], item: unknown, at: string): void {
     return;
   }
   if (type === "reasoning") return; // a previous turn's reasoning: Chat Completions has no place for it
-  if (type === "item_reference") unsupported(at, "item references need stored responses");
+  if (type === "item_reference") {
+    const id = String(item.id ?? "");
+    const found = lookup?.(id);
+    if (found) return addItem(messages, found, at);
+    if (id.startsWith("rs_")) return; // reasoning: Chat Completions has no place for it anyway
+    unsupported(
+      at,
+      `item ${JSON.stringify(id)} is not among this gateway's recent answers (kept an hour, per ` +
+        "process); send the item itself, or store: false",
+    );
+  }
   unsupported(`${at}.type`, `input items of type ${JSON.stringify(type)} have no Chat equivalent`);
 }
 
@@ -119,14 +135,16 @@ function addItem(messages: Obj[], item: unknown, at: string): void {
  * The chat messages of a Responses request: `instructions` as the system
  * message, then the `input` (a string is one user message).
  */
-export function responsesMessages(body: Obj): Obj[] {
+export function responsesMessages(body: Obj, lookup?: ItemLookup): Obj[] {
   const messages: Obj[] = [];
   if (typeof body.instructions === "string" && body.instructions !== "") {
     messages.push({ role: "system", content: body.instructions });
   }
   const input = body.input;
   if (typeof input === "string") messages.push({ role: "user", content: input });
-  else if (Array.isArray(input)) input.forEach((item, i) => addItem(messages, item, `input[${i}]`));
+  else if (Array.isArray(input)) {
+    input.forEach((item, i) => addItem(messages, item, `input[${i}]`, lookup));
+  }
   return messages;
 }
 
@@ -177,7 +195,7 @@ const SAME = ["temperature", "top_p", "parallel_tool_calls", "user", "service_ti
  * Completions body that asks the same.
  * @throws {import("../errors.ts").GatewayError} 400 naming the parameter
  */
-export function responsesToChat(body: Obj): { model: string; chat: Obj } {
+export function responsesToChat(body: Obj, lookup?: ItemLookup): { model: string; chat: Obj } {
   const model = body.model;
   if (typeof model !== "string" || model === "") {
     invalid("model", "Missing required parameter: 'model' (a non-empty string).");
@@ -197,7 +215,7 @@ export function responsesToChat(body: Obj): { model: string; chat: Obj } {
   if (body.stream !== undefined && typeof body.stream !== "boolean") {
     invalid("stream", "'stream' must be a boolean.");
   }
-  const chat: Obj = { model, messages: responsesMessages(body) };
+  const chat: Obj = { model, messages: responsesMessages(body, lookup) };
   for (const key of SAME) if (body[key] !== undefined && body[key] !== null) chat[key] = body[key];
   if (typeof body.max_output_tokens === "number") chat.max_tokens = body.max_output_tokens;
   const tools = chatTools(body.tools);

@@ -16,6 +16,7 @@ import { ClientClosedError, type ModelRouter, type RoutedResponse } from "../pro
 import type { Deployment, ProxyCallType } from "../providers/types.ts";
 import type { FinishedCallType } from "../log/call.ts";
 import { isTranslated, translate, type Translation } from "./translated.ts";
+import { RecentItems } from "../responses/items.ts";
 import { type NativeCall, nativeCall, speaksNatively } from "./native.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
@@ -84,6 +85,8 @@ export class CallHandler {
   readonly #deps: CallHandlerDeps;
   readonly #prices = new WeakMap<Deployment, ModelPrice | undefined>();
   readonly #teams: Map<string, GatewayConfig["teams"][number]>;
+  /** Output items of recent translated Responses answers, for `item_reference` inputs. */
+  readonly #items = new RecentItems();
 
   /** A handler over the gateway's router, keys and log hand-off. */
   constructor(deps: CallHandlerDeps) {
@@ -138,7 +141,7 @@ export class CallHandler {
     record.bodyBytes = bytes;
     record.stream = body.stream === true;
     if (typeof body.model === "string") record.model = body.model;
-    const upstream = this.#upstreamOf(call, body, router.deployments(record.model ?? "")[0]);
+    const upstream = this.#upstreamOf(call, body, router.deployments(record.model ?? ""));
     const { model } = upstream;
     const metadata = body.metadata as Record<string, unknown> | undefined;
     // `metadata.trace_id` (or LiteLLM's `existing_trace_id`) names the trace when no traceparent does.
@@ -156,9 +159,10 @@ export class CallHandler {
     if (group.length === 0 || !keyAllowsModel(key, model)) {
       throw unknownModel(model, this.#deps.allowedModels(record.principal));
     }
+    // On a native route `metadata` is the API's own field (Anthropic's user_id, OpenAI's tags).
     const upstreamBody = group[0].config.forward_metadata
       ? upstream.body
-      : withoutGatewayFields(upstream.body);
+      : withoutGatewayFields(upstream.body, call.native ? ["metadata"] : []);
     const routed = await router.send(
       model,
       {
@@ -186,19 +190,27 @@ export class CallHandler {
    * The model and the upstream request of a call: the client's body on the
    * OpenAI routes, its Chat Completions translation on the Responses route.
    */
-  #upstreamOf(call: Call, body: Record<string, unknown>, first?: Deployment): Upstream {
+  #upstreamOf(call: Call, body: Record<string, unknown>, group: readonly Deployment[]): Upstream {
     const { record } = call;
     if (!isTranslated(record.callType)) {
       const model = validateCallBody(record.callType, body);
       return { model, callType: record.callType, body, own: true };
     }
-    if (first && speaksNatively(record.callType, first)) {
-      // The upstream serves the route's API itself: the client's request goes as it is.
+    const callType = record.callType;
+    if (group.length > 0 && group.every((d) => speaksNatively(callType, d))) {
+      // Every upstream of the model serves the route's API itself: the request goes as it is.
+      // A group that mixes kinds is translated: every deployment takes Chat Completions.
       const { model, call: native } = nativeCall(record.callType, body);
       call.native = native;
       return { model, callType: record.callType, body, own: true };
     }
-    const translation = translate(record.callType, body, record.requestId, record.startTime);
+    const translation = translate(
+      record.callType,
+      body,
+      record.requestId,
+      record.startTime,
+      (id) => this.#items.get(id),
+    );
     call.translation = translation;
     return { model: translation.model, callType: "chat", body: translation.chat, own: false };
   }
@@ -263,6 +275,8 @@ export class CallHandler {
     const answered = response.json as Record<string, unknown>;
     // A native Responses answer is logged as the chat completion it amounts to.
     const result = call.native ? call.native.asChat(answered) : answered;
+    const failed = call.native?.failure(answered);
+    if (failed) record.error = upstreamFailure(failed, routed.deployment);
     record.completionStartTime = Date.now();
     record.responseId = typeof result.id === "string" ? result.id : undefined;
     record.responseModel = typeof result.model === "string" ? result.model : undefined;
@@ -279,7 +293,9 @@ export class CallHandler {
     if (call.translation) {
       // A translated route: the chat answer in the route's shape (the event keeps the chat one).
       record.responseId = call.translation.id;
-      text = JSON.stringify(call.translation.answer(result));
+      const translated = call.translation.answer(result);
+      if (record.callType === "responses") this.#items.keep(translated.output);
+      text = JSON.stringify(translated);
     }
     const out = respond(text, response.status, headers);
     this.#deps.finish(record, call.controls);
@@ -318,8 +334,13 @@ export class CallHandler {
             : accumulator.messages()[0];
           record.finishReasons = accumulator.finishReasons();
           if (call.native) this.#nativeStreamEnd(record, call.native);
+          else if (call.translation && record.callType === "responses" && !error) {
+            // The streamed items, as the non-streamed answer would have them (same ids).
+            const turn = { message: record.response, finish_reason: record.finishReasons?.[0] };
+            this.#items.keep(call.translation.answer({ choices: [turn] }).output);
+          }
           record.cost = this.#cost(routed.deployment, record.usage);
-          record.error = streamEndError(aborted, error, record.deployment);
+          record.error = streamEndError(aborted, error, record.deployment) ?? record.error;
         } catch (fault) {
           record.error = streamEndError("gateway", fault, record.deployment);
         } finally {
@@ -338,6 +359,8 @@ export class CallHandler {
   /** What a native stream leaves for the log: its final answer, as chat. */
   #nativeStreamEnd(record: CallRecord, native: NativeCall): void {
     record.completionStartTime = native.observer.firstTokenAt;
+    const failed = native.failure();
+    if (failed) record.error ??= upstreamFailure(failed, record.deployment);
     const final = native.streamed();
     if (!final) return;
     const chat = native.asChat(final);
@@ -410,10 +433,14 @@ export class CallHandler {
 }
 
 /** The body without gateway-only fields (a copy: deleting keys would slow every later access). */
-function withoutGatewayFields(body: Record<string, unknown>): Record<string, unknown> {
-  if (!GATEWAY_FIELDS.some((f) => f in body)) return body;
+function withoutGatewayFields(
+  body: Record<string, unknown>,
+  keep: readonly string[],
+): Record<string, unknown> {
+  const drop = GATEWAY_FIELDS.filter((f) => !keep.includes(f));
+  if (!drop.some((f) => f in body)) return body;
   const copy: Record<string, unknown> = {};
-  for (const key in body) if (!GATEWAY_FIELDS.includes(key)) copy[key] = body[key];
+  for (const key in body) if (!drop.includes(key)) copy[key] = body[key];
   return copy;
 }
 
@@ -430,4 +457,18 @@ function anthropicClientHeaders(headers: Headers): Record<string, string> {
     if (value) out[name] = value;
   }
   return out;
+}
+
+/** The log event's error for an upstream that answered 200 but reported a failure. */
+function upstreamFailure(
+  failed: { code: string; message: string },
+  deployment: Deployment | undefined,
+): CallRecord["error"] {
+  return {
+    status: 502,
+    code: failed.code,
+    class: "UpstreamReportedError",
+    message: failed.message,
+    provider: deployment?.config.provider,
+  };
 }

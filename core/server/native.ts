@@ -27,6 +27,22 @@ export interface NativeCall {
   streamed(): Obj | undefined;
   /** An answer in the route's shape as a chat completion, for the log. */
   asChat(answer: Obj): Obj;
+  /**
+   * Why the call failed though the upstream answered 200: an `error` event
+   * in its stream, or a Responses answer with `status: "failed"`.
+   */
+  failure(answer?: Obj): { code: string; message: string } | undefined;
+}
+
+const isObj = (value: unknown): value is Obj =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** `{code, message}` of an upstream error object (Anthropic's `type`, OpenAI's `code`). */
+function failureOf(error: unknown, fallback: string): { code: string; message: string } {
+  const e = isObj(error) ? error : {};
+  const code = typeof e.code === "string" ? e.code : typeof e.type === "string" ? e.type : fallback;
+  const message = typeof e.message === "string" ? e.message : "the upstream reported an error";
+  return { code, message };
 }
 
 /** True when the deployment's upstream serves the route's API itself. */
@@ -58,8 +74,10 @@ export function nativeCall(callType: TranslatedCallType, body: Obj): {
       model,
       call: {
         observer,
-        streamed: () => (observer.complete() ? observer.message : undefined),
+        streamed: () => (observer.complete() && !observer.error ? observer.message : undefined),
         asChat: (answer) => fromAnthropicResponse(answer),
+        failure: () =>
+          observer.error ? failureOf(observer.error, "upstream_stream_error") : undefined,
       },
     };
   }
@@ -70,6 +88,15 @@ export function nativeCall(callType: TranslatedCallType, body: Obj): {
   const observer = new ResponsesPassThrough();
   return {
     model,
-    call: { observer, streamed: () => observer.final, asChat: chatOfResponse },
+    call: {
+      observer,
+      streamed: () => observer.final,
+      asChat: chatOfResponse,
+      failure(answer) {
+        if (observer.error) return failureOf(observer.error, "upstream_stream_error");
+        const final = answer ?? observer.final;
+        return final?.status === "failed" ? failureOf(final.error, "response_failed") : undefined;
+      },
+    },
   };
 }

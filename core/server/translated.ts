@@ -8,7 +8,7 @@
 import type { FinishedCallType } from "../log/call.ts";
 import { messagesToChat } from "../messages/request.ts";
 import { messageOfChat, MessagesStream } from "../messages/response.ts";
-import { responsesToChat } from "../responses/request.ts";
+import { type ItemLookup, responsesToChat } from "../responses/request.ts";
 import { buildResponse, type ResponseFrame, turnOfChat } from "../responses/response.ts";
 import { ResponsesStream } from "../responses/stream.ts";
 import type { ChunkTranslator } from "../stream/relay.ts";
@@ -48,6 +48,7 @@ export function translate(
   body: Obj,
   requestId: string,
   startTime: number,
+  lookup?: ItemLookup,
 ): Translation {
   const hex = requestId.replaceAll("-", "");
   if (callType === "messages") {
@@ -61,7 +62,7 @@ export function translate(
       stream: () => new MessagesStream(id, model),
     };
   }
-  const { model, chat } = responsesToChat(body);
+  const { model, chat } = responsesToChat(body, lookup);
   const frame: ResponseFrame = {
     id: `resp_${hex}`,
     createdAt: Math.floor(startTime / 1000),

@@ -104,6 +104,8 @@ export function relayStream(
       if (translate) return undefined; // its end events follow the last chunk
     } else {
       const chunk = parseChunk(data);
+      // A native pass-through relays every event as sent (its own errors too) and watches them.
+      if (translate?.complete) return translate.chunk(chunk) || undefined;
       accumulator.add(chunk);
       if (isRecord(chunk)) {
         if (chunk.error !== undefined && chunk.choices === undefined) streamError = chunk.error;
