@@ -85,12 +85,29 @@ export function messageOfChat(chat: Obj, id: string, model: string): Obj {
 
 type Block = { kind: "thinking" | "text" } | { kind: "tool"; chatIndex: number };
 
-/** Translates one call's chat chunks into Anthropic stream events. */
+/** A tool call held back while another block streams: emitted whole at the end. */
+interface HeldCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Translates one call's chat chunks into Anthropic stream events. Anthropic
+ * content blocks are strictly sequential (one open block at a time), so of
+ * parallel tool calls whose deltas interleave the first streams live and the
+ * others are held (id, name, arguments) and emitted whole, in order, at
+ * {@link MessagesStream.end}.
+ */
 export class MessagesStream implements ChunkTranslator {
   readonly #id: string;
   readonly #model: string;
   #index = -1;
   #open?: Block;
+  /** Chat indices of the tool calls streamed live. */
+  readonly #streamed = new Set<number>();
+  /** Tool calls held back, by chat index, in order of appearance. */
+  readonly #held = new Map<number, HeldCall>();
   #finish?: unknown;
   #usage?: Usage;
   #started = false;
@@ -150,7 +167,11 @@ export class MessagesStream implements ChunkTranslator {
     const { delta } = choice;
     if (typeof delta.reasoning_content === "string" && delta.reasoning_content) {
       if (this.#open?.kind !== "thinking") {
-        out += this.#openBlock({ kind: "thinking" }, { type: "thinking", thinking: "" });
+        out += this.#openBlock({ kind: "thinking" }, {
+          type: "thinking",
+          thinking: "",
+          signature: "",
+        });
       }
       out += this.#delta({ type: "thinking_delta", thinking: delta.reasoning_content });
     }
@@ -162,29 +183,71 @@ export class MessagesStream implements ChunkTranslator {
       out += this.#delta({ type: "text_delta", text });
     }
     for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
-      if (!isObj(call)) continue;
-      const chatIndex = typeof call.index === "number" ? call.index : 0;
-      const fn = isObj(call.function) ? call.function : {};
-      const open = this.#open;
-      if (open?.kind !== "tool" || open.chatIndex !== chatIndex) {
-        out += this.#openBlock({ kind: "tool", chatIndex }, {
-          type: "tool_use",
-          id: call.id ?? "",
-          name: fn.name ?? "",
-          input: {},
-        });
-      }
-      if (typeof fn.arguments === "string" && fn.arguments) {
-        out += this.#delta({ type: "input_json_delta", partial_json: fn.arguments });
-      }
+      if (isObj(call)) out += this.#toolCall(call);
     }
     if (choice.finishReason) this.#finish = choice.finishReason;
     return out;
   }
 
-  /** The closing events: the open block's stop, `message_delta`, `message_stop`. */
+  /**
+   * One tool-call delta: streamed into the open `tool_use` block if it is
+   * that call's; a new call opens a block unless another tool call is open
+   * or held (then it is held too, keeping the calls in order).
+   */
+  #toolCall(call: Obj): string {
+    const chatIndex = typeof call.index === "number" ? call.index : 0;
+    const fn = isObj(call.function) ? call.function : {};
+    const args = typeof fn.arguments === "string" ? fn.arguments : "";
+    const open = this.#open;
+    let out = "";
+    if (open?.kind !== "tool" || open.chatIndex !== chatIndex) {
+      const held = this.#held.get(chatIndex);
+      if (held) {
+        held.id ||= typeof call.id === "string" ? call.id : "";
+        held.name ||= typeof fn.name === "string" ? fn.name : "";
+        held.arguments += args;
+        return "";
+      }
+      // A live call's block was closed by text or thinking: it cannot be reopened.
+      if (this.#streamed.has(chatIndex)) return "";
+      if (open?.kind === "tool" || this.#held.size > 0) {
+        this.#held.set(chatIndex, {
+          id: String(call.id ?? ""),
+          name: String(fn.name ?? ""),
+          arguments: args,
+        });
+        return "";
+      }
+      this.#streamed.add(chatIndex);
+      out += this.#openBlock({ kind: "tool", chatIndex }, {
+        type: "tool_use",
+        id: call.id ?? "",
+        name: fn.name ?? "",
+        input: {},
+      });
+    }
+    if (args) out += this.#delta({ type: "input_json_delta", partial_json: args });
+    return out;
+  }
+
+  /**
+   * The closing events: the open block's stop, each held tool call as a
+   * block of its own, `message_delta`, `message_stop`.
+   */
   end(): string {
     let out = this.#started ? "" : this.#start();
+    for (const [chatIndex, held] of this.#held) {
+      out += this.#openBlock({ kind: "tool", chatIndex }, {
+        type: "tool_use",
+        id: held.id,
+        name: held.name,
+        input: {},
+      });
+      if (held.arguments) {
+        out += this.#delta({ type: "input_json_delta", partial_json: held.arguments });
+      }
+    }
+    this.#held.clear();
     out += this.#close();
     out += this.#event("message_delta", {
       delta: { stop_reason: stopReasonOf(this.#finish), stop_sequence: null },

@@ -25,21 +25,38 @@ type Obj = Record<string, unknown>;
 const isObj = (value: unknown): value is Obj =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** The item being streamed: its output index and, for a tool call, its index in the turn. */
-type OpenItem =
-  | { kind: "reasoning"; outputIndex: number }
-  | { kind: "message"; outputIndex: number }
-  | { kind: "tool"; outputIndex: number; call: number };
+/** The reasoning or message item being streamed (one at a time): its index, id and text. */
+interface SequentialItem {
+  kind: "reasoning" | "message";
+  outputIndex: number;
+  id: string;
+  text: string;
+}
 
-/** Translates one call's chat chunks into Responses events. */
+/** A tool call's item, open until the end: its output index and its index in the turn. */
+interface ToolItem {
+  outputIndex: number;
+  call: number;
+}
+
+/**
+ * Translates one call's chat chunks into Responses events. Reasoning and
+ * message items are streamed one after the other (opening one closes the
+ * other); each tool call gets its own item when it first appears and stays
+ * open until {@link ResponsesStream.end}, so parallel calls whose deltas
+ * interleave each stream their own arguments.
+ */
 export class ResponsesStream implements ChunkTranslator {
   readonly #frame: ResponseFrame;
   readonly #turn: AssembledTurn = { toolCalls: [] };
-  /** Finished output items, in stream order (the final response's `output`). */
-  readonly #items: Obj[] = [];
-  /** Chat tool-call index → index in the turn. */
-  readonly #toolIndex = new Map<number, number>();
-  #open?: OpenItem;
+  /** Finished output items with their output index (the final response's `output`, sorted). */
+  readonly #items: { outputIndex: number; item: Obj }[] = [];
+  /** Chat tool-call index → its open item. */
+  readonly #tools = new Map<number, ToolItem>();
+  /** How many reasoning / message items were opened (the second one's id ends in `_2`). */
+  readonly #opened = { reasoning: 0, message: 0 };
+  #open?: SequentialItem;
+  #nextIndex = 0;
   #sequence = 0;
   #started = false;
 
@@ -85,46 +102,53 @@ export class ResponsesStream implements ChunkTranslator {
     return out;
   }
 
+  /** Opens a reasoning or message item (closing the one open): a fresh id and output index. */
+  #openSequential(kind: SequentialItem["kind"]): SequentialItem {
+    const n = ++this.#opened[kind];
+    const id = itemId(this.#frame, kind === "reasoning" ? "rs" : "msg", n > 1 ? n : 0);
+    this.#open = { kind, outputIndex: this.#nextIndex++, id, text: "" };
+    return this.#open;
+  }
+
   #reasoning(delta: string): string {
     let out = "";
-    if (this.#open?.kind !== "reasoning") {
-      out += this.#close();
-      const outputIndex = this.#items.length;
-      this.#open = { kind: "reasoning", outputIndex };
-      this.#turn.reasoning = "";
+    let open = this.#open;
+    if (open?.kind !== "reasoning") {
+      out += this.#closeSequential();
+      open = this.#openSequential("reasoning");
       out += this.#event("response.output_item.added", {
-        output_index: outputIndex,
-        item: reasoningItem(this.#frame, ""),
+        output_index: open.outputIndex,
+        item: { ...reasoningItem(this.#frame, ""), id: open.id },
       });
       out += this.#event("response.reasoning_summary_part.added", {
-        item_id: itemId(this.#frame, "rs"),
-        output_index: outputIndex,
+        item_id: open.id,
+        output_index: open.outputIndex,
         summary_index: 0,
         part: { type: "summary_text", text: "" },
       });
     }
-    this.#turn.reasoning += delta;
+    open.text += delta;
+    this.#turn.reasoning = (this.#turn.reasoning ?? "") + delta;
     return out + this.#event("response.reasoning_summary_text.delta", {
-      item_id: itemId(this.#frame, "rs"),
-      output_index: this.#open?.outputIndex ?? 0,
+      item_id: open.id,
+      output_index: open.outputIndex,
       summary_index: 0,
       delta,
     });
   }
 
   #openMessage(): string {
-    const out = this.#close();
-    const outputIndex = this.#items.length;
-    this.#open = { kind: "message", outputIndex };
-    this.#turn.text = "";
+    const out = this.#closeSequential();
+    const open = this.#openSequential("message");
+    this.#turn.text ??= "";
     return out +
       this.#event("response.output_item.added", {
-        output_index: outputIndex,
-        item: messageItem(this.#frame, "", "in_progress"),
+        output_index: open.outputIndex,
+        item: { ...messageItem(this.#frame, "", "in_progress"), id: open.id },
       }) +
       this.#event("response.content_part.added", {
-        item_id: itemId(this.#frame, "msg"),
-        output_index: outputIndex,
+        item_id: open.id,
+        output_index: open.outputIndex,
         content_index: 0,
         part: { type: "output_text", text: "", annotations: [], logprobs: [] },
       });
@@ -132,10 +156,12 @@ export class ResponsesStream implements ChunkTranslator {
 
   #text(delta: string): string {
     const out = this.#open?.kind === "message" ? "" : this.#openMessage();
-    this.#turn.text += delta;
+    const open = this.#open!;
+    open.text += delta;
+    this.#turn.text = (this.#turn.text ?? "") + delta;
     return out + this.#event("response.output_text.delta", {
-      item_id: itemId(this.#frame, "msg"),
-      output_index: this.#open?.outputIndex ?? 0,
+      item_id: open.id,
+      output_index: open.outputIndex,
       content_index: 0,
       delta,
       logprobs: [],
@@ -146,80 +172,99 @@ export class ResponsesStream implements ChunkTranslator {
     let out = "";
     const chatIndex = typeof delta.index === "number" ? delta.index : 0;
     const fn = isObj(delta.function) ? delta.function : {};
-    let call = this.#toolIndex.get(chatIndex);
-    if (call === undefined) {
-      out += this.#close();
-      call = this.#turn.toolCalls.length;
-      this.#toolIndex.set(chatIndex, call);
+    let tool = this.#tools.get(chatIndex);
+    if (tool === undefined) {
+      out += this.#closeSequential();
+      const call = this.#turn.toolCalls.length;
       this.#turn.toolCalls.push({
         id: String(delta.id ?? ""),
         name: String(fn.name ?? ""),
         arguments: "",
       });
-      const outputIndex = this.#items.length;
-      this.#open = { kind: "tool", outputIndex, call };
+      tool = { outputIndex: this.#nextIndex++, call };
+      this.#tools.set(chatIndex, tool);
       out += this.#event("response.output_item.added", {
-        output_index: outputIndex,
+        output_index: tool.outputIndex,
         item: functionCallItem(this.#frame, this.#turn.toolCalls[call], call, "in_progress"),
       });
     }
     const args = typeof fn.arguments === "string" ? fn.arguments : "";
     if (!args) return out;
-    this.#turn.toolCalls[call].arguments += args;
-    const open = this.#open;
+    this.#turn.toolCalls[tool.call].arguments += args;
     return out + this.#event("response.function_call_arguments.delta", {
-      item_id: itemId(this.#frame, "fc", call),
-      output_index: open?.kind === "tool" && open.call === call ? open.outputIndex : 0,
+      item_id: itemId(this.#frame, "fc", tool.call),
+      output_index: tool.outputIndex,
       delta: args,
     });
   }
 
-  /** Ends the item being streamed: its `.done` events. */
-  #close(): string {
+  /** Ends the reasoning or message item being streamed: its `.done` events. */
+  #closeSequential(): string {
     const open = this.#open;
     if (!open) return "";
     this.#open = undefined;
-    const at = { output_index: open.outputIndex };
+    const at = { item_id: open.id, output_index: open.outputIndex };
+    const { text } = open;
     let item: Obj;
     let out = "";
     if (open.kind === "reasoning") {
-      const text = this.#turn.reasoning ?? "";
-      const id = { item_id: itemId(this.#frame, "rs"), ...at, summary_index: 0 };
+      const id = { ...at, summary_index: 0 };
       out += this.#event("response.reasoning_summary_text.done", { ...id, text });
       out += this.#event("response.reasoning_summary_part.done", {
         ...id,
         part: { type: "summary_text", text },
       });
-      item = reasoningItem(this.#frame, text);
-    } else if (open.kind === "message") {
-      const text = this.#turn.text ?? "";
-      const id = { item_id: itemId(this.#frame, "msg"), ...at, content_index: 0 };
+      item = { ...reasoningItem(this.#frame, text), id: open.id };
+    } else {
+      const id = { ...at, content_index: 0 };
       out += this.#event("response.output_text.done", { ...id, text, logprobs: [] });
       out += this.#event("response.content_part.done", {
         ...id,
         part: { type: "output_text", text, annotations: [], logprobs: [] },
       });
-      item = messageItem(this.#frame, text);
-    } else {
-      const call = this.#turn.toolCalls[open.call];
-      out += this.#event("response.function_call_arguments.done", {
-        item_id: itemId(this.#frame, "fc", open.call),
-        ...at,
-        arguments: call.arguments,
-      });
-      item = functionCallItem(this.#frame, call, open.call);
+      item = { ...messageItem(this.#frame, text), id: open.id };
     }
-    this.#items.push(item);
-    return out + this.#event("response.output_item.done", { ...at, item });
+    return out + this.#finish(open.outputIndex, item);
   }
 
-  /** The closing events: the open item's `.done`, then `response.completed` (or `.incomplete`). */
+  /** Ends a tool call's item: `function_call_arguments.done`, `output_item.done`. */
+  #closeTool(tool: ToolItem): string {
+    const call = this.#turn.toolCalls[tool.call];
+    const out = this.#event("response.function_call_arguments.done", {
+      item_id: itemId(this.#frame, "fc", tool.call),
+      output_index: tool.outputIndex,
+      arguments: call.arguments,
+    });
+    return out + this.#finish(tool.outputIndex, functionCallItem(this.#frame, call, tool.call));
+  }
+
+  #finish(outputIndex: number, item: Obj): string {
+    this.#items.push({ outputIndex, item });
+    return this.#event("response.output_item.done", { output_index: outputIndex, item });
+  }
+
+  /**
+   * The closing events: every open item's `.done` events in output-index
+   * order, then `response.completed` (or `.incomplete`) with the output
+   * ordered by output index.
+   */
   end(): string {
     let out = this.#started ? "" : this.#start();
     // Nothing streamed: an empty message, so the output is never empty.
-    if (this.#items.length === 0 && !this.#open) out += this.#openMessage();
-    out += this.#close();
-    const response: Obj = { ...buildResponse(this.#frame, this.#turn), output: this.#items };
+    if (this.#nextIndex === 0) out += this.#openMessage();
+    const open: { outputIndex: number; close: () => string }[] = [...this.#tools.values()].map(
+      (tool) => ({ outputIndex: tool.outputIndex, close: () => this.#closeTool(tool) }),
+    );
+    this.#tools.clear();
+    const sequential = this.#open;
+    if (sequential) {
+      open.push({ outputIndex: sequential.outputIndex, close: () => this.#closeSequential() });
+    }
+    open.sort((a, b) => a.outputIndex - b.outputIndex);
+    for (const item of open) out += item.close();
+    const output = this.#items.toSorted((a, b) => a.outputIndex - b.outputIndex)
+      .map(({ item }) => item);
+    const response: Obj = { ...buildResponse(this.#frame, this.#turn), output };
     const type = response.status === "incomplete" ? "response.incomplete" : "response.completed";
     return out + this.#event(type, { response });
   }
