@@ -626,3 +626,26 @@ Deno.test("a model whose deployments do not all speak the Responses API is trans
     await b.close();
   }
 });
+
+Deno.test("items of a streamed translated answer can be referred to by the ids the stream gave them", async () => {
+  await withGateway(async ({ url }) => {
+    const client = new OpenAI({ apiKey: "none", baseURL: `${url}/v1`, maxRetries: 0 });
+    const first = await client.responses.stream({
+      model: "mock-gpt",
+      input: "Call get_weather for Paris.",
+      tools: [WEATHER_TOOL],
+    }).finalResponse();
+    const call = first.output.find((i) => i.type === "function_call");
+    assert.ok(call?.type === "function_call" && call.id);
+    const second = await client.responses.create({
+      model: "mock-gpt",
+      input: [
+        { role: "user", content: "Call get_weather for Paris." },
+        { type: "item_reference", id: call.id },
+        { type: "function_call_output", call_id: call.call_id, output: "hazy" },
+      ],
+      tools: [WEATHER_TOOL],
+    });
+    assert.match(second.output_text, /hazy/);
+  });
+});

@@ -262,9 +262,7 @@ export class ResponsesStream implements ChunkTranslator {
     }
     open.sort((a, b) => a.outputIndex - b.outputIndex);
     for (const item of open) out += item.close();
-    const output = this.#items.toSorted((a, b) => a.outputIndex - b.outputIndex)
-      .map(({ item }) => item);
-    const response: Obj = { ...buildResponse(this.#frame, this.#turn), output };
+    const response: Obj = { ...buildResponse(this.#frame, this.#turn), output: this.output };
     const type = response.status === "incomplete" ? "response.incomplete" : "response.completed";
     return out + this.#event(type, { response });
   }
@@ -276,6 +274,11 @@ export class ResponsesStream implements ChunkTranslator {
       message: typeof error.message === "string" ? error.message : "the upstream failed",
       param: null,
     });
+  }
+
+  /** The items finished so far, by output index (after `end()`: the response's `output`). */
+  get output(): Obj[] {
+    return this.#items.toSorted((a, b) => a.outputIndex - b.outputIndex).map(({ item }) => item);
   }
 
   /** What the stream assembled (for the log). */

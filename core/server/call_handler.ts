@@ -17,6 +17,7 @@ import type { Deployment, ProxyCallType } from "../providers/types.ts";
 import type { FinishedCallType } from "../log/call.ts";
 import { isTranslated, translate, type Translation } from "./translated.ts";
 import { RecentItems } from "../responses/items.ts";
+import { ResponsesStream } from "../responses/stream.ts";
 import { type NativeCall, nativeCall, speaksNatively } from "./native.ts";
 import type { Usage } from "../stream/accumulator.ts";
 import { relayStream } from "../stream/relay.ts";
@@ -315,8 +316,9 @@ export class CallHandler {
     headers["content-type"] = "text/event-stream; charset=utf-8";
     headers["cache-control"] = "no-cache";
     this.#timingHeaders(call, headers);
+    const translator = call.translation?.stream();
     const relayed = relayStream(stream, {
-      translate: call.translation?.stream() ?? call.native?.observer,
+      translate: translator ?? call.native?.observer,
       forwardUsage:
         (body.stream_options as Record<string, unknown> | undefined)?.include_usage === true,
       clientSignal: req.signal,
@@ -334,10 +336,8 @@ export class CallHandler {
             : accumulator.messages()[0];
           record.finishReasons = accumulator.finishReasons();
           if (call.native) this.#nativeStreamEnd(record, call.native);
-          else if (call.translation && record.callType === "responses" && !error) {
-            // The streamed items, as the non-streamed answer would have them (same ids).
-            const turn = { message: record.response, finish_reason: record.finishReasons?.[0] };
-            this.#items.keep(call.translation.answer({ choices: [turn] }).output);
+          else if (translator instanceof ResponsesStream && !error) {
+            this.#items.keep(translator.output); // the items as streamed, with their ids
           }
           record.cost = this.#cost(routed.deployment, record.usage);
           record.error = streamEndError(aborted, error, record.deployment) ?? record.error;
