@@ -4,6 +4,7 @@
  * own with its own id, name and whole arguments, parallel tool calls whose
  * deltas interleave included.
  */
+import { chatChunk, INTERLEAVED_CALL_DELTAS } from "../../tests/fakes/chat_chunks.ts";
 import assert from "node:assert/strict";
 import { MessagesStream } from "./response.ts";
 
@@ -11,12 +12,7 @@ type Obj = Record<string, unknown>;
 // deno-lint-ignore no-explicit-any
 type Event = Record<string, any>;
 
-const chunk = (delta: Obj, finish: string | null = null): Obj => ({
-  id: "chatcmpl-1",
-  object: "chat.completion.chunk",
-  model: "gpt-up",
-  choices: [{ index: 0, delta, finish_reason: finish }],
-});
+const chunk = chatChunk;
 
 /** Feeds the chunks and returns the parsed events (checking each SSE frame's `event:` line). */
 function run(chunks: Obj[]): Event[] {
@@ -68,18 +64,7 @@ const types = (events: Event[]): string[] => events.map((e) => e.type);
 Deno.test("parallel tool calls whose deltas interleave: one block each, the second after the first", () => {
   const events = run([
     chunk({ role: "assistant", content: null }),
-    chunk({
-      tool_calls: [
-        { index: 0, id: "call_a", type: "function", function: { name: "f", arguments: "" } },
-        { index: 1, id: "call_b", type: "function", function: { name: "g", arguments: "" } },
-      ],
-    }),
-    chunk({
-      tool_calls: [
-        { index: 0, function: { arguments: '{"x":1}' } },
-        { index: 1, function: { arguments: '{"y":2}' } },
-      ],
-    }),
+    ...INTERLEAVED_CALL_DELTAS.map((d) => chunk(d)),
     chunk({}, "tool_calls"),
   ]);
   assert.deepEqual(types(events), [

@@ -4,6 +4,7 @@
  * the final `response.output`, parallel tool calls whose deltas interleave
  * included.
  */
+import { chatChunk, INTERLEAVED_CALL_DELTAS } from "../../tests/fakes/chat_chunks.ts";
 import assert from "node:assert/strict";
 import { ResponsesStream } from "./stream.ts";
 import type { ResponseFrame } from "./response.ts";
@@ -19,12 +20,7 @@ const FRAME: ResponseFrame = {
   request: {},
 };
 
-const chunk = (delta: Obj, finish: string | null = null): Obj => ({
-  id: "chatcmpl-1",
-  object: "chat.completion.chunk",
-  model: "gpt-up",
-  choices: [{ index: 0, delta, finish_reason: finish }],
-});
+const chunk = chatChunk;
 
 /** Feeds the chunks and returns the parsed events (checking each SSE frame's `event:` line). */
 function run(chunks: Obj[]): Event[] {
@@ -72,18 +68,7 @@ function assertIndicesConsistent(events: Event[]): void {
 
 const interleaved = [
   chunk({ role: "assistant", content: null }),
-  chunk({
-    tool_calls: [
-      { index: 0, id: "call_a", type: "function", function: { name: "f", arguments: "" } },
-      { index: 1, id: "call_b", type: "function", function: { name: "g", arguments: "" } },
-    ],
-  }),
-  chunk({
-    tool_calls: [
-      { index: 0, function: { arguments: '{"x":1}' } },
-      { index: 1, function: { arguments: '{"y":2}' } },
-    ],
-  }),
+  ...INTERLEAVED_CALL_DELTAS.map((d) => chunk(d)),
   chunk({}, "tool_calls"),
 ];
 
