@@ -59,6 +59,17 @@ const WEATHER_TOOL = {
   strict: true,
 };
 
+/** `get_weather` as an AI SDK tool answering `<weather> in <city>`. */
+function sdkWeatherTool(weather: string) {
+  return {
+    get_weather: tool({
+      description: "The weather in a city",
+      inputSchema: jsonSchema<{ city: string }>(WEATHER_TOOL.parameters),
+      execute: ({ city }) => Promise.resolve(`${weather} in ${city}`),
+    }),
+  };
+}
+
 Deno.test("responses.create against the mock: text, usage, x-request-id, and the logged event", async () => {
   await withGateway(async ({ url, dir }) => {
     const client = new OpenAI({ apiKey: "none", baseURL: `${url}/v1`, maxRetries: 0 });
@@ -225,13 +236,7 @@ Deno.test("the Vercel AI SDK's default OpenAI provider (Responses API): generate
     const withTools = await generateText({
       model: openai("tools-gpt"),
       prompt: "Weather in Paris?",
-      tools: {
-        get_weather: tool({
-          description: "The weather in a city",
-          inputSchema: jsonSchema<{ city: string }>(WEATHER_TOOL.parameters),
-          execute: ({ city }) => Promise.resolve(`cloudy in ${city}`),
-        }),
-      },
+      tools: sdkWeatherTool("cloudy"),
       stopWhen: stepCountIs(3),
     });
     assert.equal(withTools.text, "It is cloudy in Paris.");
@@ -516,13 +521,7 @@ Deno.test("the AI SDK's second step refers to the first step's items by id: they
     const result = await generateText({
       model: openai("mixed"),
       prompt: "Weather in Paris?",
-      tools: {
-        get_weather: tool({
-          description: "The weather in a city",
-          inputSchema: jsonSchema<{ city: string }>(WEATHER_TOOL.parameters),
-          execute: ({ city }) => Promise.resolve(`windy in ${city}`),
-        }),
-      },
+      tools: sdkWeatherTool("windy"),
       stopWhen: stepCountIs(3),
     });
     assert.equal(result.text, "Done: windy in Paris.");
