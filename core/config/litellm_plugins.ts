@@ -22,6 +22,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "galileo",
   "sentry",
   "s3",
+  "sqs",
   "langfuse",
   "otel",
 ];
