@@ -23,6 +23,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "sentry",
   "s3",
   "sqs",
+  "dynamodb",
   "langfuse",
   "otel",
 ];
