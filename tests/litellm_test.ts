@@ -337,7 +337,7 @@ Deno.test("litellm: --check lists the unsupported keys and exits 0", async () =>
     file,
     stringify({
       model_list: [{ model_name: "m", litellm_params: { model: "openai/gpt-4o", rpm: 10 } }],
-      litellm_settings: { callbacks: ["datadog"], cache: true },
+      litellm_settings: { callbacks: ["prometheus"], cache: true },
       general_settings: { alerting: ["slack"] },
     }),
   );
@@ -365,6 +365,6 @@ Deno.test("litellm: --check lists the unsupported keys and exits 0", async () =>
   ) {
     assert.match(text, new RegExp(`warning: ${path.replace(/[[\].]/g, "\\$&")}`));
   }
-  assert.match(text, /datadog/);
+  assert.match(text, /prometheus/);
   await Deno.remove(dir, { recursive: true });
 });

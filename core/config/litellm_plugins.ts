@@ -19,6 +19,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "jsonl",
   "webhook",
   "openmeter",
+  "datadog",
   "galileo",
   "sentry",
   "s3",
