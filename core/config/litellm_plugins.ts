@@ -25,6 +25,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "s3",
   "sqs",
   "dynamodb",
+  "gcs",
   "langfuse",
   "otel",
 ];
