@@ -20,6 +20,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "webhook",
   "openmeter",
   "datadog",
+  "langsmith",
   "galileo",
   "sentry",
   "s3",
