@@ -27,6 +27,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "sqs",
   "dynamodb",
   "gcs",
+  "gcs-pubsub",
   "langfuse",
   "otel",
 ];

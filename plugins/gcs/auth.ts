@@ -269,7 +269,28 @@ export function googleAuthUrls(source: GoogleCredentialSource): string[] {
 }
 
 function metadataBase(host: string): string {
-  return /^https?:\/\//i.test(host) ? new URL(host).href : `http://${host}/`;
+  return new URL(emulatorUrl(host)).href;
+}
+
+/**
+ * A host variable's value as a base URL (`STORAGE_EMULATOR_HOST`,
+ * `PUBSUB_EMULATOR_HOST`, `GCE_METADATA_HOST` hold `host:port`):
+ * `localhost:4443` → `http://localhost:4443`; a value with a scheme is kept.
+ *
+ * @param host The variable's value.
+ * @returns The URL.
+ *
+ * @example
+ * ```ts
+ * import { emulatorUrl } from "@sluice/gcs/auth";
+ *
+ * emulatorUrl("localhost:8085"); // "http://localhost:8085"
+ * emulatorUrl("https://gcs.test:9000/"); // "https://gcs.test:9000/"
+ * ```
+ */
+export function emulatorUrl(host: string): string {
+  const text = host.trim();
+  return /^https?:\/\//i.test(text) ? text : `http://${text}`;
 }
 
 /**

@@ -8,10 +8,13 @@ import { z } from "zod";
 import type { JsonSchema } from "@sluice/core/plugin";
 import { definePluginConfig, type SameShape } from "@sluice/core/plugin-config";
 import {
+  emulatorUrl,
   GOOGLE_AUTH_ENV_VARS,
   type GoogleCredentialSource,
   resolveGoogleCredentials,
 } from "./auth.ts";
+
+export { emulatorUrl } from "./auth.ts";
 
 /** Timeout of one upload when the config sets none. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -149,26 +152,6 @@ export interface GcsTarget {
   shownEndpoint: string;
   /** Where the credentials come from (`none` with `STORAGE_EMULATOR_HOST`). */
   credentials: GoogleCredentialSource;
-}
-
-/**
- * An emulator variable's value as a base URL: `localhost:4443` →
- * `http://localhost:4443`; a value with a scheme is kept.
- *
- * @param host The variable's value.
- * @returns The URL.
- *
- * @example
- * ```ts
- * import { emulatorUrl } from "@sluice/gcs";
- *
- * emulatorUrl("localhost:4443"); // "http://localhost:4443"
- * emulatorUrl("https://gcs.test:9000/"); // "https://gcs.test:9000/"
- * ```
- */
-export function emulatorUrl(host: string): string {
-  const text = host.trim();
-  return /^https?:\/\//i.test(text) ? text : `http://${text}`;
 }
 
 /**
