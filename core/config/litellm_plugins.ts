@@ -21,6 +21,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "openmeter",
   "datadog",
   "langsmith",
+  "lunary",
   "galileo",
   "sentry",
   "s3",
