@@ -72,4 +72,11 @@ export {
   type PubSubMessage,
   REQUEST_BUDGET_BYTES,
 } from "./messages.ts";
+export type {
+  AuthorizedUserKey,
+  GoogleAuth,
+  GoogleCredentialSource,
+  GoogleKey,
+  ServiceAccountKey,
+} from "@sluice/gcs/auth";
 export { createPubSubSink, publishUrl, type PubSubSinkOptions } from "./pubsub_sink.ts";

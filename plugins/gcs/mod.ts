@@ -60,4 +60,11 @@ export {
   parseGcsConfig,
   resolveGcsTarget,
 } from "./config.ts";
+export type {
+  AuthorizedUserKey,
+  GoogleAuth,
+  GoogleCredentialSource,
+  GoogleKey,
+  ServiceAccountKey,
+} from "./auth.ts";
 export { createGcsSink, type GcsSinkOptions, UPLOAD_CONCURRENCY, uploadUrl } from "./gcs_sink.ts";
