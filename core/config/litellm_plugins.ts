@@ -22,6 +22,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "datadog",
   "langsmith",
   "lunary",
+  "athina",
   "galileo",
   "sentry",
   "s3",
