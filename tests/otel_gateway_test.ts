@@ -4,14 +4,23 @@
  * the upstream's traceparent), the span's times against the log event's,
  * typed gen_ai.* attributes on the wire (protobuf and JSON), messages only
  * where the sink's redaction policy keeps them, masked PII, key info
- * removal, streaming (end of stream, time to first token), and a gateway
- * started from the CLI configured only through OTEL_* variables.
+ * removal, streaming (end of stream, time to first token), and gateways
+ * started from the CLI configured only through OTEL_* variables (OTLP/HTTP,
+ * and SigNoz's gRPC setup with all three signals, the plugin sandboxed).
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { readJsonlEvents, startGateway } from "./fakes/gateway.ts";
 import { chatChunks, sseResponse, startUpstream } from "./fakes/upstream.ts";
 import { startOtlpReceiver, until, valueOf } from "../plugins/otel/testdata/otlp_receiver.ts";
+import {
+  attributesOf,
+  logRecordsOf,
+  metricsOf,
+  spansOf,
+  startGrpcReceiver,
+} from "../plugins/otel/testdata/signals_receiver.ts";
+import { startCliGateway } from "./fakes/cli_gateway.ts";
 import {
   assertGenAiAttributeTypes,
   assertGenAiJson,
@@ -380,7 +389,7 @@ Deno.test("the gateway validates the otel sink's config with the plugin's JSON S
     () =>
       startGateway({
         models: [{ name: "mock-gpt", provider: "mock" }],
-        sinks: [{ name: "traces", use: "otel", config: { protocol: "grpc", endpont: "x" } }],
+        sinks: [{ name: "traces", use: "otel", config: { protocol: "grpc2", endpont: "x" } }],
       }),
     (error: Error) => {
       assert.match(error.message, /sinks\[traces\]\.config\.protocol/);
@@ -388,4 +397,94 @@ Deno.test("the gateway validates the otel sink's config with the plugin's JSON S
       return true;
     },
   );
+});
+
+Deno.test("SigNoz's guide over gRPC + gzip, sandboxed: correlated spans and logs, token metrics equal to the answers' usage", async () => {
+  const rx = await startGrpcReceiver();
+  const dir = await Deno.makeTempDir();
+  const config = `${dir}/gateway.yaml`;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      server: { data_dir: dir },
+      models: [{ name: "mock-gpt", provider: "mock" }],
+      sinks: [{ use: "otel", queue: { flush_interval_ms: 20 } }],
+    }),
+  );
+  const ingestionKey = "signoz-ingestion-secret-0042";
+  const gw = await startCliGateway(config, {
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `127.0.0.1:${rx.port}`,
+      OTEL_EXPORTER_OTLP_INSECURE: "true",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+      OTEL_EXPORTER_OTLP_COMPRESSION: "gzip",
+      OTEL_TRACES_EXPORTER: "otlp",
+      OTEL_METRICS_EXPORTER: "otlp",
+      OTEL_LOGS_EXPORTER: "otlp",
+      OTEL_METRIC_EXPORT_INTERVAL: "200",
+      OTEL_EXPORTER_OTLP_HEADERS: `signoz-ingestion-key=${ingestionKey}`,
+      OTEL_SERVICE_NAME: "llm-gateway",
+    },
+  });
+  try {
+    const client = new OpenAI({ apiKey: "unused", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const plain = await client.chat.completions.create({
+      model: "mock-gpt",
+      messages: [{ role: "user", content: "hello over grpc" }],
+    }).withResponse();
+    const stream = await client.chat.completions.create({
+      model: "mock-gpt",
+      messages: [{ role: "user", content: "stream over grpc" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let streamedUsage: { prompt_tokens: number; completion_tokens: number } | undefined;
+    for await (const chunk of stream) streamedUsage = chunk.usage ?? streamedUsage;
+    const usages = [plain.data.usage!, streamedUsage!];
+    const traceIds = [plain.response.headers.get("x-sluice-trace-id")];
+
+    await until(() => spansOf(rx.accepted).length === 2, 15_000, "two spans");
+    await until(() => logRecordsOf(rx.accepted).length === 2, 15_000, "two log records");
+    const inputTokens = usages.reduce((n, u) => n + u.prompt_tokens, 0);
+    const outputTokens = usages.reduce((n, u) => n + u.completion_tokens, 0);
+    const tokenSum = (type: string) => {
+      const last = rx.accepted.filter((r) => r.signal === "metrics").at(-1);
+      const metric = last && metricsOf([last]).find((m) => m.name === "gen_ai.client.token.usage");
+      return (metric?.histogram.dataPoints ?? [])
+        .filter((p: { attributes: [] }) => attributesOf(p.attributes)["gen_ai.token.type"] === type)
+        .reduce((n: number, p: { sum: number }) => n + p.sum, 0);
+    };
+    await until(
+      () => tokenSum("input") === inputTokens && tokenSum("output") === outputTokens,
+      15_000,
+      "cumulative token usage equal to the answers' usage",
+    );
+
+    const spans = spansOf(rx.accepted);
+    const records = logRecordsOf(rx.accepted);
+    assert.ok(traceIds.every((id) => spans.some((s) => s.traceId === id)));
+    assert.deepEqual(
+      records.map((r) => `${r.traceId}/${r.spanId}`).sort(),
+      spans.map((s) => `${s.traceId}/${s.spanId}`).sort(),
+      "every log record sits in its call's span",
+    );
+    for (const received of rx.accepted) {
+      assert.equal(received.headers["signoz-ingestion-key"], ingestionKey);
+    }
+    for (const signal of ["traces", "metrics", "logs"]) {
+      assert.match(
+        gw.stderr(),
+        new RegExp(`exporting ${signal} to \\S+ \\(grpc, gzip, from OTEL_`),
+      );
+    }
+    const resource = rx.accepted.find((r) => r.signal === "metrics")!.request.resourceMetrics[0]
+      .resource;
+    assert.equal(attributesOf(resource.attributes)["service.name"], "llm-gateway");
+  } finally {
+    const code = await gw.terminate();
+    assert.equal(code, 0, gw.stderr());
+    assert.ok(!gw.stderr().includes(ingestionKey), "header values are never logged");
+    await rx.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

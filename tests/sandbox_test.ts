@@ -83,7 +83,7 @@ async function probeSetup(env: Record<string, string> = {}) {
 
 const EVENT = { request_id: "req-1", status: "success" } as unknown as LogEvent;
 
-Deno.test("a sandboxed plugin reaches only its declared host; env, reads and writes are denied", async () => {
+Deno.test("a sandboxed plugin reaches only its declared host; env (granted names hold no value), reads and writes are denied", async () => {
   const s = await probeSetup({ PROBE_VISIBLE: "visible-value", HOME: "/root" });
   const undeclared = startServer();
   const secretFile = join(s.dataDir, "secret.txt");
@@ -112,6 +112,11 @@ Deno.test("a sandboxed plugin reaches only its declared host; env, reads and wri
     const report = s.reports.received[0].body as Record<string, { ok: boolean; error?: string }>;
     assert.equal(report.env.ok, false);
     assert.match(report.env.error!, /NotCapable|PermissionDenied/);
+    assert.deepEqual(
+      report.grantedProcessEnv,
+      { ok: true, value: null },
+      "values only via ctx.env",
+    );
     assert.equal(report.read.ok, false);
     assert.match(report.read.error!, /NotCapable|PermissionDenied/);
     assert.equal(report.write.ok, false);

@@ -1,8 +1,11 @@
 /**
  * The plugin sandbox: each sandboxed plugin runs in its own Deno process,
  * started with only what the operator granted (`--allow-net` for the
- * granted hosts, nothing else: no environment, no file reads or writes, no
- * subprocesses, no FFI, no system info) and a heap cap
+ * granted hosts, nothing else: no file reads or writes, no subprocesses,
+ * no FFI, no system info; `--allow-env` only for the variable names it was
+ * granted, over a cleared environment, so a library that probes
+ * `process.env` loads while the values still reach the plugin only through
+ * `ctx.env`) and a heap cap
  * (`--v8-flags=--max-old-space-size`). Measured on Deno 2.9: a Worker can
  * enforce neither limit — a Worker that runs out of heap aborts the whole
  * process, and `terminate()` does not stop a Worker spinning in a loop —
@@ -136,11 +139,16 @@ function runtimeEnv(): Record<string, string> {
   return env;
 }
 
-/** The `deno run` arguments of a sandbox process reaching `net` with a `heapMb` cap. */
+/**
+ * The `deno run` arguments of a sandbox process reaching `net` with a
+ * `heapMb` cap, allowed to look up the variable names in `env` (its own,
+ * cleared environment holds none of the gateway's values).
+ */
 export function sandboxArgs(
   target: SandboxTarget,
   net: readonly string[],
   heapMb: number,
+  env: readonly string[] = [],
 ): string[] {
   const config = gatewayConfigPath();
   return [
@@ -150,6 +158,7 @@ export function sandboxArgs(
     config ? `--config=${config}` : "--no-config",
     `--v8-flags=--max-old-space-size=${heapMb},--max-semi-space-size=1`,
     ...(net.length > 0 ? [`--allow-net=${net.join(",")}`] : []),
+    ...(env.length > 0 ? [`--allow-env=${env.join(",")}`] : []),
     ...(target.remoteImports ? [] : ["--deny-import"]),
     sandboxMainUrl(target.moduleUrl),
   ];
@@ -193,12 +202,13 @@ class SandboxProcess {
     net: readonly string[],
     heapMb: number,
     onLog: (m: LogMessage) => void,
+    env: readonly string[] = [],
   ) {
     this.#label = target.label;
     this.#heapMb = heapMb;
     try {
       this.#child = new Deno.Command(Deno.execPath(), {
-        args: sandboxArgs(target, net, heapMb),
+        args: sandboxArgs(target, net, heapMb, env),
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
@@ -443,7 +453,13 @@ export interface SandboxedSinkOptions {
 }
 
 async function startProcess(options: SandboxedSinkOptions): Promise<SandboxProcess> {
-  const process = new SandboxProcess(options.target, options.net, options.heapMb, options.onLog);
+  const process = new SandboxProcess(
+    options.target,
+    options.net,
+    options.heapMb,
+    options.onLog,
+    options.init.grantedEnv,
+  );
   let answer: Answer;
   try {
     answer = await process.ask(

@@ -16,31 +16,64 @@ import {
 } from "@opentelemetry/semantic-conventions";
 import { DEFAULT_ATTRIBUTE_COUNT_LIMIT, type GenAiSpanOptions } from "./genai.ts";
 import { displayUrl } from "@sluice/core/sink-http";
-import { parseKeyValueList, tracesUrl } from "./env.ts";
-import { PRESET_NAMES, type PresetName, PRESETS } from "./presets.ts";
+import { parseKeyValueList, signalPathUrl } from "./env.ts";
+import { PRESET_NAMES, type PresetName, PRESETS, type PresetValues } from "./presets.ts";
 
-/** Exporters: OTLP over HTTP, or the SDK's console exporter (stdout). */
-export type ExporterName = "otlp_http" | "console";
+/** The three OpenTelemetry signals. */
+export const SIGNAL_NAMES = ["traces", "metrics", "logs"] as const;
 
-/** OTLP/HTTP encodings. */
-export type OtlpProtocol = "http/json" | "http/protobuf";
+/** An OpenTelemetry signal. */
+export type SignalName = typeof SIGNAL_NAMES[number];
+
+/**
+ * Exporters: OTLP (over HTTP or gRPC; LiteLLM's names `otlp_http` and
+ * `otlp_grpc` pick the transport), or the SDK's console exporters (stdout).
+ */
+export type ExporterName = "otlp" | "otlp_http" | "otlp_grpc" | "console";
+
+/** OTLP transports and encodings. */
+export type OtlpProtocol = "grpc" | "http/json" | "http/protobuf";
+
+/** Request body compression. */
+export type Compression = "gzip" | "none";
+
+/** Metric aggregation temporality preference (the OTel variable's values). */
+export type TemporalityPreference = "cumulative" | "delta" | "lowmemory";
 
 /** `config:` of an otel sink entry. Every field is optional. */
 export interface OtelConfig {
   /** A backend template: `signoz`, `honeycomb`, `traceloop`, `laminar`, `langfuse`, `portkey`. */
   preset?: PresetName;
-  /** `otlp_http` (default) or `console`. */
+  /**
+   * The signals to send (default: traces, plus metrics and logs when
+   * `OTEL_METRICS_EXPORTER` / `OTEL_LOGS_EXPORTER` ask for them).
+   */
+  signals?: SignalName[];
+  /** `otlp` (default), `otlp_http`, `otlp_grpc` or `console`. */
   exporter?: ExporterName;
-  /** `http/protobuf` (default) or `http/json`. */
+  /** `http/protobuf` (default), `http/json` or `grpc`. */
   protocol?: OtlpProtocol;
-  /** Base OTLP/HTTP URL; `/v1/traces` is appended unless the path already ends with it. */
+  /**
+   * Base OTLP URL. Over HTTP `/v1/<signal>` is appended (unless the path
+   * already ends with it); over gRPC it is the collector's address.
+   */
   endpoint?: string;
   /** The full traces URL, used as given (wins over `endpoint`). */
   traces_endpoint?: string;
-  /** Request headers, e.g. authentication (use `${NAME}` for secrets). */
+  /** The full metrics URL, used as given (wins over `endpoint`). */
+  metrics_endpoint?: string;
+  /** The full logs URL, used as given (wins over `endpoint`). */
+  logs_endpoint?: string;
+  /** Request headers (gRPC metadata), e.g. authentication (use `${NAME}` for secrets). */
   headers?: Record<string, string>;
+  /** `gzip` or `none` (default `OTEL_EXPORTER_OTLP_COMPRESSION`, else none). */
+  compression?: Compression;
   /** Timeout of one export request in milliseconds (default 10,000). */
   timeout_ms?: number;
+  /** Interval between metric exports in milliseconds (default `OTEL_METRIC_EXPORT_INTERVAL`, else 60,000). */
+  metric_export_interval_ms?: number;
+  /** Metric temporality (default `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, else cumulative). */
+  metrics_temporality?: TemporalityPreference;
   /** `service.name` of the resource (default `OTEL_SERVICE_NAME`, else `sluice`). */
   service_name?: string;
   /** Extra resource attributes (over `OTEL_RESOURCE_ATTRIBUTES`). */
@@ -61,20 +94,28 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 /** The OTLP/HTTP traces URL when nothing sets an endpoint (the OTel default). */
 export const DEFAULT_TRACES_URL = "http://localhost:4318/v1/traces";
 
+/** The OTLP/gRPC address when nothing sets an endpoint (the OTel default). */
+export const DEFAULT_GRPC_URL = "http://localhost:4317";
+
+/** The metric export interval when neither config nor environment sets one (the OTel default). */
+export const DEFAULT_METRIC_INTERVAL_MS = 60_000;
+
 /** `service.name` when neither config nor environment sets one. */
 export const DEFAULT_SERVICE_NAME = "sluice";
 
+const SIGNAL_ENV = ["TRACES", "METRICS", "LOGS"] as const;
+
 /** The standard OpenTelemetry variables the plugin reads. */
 export const OTEL_ENV_VARS: readonly string[] = [
-  "OTEL_EXPORTER_OTLP_ENDPOINT",
-  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-  "OTEL_EXPORTER_OTLP_HEADERS",
-  "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-  "OTEL_EXPORTER_OTLP_PROTOCOL",
-  "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-  "OTEL_EXPORTER_OTLP_TIMEOUT",
-  "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-  "OTEL_TRACES_EXPORTER",
+  ...["ENDPOINT", "HEADERS", "PROTOCOL", "TIMEOUT", "COMPRESSION"].flatMap((what) => [
+    `OTEL_EXPORTER_OTLP_${what}`,
+    ...SIGNAL_ENV.map((signal) => `OTEL_EXPORTER_OTLP_${signal}_${what}`),
+  ]),
+  "OTEL_EXPORTER_OTLP_INSECURE",
+  ...SIGNAL_ENV.map((signal) => `OTEL_${signal}_EXPORTER`),
+  "OTEL_METRIC_EXPORT_INTERVAL",
+  "OTEL_METRIC_EXPORT_TIMEOUT",
+  "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
   "OTEL_SERVICE_NAME",
   "OTEL_RESOURCE_ATTRIBUTES",
   "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
@@ -90,10 +131,33 @@ export const LITELLM_ENV_VARS: readonly string[] = [
   "OTEL_HEADERS",
 ];
 
+/**
+ * The variables `@grpc/grpc-js` reads when it loads or connects (logging,
+ * tracing, resolver, TLS and proxy settings): a sandboxed plugin must be
+ * allowed to read them, or the gRPC transport fails to load.
+ */
+export const GRPC_ENV_VARS: readonly string[] = [
+  "GRPC_NODE_VERBOSITY",
+  "GRPC_VERBOSITY",
+  "GRPC_NODE_TRACE",
+  "GRPC_TRACE",
+  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
+  "GRPC_NODE_DEBUG_SEND_ERROR_DETAILS",
+  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
+  "GRPC_SSL_CIPHER_SUITES",
+  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+  "grpc_proxy",
+  "https_proxy",
+  "http_proxy",
+  "no_grpc_proxy",
+  "no_proxy",
+];
+
 /** Every environment variable the plugin may read (its `permissions.env`). */
 export const OTEL_PLUGIN_ENV: readonly string[] = [
   ...OTEL_ENV_VARS,
   ...LITELLM_ENV_VARS,
+  ...GRPC_ENV_VARS,
   ...Object.values(PRESETS).flatMap((p) => p.env),
 ];
 
@@ -105,16 +169,25 @@ const httpUrl = z.url({
 const configZod = z.strictObject({
   preset: z.enum(PRESET_NAMES).optional()
     .describe("backend template filling endpoint and auth header from its documented env vars"),
-  exporter: z.enum(["otlp_http", "console"]).optional()
-    .describe("otlp_http (default) or console (stdout)"),
-  protocol: z.enum(["http/json", "http/protobuf"]).optional()
-    .describe("OTLP/HTTP encoding (default http/protobuf)"),
+  signals: z.array(z.enum(SIGNAL_NAMES)).min(1).optional()
+    .describe("signals to send: traces, metrics, logs (default traces, plus OTEL_*_EXPORTER)"),
+  exporter: z.enum(["otlp", "otlp_http", "otlp_grpc", "console"]).optional()
+    .describe("otlp (default), otlp_http, otlp_grpc or console (stdout)"),
+  protocol: z.enum(["grpc", "http/json", "http/protobuf"]).optional()
+    .describe("OTLP transport and encoding (default http/protobuf)"),
   endpoint: httpUrl.optional()
-    .describe("base OTLP/HTTP URL; /v1/traces is appended unless already there"),
+    .describe("base OTLP URL; over HTTP /v1/<signal> is appended unless already there"),
   traces_endpoint: httpUrl.optional().describe("full traces URL, used as given"),
+  metrics_endpoint: httpUrl.optional().describe("full metrics URL, used as given"),
+  logs_endpoint: httpUrl.optional().describe("full logs URL, used as given"),
   headers: z.record(z.string(), z.string()).optional()
-    .describe("request headers, e.g. authentication (use ${NAME} for secrets)"),
+    .describe("request headers / gRPC metadata, e.g. authentication (use ${NAME} for secrets)"),
+  compression: z.enum(["gzip", "none"]).optional().describe("request compression (default none)"),
   timeout_ms: z.int().positive().optional().describe("timeout of one export request (ms)"),
+  metric_export_interval_ms: z.int().min(100).optional()
+    .describe("interval between metric exports (ms, default 60000)"),
+  metrics_temporality: z.enum(["cumulative", "delta", "lowmemory"]).optional()
+    .describe("metric temporality preference (default cumulative)"),
   service_name: z.string().min(1).optional().describe("resource service.name"),
   resource_attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
     .optional().describe("extra resource attributes"),
@@ -150,20 +223,30 @@ export function parseOtelConfig(config: unknown): OtelConfig {
   return otelConfig.parse(config);
 }
 
-/** Everything the sink needs, resolved from config, preset and environment. */
-export interface ResolvedOtelConfig {
-  /** Which exporter. */
-  exporter: ExporterName;
-  /** OTLP/HTTP encoding. */
+/** How one signal is exported. */
+export interface ResolvedSignal {
+  /** OTLP, or the SDK's console exporter. */
+  exporter: "otlp" | "console";
+  /** Transport and encoding (OTLP only). */
   protocol: OtlpProtocol;
-  /** The traces URL (for `otlp_http`; empty for `console`). */
+  /** The signal's URL (OTLP/HTTP) or the collector's address (gRPC); empty for `console`. */
   url: string;
   /** Where the URL came from (`config.endpoint`, `preset langfuse`, an env var, `default`). */
   urlSource: string;
-  /** Request headers, lowercase names. */
+  /** Request headers (gRPC metadata), lowercase names. */
   headers: Record<string, string>;
   /** Timeout of one export request. */
   timeoutMs: number;
+  /** Request body compression. */
+  compression: Compression;
+}
+
+/** Everything the sink needs, resolved from config, preset and environment. */
+export interface ResolvedOtelConfig {
+  /** The signals sent, each with its exporter settings. */
+  signals: Partial<Record<SignalName, ResolvedSignal>>;
+  /** Metric export interval and temporality. */
+  metrics: { intervalMs: number; temporality: TemporalityPreference };
   /** Resource attributes. */
   resource: Record<string, string | number | boolean>;
   /** Options of the span mapping. */
@@ -188,33 +271,63 @@ function positiveInt(env: EnvReader, names: string[], warnings: string[]): numbe
   return undefined;
 }
 
-function exporterFromEnv(env: EnvReader): ExporterName | undefined {
-  const standard = env("OTEL_TRACES_EXPORTER")?.split(",").map((s) => s.trim().toLowerCase());
-  if (standard?.includes("otlp")) return "otlp_http";
-  if (standard?.includes("console")) return "console";
-  const litellm = env("OTEL_EXPORTER")?.trim().toLowerCase();
-  if (!litellm) return undefined;
-  if (litellm === "console") return "console";
-  if (litellm.includes("grpc")) {
-    throw new Error(
-      `otel: OTEL_EXPORTER=${litellm} asks for OTLP/gRPC, which this plugin does not send; ` +
-        "use otlp_http (most collectors listen for OTLP/HTTP on port 4318)",
-    );
+/** The first of `names` that is set, with its value trimmed. */
+function firstEnv(env: EnvReader, names: string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = env(name)?.trim();
+    if (value) return { name, value };
   }
-  return "otlp_http";
+  return undefined;
 }
 
-function protocolOf(raw: string | undefined, from: string): OtlpProtocol | undefined {
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const value = raw.trim().toLowerCase();
-  if (value === "http/json" || value === "http/protobuf") return value;
-  if (value === "grpc") {
+/** The signal-specific variable name, then the generic one (`OTEL_EXPORTER_OTLP_<SIGNAL>_<what>`). */
+const otlpVars = (signal: SignalName, what: string) => [
+  `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_${what}`,
+  `OTEL_EXPORTER_OTLP_${what}`,
+];
+
+function oneOf<T extends string>(raw: string, from: string, allowed: readonly T[]): T {
+  const value = raw.toLowerCase() as T;
+  if (allowed.includes(value)) return value;
+  throw new Error(
+    `otel: ${from}=${JSON.stringify(raw)}: expected ${allowed.join(", ")}`,
+  );
+}
+
+/** `OTEL_<SIGNAL>_EXPORTER`: `otlp`, `console`, `none` (the first one listed that this plugin has). */
+function signalExporterFromEnv(
+  env: EnvReader,
+  signal: SignalName,
+): "otlp" | "console" | "none" | undefined {
+  const name = `OTEL_${signal.toUpperCase()}_EXPORTER`;
+  const listed = env(name)?.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (!listed?.length) return undefined;
+  const known = listed.find((e) => e === "otlp" || e === "console" || e === "none");
+  if (!known) {
     throw new Error(
-      `otel: ${from}=grpc is not supported: this plugin sends OTLP/HTTP; ` +
-        "set http/protobuf or http/json (and the collector's HTTP port, usually 4318)",
+      `otel: ${name}=${JSON.stringify(env(name))}: expected otlp, console or none`,
     );
   }
-  throw new Error(`otel: ${from}=${JSON.stringify(raw)}: expected http/protobuf or http/json`);
+  return known as "otlp" | "console" | "none";
+}
+
+/** LiteLLM's `OTEL_EXPORTER`: `console`, `otlp_http`, `otlp_grpc` (also `grpc`, `http/…`). */
+function litellmExporter(
+  env: EnvReader,
+): { exporter: "otlp" | "console"; grpc: boolean } | undefined {
+  const value = env("OTEL_EXPORTER")?.trim().toLowerCase();
+  if (!value) return undefined;
+  if (value === "console") return { exporter: "console", grpc: false };
+  return { exporter: "otlp", grpc: value.includes("grpc") };
+}
+
+/** Which signals are sent: `config.signals`, else traces plus those `OTEL_<SIGNAL>_EXPORTER` turns on. */
+function signalsOf(config: OtelConfig, env: EnvReader): SignalName[] {
+  if (config.signals) return [...new Set(config.signals)];
+  return SIGNAL_NAMES.filter((signal) => {
+    const chosen = signalExporterFromEnv(env, signal);
+    return chosen === undefined ? signal === "traces" : chosen !== "none";
+  });
 }
 
 function lowerKeys(headers: Record<string, string>): Record<string, string> {
@@ -223,84 +336,155 @@ function lowerKeys(headers: Record<string, string>): Record<string, string> {
   return out;
 }
 
-function envHeaders(env: EnvReader, warnings: string[]): Record<string, string> {
+function envHeaders(
+  env: EnvReader,
+  signal: SignalName,
+  warnings: string[],
+): Record<string, string> {
   const merged: Record<string, string> = {};
-  for (
-    const name of [
-      "OTEL_HEADERS",
-      "OTEL_EXPORTER_OTLP_HEADERS",
-      "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-    ]
-  ) {
+  for (const name of ["OTEL_HEADERS", ...otlpVars(signal, "HEADERS").reverse()]) {
     const { pairs, skipped } = parseKeyValueList(env(name), { colon: name === "OTEL_HEADERS" });
     if (skipped.length) {
-      warnings.push(`${name}: entries ${skipped.join(", ")} are not key=value pairs; skipped`);
+      const warning = `${name}: entries ${skipped.join(", ")} are not key=value pairs; skipped`;
+      if (!warnings.includes(warning)) warnings.push(warning);
     }
     Object.assign(merged, lowerKeys(pairs));
   }
   return merged;
 }
 
-function checkUrl(url: string, from: string): string {
+/**
+ * An endpoint as a URL: http(s) URLs as given; for gRPC also a bare
+ * `host:port`, which is `https://` unless `OTEL_EXPORTER_OTLP_INSECURE` is true.
+ */
+function checkUrl(url: string, from: string, grpc: boolean, env: EnvReader): string {
+  if (grpc && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    const insecure = env("OTEL_EXPORTER_OTLP_INSECURE")?.trim().toLowerCase() === "true";
+    url = `${insecure ? "http" : "https"}://${url}`;
+  }
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
     throw new Error(`otel: ${from} must be an absolute http(s) URL; got ${displayUrl(url)}`);
   }
   return url;
 }
 
-/** The traces URL and where it came from; `fromEnv` when the environment chose it. */
+interface Endpoint {
+  url: string;
+  source: string;
+  /** The environment chose it (its header variables apply). */
+  fromEnv: boolean;
+}
+
+/** The signal's URL (HTTP) or the collector's address (gRPC), and where it came from. */
 function endpointOf(
   config: OtelConfig,
+  signal: SignalName,
+  grpc: boolean,
   preset: { name: PresetName; endpoint: string } | undefined,
   env: EnvReader,
-): { url: string; source: string; fromEnv: boolean } {
-  if (config.traces_endpoint) {
-    return {
-      url: checkUrl(config.traces_endpoint, "config.traces_endpoint"),
-      source: "config.traces_endpoint",
-      fromEnv: false,
-    };
+): Endpoint {
+  const signalUrl = (base: string, keepPath: boolean) =>
+    grpc ? base : signalPathUrl(base, signal, { keepSignalPath: keepPath });
+  const own = config[`${signal}_endpoint`];
+  if (own) {
+    const from = `config.${signal}_endpoint`;
+    return { url: checkUrl(own, from, grpc, env), source: from, fromEnv: false };
   }
   if (config.endpoint) {
-    return {
-      url: tracesUrl(checkUrl(config.endpoint, "config.endpoint"), { keepTracesPath: true }),
-      source: "config.endpoint",
-      fromEnv: false,
-    };
+    const url = checkUrl(config.endpoint, "config.endpoint", grpc, env);
+    return { url: signalUrl(url, true), source: "config.endpoint", fromEnv: false };
   }
   if (preset) {
-    return {
-      url: tracesUrl(checkUrl(preset.endpoint, `preset ${preset.name} endpoint`)),
-      source: `preset ${preset.name}`,
-      fromEnv: false,
-    };
+    const from = `preset ${preset.name}`;
+    const url = checkUrl(preset.endpoint, `${from} endpoint`, grpc, env);
+    return { url: signalUrl(url, false), source: from, fromEnv: false };
   }
-  const traces = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")?.trim();
-  if (traces) {
-    return {
-      url: checkUrl(traces, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-      source: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-      fromEnv: true,
-    };
-  }
-  const generic = env("OTEL_EXPORTER_OTLP_ENDPOINT")?.trim();
-  if (generic) {
+  const [specific, generic] = otlpVars(signal, "ENDPOINT");
+  const exact = env(specific)?.trim();
+  if (exact) return { url: checkUrl(exact, specific, grpc, env), source: specific, fromEnv: true };
+  const base = env(generic)?.trim();
+  if (base) {
     // The specification: the signal path is always appended to the generic endpoint.
     return {
-      url: tracesUrl(checkUrl(generic, "OTEL_EXPORTER_OTLP_ENDPOINT")),
-      source: "OTEL_EXPORTER_OTLP_ENDPOINT",
+      url: signalUrl(checkUrl(base, generic, grpc, env), false),
+      source: generic,
       fromEnv: true,
     };
   }
   const litellm = env("OTEL_ENDPOINT")?.trim();
   if (litellm) {
+    const url = checkUrl(litellm, "OTEL_ENDPOINT", grpc, env);
+    return { url: signalUrl(url, true), source: "OTEL_ENDPOINT", fromEnv: true };
+  }
+  const url = grpc ? DEFAULT_GRPC_URL : signalPathUrl("http://localhost:4318", signal);
+  return { url, source: "default", fromEnv: true };
+}
+
+/** How one signal is exported, from config, preset and environment. */
+function resolveSignal(
+  config: OtelConfig,
+  signal: SignalName,
+  preset: { name: PresetName; values: PresetValues } | undefined,
+  env: EnvReader,
+  warnings: string[],
+): ResolvedSignal {
+  const litellm = litellmExporter(env);
+  const fromEnv = signalExporterFromEnv(env, signal);
+  const console = config.exporter === "console" ||
+    (config.exporter === undefined && !preset &&
+      (fromEnv === "console" || (fromEnv === undefined && litellm?.exporter === "console")));
+  const protocolVar = firstEnv(env, otlpVars(signal, "PROTOCOL"));
+  const protocol: OtlpProtocol = config.protocol ??
+    (config.exporter === "otlp_grpc" ? "grpc" : undefined) ??
+    (config.exporter === "otlp_http" ? "http/protobuf" : undefined) ??
+    (protocolVar
+      ? oneOf(protocolVar.value, protocolVar.name, ["grpc", "http/protobuf", "http/json"])
+      : undefined) ??
+    (litellm?.grpc ? "grpc" : "http/protobuf");
+  const compressionVar = firstEnv(env, otlpVars(signal, "COMPRESSION"));
+  const compression: Compression = config.compression ??
+    (compressionVar ? oneOf(compressionVar.value, compressionVar.name, ["gzip", "none"]) : "none");
+  const timeoutMs = config.timeout_ms ??
+    positiveInt(env, otlpVars(signal, "TIMEOUT"), warnings) ?? DEFAULT_TIMEOUT_MS;
+  if (console) {
     return {
-      url: tracesUrl(checkUrl(litellm, "OTEL_ENDPOINT"), { keepTracesPath: true }),
-      source: "OTEL_ENDPOINT",
-      fromEnv: true,
+      exporter: "console",
+      protocol,
+      url: "",
+      urlSource: "console",
+      headers: {},
+      timeoutMs,
+      compression,
     };
   }
-  return { url: DEFAULT_TRACES_URL, source: "default", fromEnv: true };
+  const endpoint = endpointOf(
+    config,
+    signal,
+    protocol === "grpc",
+    preset ? { name: preset.name, endpoint: preset.values.endpoint } : undefined,
+    env,
+  );
+  const headers: Record<string, string> = {
+    ...(endpoint.fromEnv ? envHeaders(env, signal, warnings) : {}),
+    ...lowerKeys(preset?.values.headers ?? {}),
+    ...lowerKeys(config.headers ?? {}),
+  };
+  if (preset) {
+    const unmet = preset.values.missing.filter((m) => !(m.header in headers));
+    if (unmet.length) {
+      const needs = unmet.map((m) => `${m.env.join(" and ")} (or config.headers["${m.header}"])`);
+      throw new Error(`otel: preset ${preset.name} needs ${needs.join(", ")}`);
+    }
+  }
+  return {
+    exporter: "otlp",
+    protocol,
+    url: endpoint.url,
+    urlSource: endpoint.source,
+    headers,
+    timeoutMs,
+    compression,
+  };
 }
 
 function resourceOf(
@@ -331,21 +515,39 @@ function resourceOf(
   return resource;
 }
 
+/** Metric export interval and temporality, from config and environment. */
+function metricsOf(
+  config: OtelConfig,
+  env: EnvReader,
+  warnings: string[],
+): ResolvedOtelConfig["metrics"] {
+  const temporalityVar = firstEnv(env, ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"]);
+  return {
+    intervalMs: config.metric_export_interval_ms ??
+      positiveInt(env, ["OTEL_METRIC_EXPORT_INTERVAL"], warnings) ?? DEFAULT_METRIC_INTERVAL_MS,
+    temporality: config.metrics_temporality ??
+      (temporalityVar
+        ? oneOf(temporalityVar.value, temporalityVar.name, ["cumulative", "delta", "lowmemory"])
+        : "cumulative"),
+  };
+}
+
 /**
  * Resolves a validated config against a preset and the environment.
  *
  * Precedence, highest first: the sink's `config`, then its `preset`, then
- * the standard `OTEL_*` variables, then LiteLLM's `OTEL_EXPORTER` /
- * `OTEL_ENDPOINT` / `OTEL_HEADERS`, then the defaults. Header variables
- * (`OTEL_EXPORTER_OTLP_HEADERS`, …) apply only when the endpoint also came
- * from the environment, so credentials meant for one collector never go
- * to another.
+ * the standard `OTEL_*` variables (signal-specific before generic), then
+ * LiteLLM's `OTEL_EXPORTER` / `OTEL_ENDPOINT` / `OTEL_HEADERS`, then the
+ * defaults. Header variables (`OTEL_EXPORTER_OTLP_HEADERS`, …) apply only
+ * when the endpoint also came from the environment, so credentials meant
+ * for one collector never go to another. A preset sends only the signals
+ * its backend accepts.
  *
  * @param config The validated config.
  * @param env Reads an environment variable (the plugin passes `ctx.env`).
  * @param gatewayVersion `service.version` of the resource.
  * @returns The resolved settings.
- * @throws Error for unusable settings (gRPC, a bad URL, a preset without its credentials).
+ * @throws Error for unusable settings (a bad URL or protocol, a preset without its credentials).
  */
 export function resolveOtelConfig(
   config: OtelConfig,
@@ -354,39 +556,20 @@ export function resolveOtelConfig(
 ): ResolvedOtelConfig {
   const warnings: string[] = [];
   const presetName = config.preset;
-  const preset = presetName ? PRESETS[presetName].resolve(env) : undefined;
-  const exporter: ExporterName = config.exporter ?? (preset ? "otlp_http" : exporterFromEnv(env)) ??
-    "otlp_http";
-  const protocol = config.protocol ??
-    protocolOf(env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ??
-    protocolOf(env("OTEL_EXPORTER_OTLP_PROTOCOL"), "OTEL_EXPORTER_OTLP_PROTOCOL") ??
-    "http/protobuf";
-  const endpoint = exporter === "otlp_http"
-    ? endpointOf(
-      config,
-      preset && presetName ? { name: presetName, endpoint: preset.endpoint } : undefined,
-      env,
-    )
-    : { url: "", source: "console", fromEnv: false };
-  const headers: Record<string, string> = {
-    ...(endpoint.fromEnv ? envHeaders(env, warnings) : {}),
-    ...lowerKeys(preset?.headers ?? {}),
-    ...lowerKeys(config.headers ?? {}),
-  };
-  if (exporter === "otlp_http" && preset) {
-    const unmet = preset.missing.filter((m) => !(m.header in headers));
-    if (unmet.length) {
-      const needs = unmet.map((m) => `${m.env.join(" and ")} (or config.headers["${m.header}"])`);
-      throw new Error(`otel: preset ${presetName} needs ${needs.join(", ")}`);
+  const preset = presetName
+    ? { name: presetName, values: PRESETS[presetName].resolve(env) }
+    : undefined;
+  const signals: ResolvedOtelConfig["signals"] = {};
+  for (const signal of signalsOf(config, env)) {
+    const accepted = presetName ? PRESETS[presetName].signals : SIGNAL_NAMES;
+    if (!accepted.includes(signal)) {
+      const message = `preset ${presetName} accepts ${accepted.join(", ")} only`;
+      if (config.signals) throw new Error(`otel: config.signals: ${signal}: ${message}`);
+      warnings.push(`${signal} not sent: ${message}`);
+      continue;
     }
+    signals[signal] = resolveSignal(config, signal, preset, env, warnings);
   }
-  const timeoutMs = config.timeout_ms ??
-    positiveInt(
-      env,
-      ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"],
-      warnings,
-    ) ??
-    DEFAULT_TIMEOUT_MS;
   const attributeCountLimit = config.attribute_count_limit ??
     positiveInt(env, ["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT"], warnings) ??
     DEFAULT_ATTRIBUTE_COUNT_LIMIT;
@@ -397,12 +580,8 @@ export function resolveOtelConfig(
       warnings,
     );
   return {
-    exporter,
-    protocol,
-    url: endpoint.url,
-    urlSource: endpoint.source,
-    headers,
-    timeoutMs,
+    signals,
+    metrics: metricsOf(config, env, warnings),
     resource: resourceOf(config, env, gatewayVersion, warnings),
     span: {
       captureMessages: config.capture_messages ?? true,

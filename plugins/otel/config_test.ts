@@ -19,8 +19,14 @@ import { createTestContext, resolvePermissions } from "@sluice/core/testing";
 import denoJson from "./deno.json" with { type: "json" };
 
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
-const resolve = (config: Record<string, unknown>, vars: Record<string, string> = {}) =>
+const resolveAll = (config: Record<string, unknown>, vars: Record<string, string> = {}) =>
   resolveOtelConfig(parseOtelConfig(config), envOf(vars), "9.9.9");
+/** The traces signal's settings, with the settings every signal shares. */
+const resolve = (config: Record<string, unknown>, vars: Record<string, string> = {}) => {
+  const { signals, ...shared } = resolveAll(config, vars);
+  assert.ok(signals.traces, "traces are sent");
+  return { ...signals.traces, ...shared };
+};
 
 Deno.test("OTEL_EXPORTER_OTLP_ENDPOINT gets /v1/traces appended; the traces endpoint is used as given", () => {
   assert.equal(resolve({}).url, DEFAULT_TRACES_URL);
@@ -89,7 +95,7 @@ Deno.test("OTEL_EXPORTER_OTLP_HEADERS are URL-decoded, and sent only to the endp
   assert.deepEqual(parseKeyValueList("a=1,=2,b=x%3Dy").pairs, { a: "1", b: "x=y" });
 });
 
-Deno.test("protocol and exporter: config, OTEL_* and LiteLLM variables; gRPC is refused clearly", () => {
+Deno.test("protocol and exporter: config, OTEL_* and LiteLLM variables", () => {
   assert.equal(resolve({}).protocol, "http/protobuf");
   assert.equal(resolve({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" }).protocol, "http/json");
   assert.equal(
@@ -103,17 +109,22 @@ Deno.test("protocol and exporter: config, OTEL_* and LiteLLM variables; gRPC is 
     resolve({ protocol: "http/json" }, { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }).protocol,
     "http/json",
   );
+  const grpc = resolve({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" });
+  assert.equal(grpc.protocol, "grpc");
+  assert.equal(grpc.url, "http://localhost:4317", "the OTel default gRPC address, no path");
   assert.throws(
-    () => resolve({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
-    /OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported/,
+    () => resolve({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "thrift" }),
+    /OTEL_EXPORTER_OTLP_PROTOCOL="thrift": expected grpc, http\/protobuf, http\/json/,
   );
   assert.equal(resolve({}, { OTEL_EXPORTER: "console" }).exporter, "console");
   assert.equal(resolve({}, { OTEL_TRACES_EXPORTER: "console" }).exporter, "console");
-  assert.equal(resolve({}, { OTEL_EXPORTER: "otlp_http" }).exporter, "otlp_http");
-  assert.throws(() => resolve({}, { OTEL_EXPORTER: "otlp_grpc" }), /OTLP\/gRPC/);
+  assert.equal(resolve({}, { OTEL_EXPORTER: "otlp_http" }).exporter, "otlp");
+  assert.equal(resolve({}, { OTEL_EXPORTER: "otlp_http" }).protocol, "http/protobuf");
+  assert.equal(resolve({}, { OTEL_EXPORTER: "otlp_grpc" }).protocol, "grpc");
+  assert.equal(resolve({ exporter: "otlp_grpc" }).protocol, "grpc");
   assert.equal(
     resolve({ exporter: "otlp_http" }, { OTEL_EXPORTER: "console" }).exporter,
-    "otlp_http",
+    "otlp",
   );
   assert.throws(
     () => resolve({}, { OTEL_EXPORTER_OTLP_ENDPOINT: "collector" }),
@@ -262,7 +273,9 @@ Deno.test("config validation: the JSON Schema (draft-07, for the gateway) and zo
   assert.doesNotThrow(() => parseOtelConfig(good));
   for (
     const bad of [
-      { protocol: "grpc" },
+      { protocol: "grpc-web" },
+      { signals: ["profiles"] },
+      { compression: "br" },
       { preset: "datadog" },
       { timeout_ms: 0 },
       { unknown: 1 },
@@ -318,7 +331,7 @@ Deno.test("the plugin definition: contract v1, version from deno.json, declared 
   assert.equal(sink.settings.resource["service.name"], "svc");
   assert.ok(!ctx.logs.some((l) => l.level === "warn"), JSON.stringify(ctx.logs));
   assert.throws(
-    () => otelPlugin.create({ protocol: "grpc" } as never, ctx),
+    () => otelPlugin.create({ protocol: "thrift" } as never, ctx),
     /otel: invalid config/,
   );
 });

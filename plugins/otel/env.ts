@@ -52,9 +52,46 @@ export function parseKeyValueList(
 }
 
 /**
- * The traces URL of a base OTLP/HTTP endpoint, as the OTel specification
- * builds it from `OTEL_EXPORTER_OTLP_ENDPOINT`: `v1/traces` is appended to
- * the base path (with exactly one `/` between them).
+ * The URL of a signal on a base OTLP/HTTP endpoint, as the OTel
+ * specification builds it from `OTEL_EXPORTER_OTLP_ENDPOINT`:
+ * `v1/<signal>` is appended to the base path (with exactly one `/`
+ * between them).
+ *
+ * @param base A base URL such as `http://collector:4318` or `https://host/api/public/otel`.
+ * @param signal `traces`, `metrics` or `logs`.
+ * @param options `keepSignalPath`: leave a URL whose path already ends with
+ *   `/v1/<signal>` as it is (and put the signal's path in place of another
+ *   signal's: `…/v1/traces` → `…/v1/logs`).
+ * @returns The signal's URL.
+ *
+ * @example
+ * ```ts
+ * import { signalPathUrl } from "@sluice/otel";
+ * signalPathUrl("http://collector:4318", "metrics"); // "http://collector:4318/v1/metrics"
+ * signalPathUrl("http://c:4318/v1/traces", "logs", { keepSignalPath: true }); // "http://c:4318/v1/logs"
+ * ```
+ */
+export function signalPathUrl(
+  base: string,
+  signal: "traces" | "metrics" | "logs",
+  options: { keepSignalPath?: boolean } = {},
+): string {
+  const url = new URL(base);
+  if (options.keepSignalPath) {
+    const given = /\/v1\/(traces|metrics|logs)\/?$/.exec(url.pathname);
+    if (given) {
+      url.pathname = `${url.pathname.slice(0, given.index)}/v1/${signal}`;
+      return url.href;
+    }
+  }
+  url.pathname = url.pathname.endsWith("/")
+    ? `${url.pathname}v1/${signal}`
+    : `${url.pathname}/v1/${signal}`;
+  return url.href;
+}
+
+/**
+ * The traces URL of a base OTLP/HTTP endpoint ({@link signalPathUrl} for traces).
  *
  * @param base A base URL such as `http://collector:4318` or `https://host/api/public/otel`.
  * @param options `keepTracesPath`: leave a URL whose path already ends with `/v1/traces` as it is.
@@ -68,10 +105,5 @@ export function parseKeyValueList(
  * ```
  */
 export function tracesUrl(base: string, options: { keepTracesPath?: boolean } = {}): string {
-  const url = new URL(base);
-  if (options.keepTracesPath && /\/v1\/traces\/?$/.test(url.pathname)) return url.href;
-  url.pathname = url.pathname.endsWith("/")
-    ? `${url.pathname}${TRACES_PATH}`
-    : `${url.pathname}/${TRACES_PATH}`;
-  return url.href;
+  return signalPathUrl(base, "traces", { keepSignalPath: options.keepTracesPath });
 }

@@ -1,15 +1,15 @@
 /**
- * Span exporters: the OpenTelemetry SDK's OTLP exporter (the official
- * `OTLPExporterBase` with the official JSON or protobuf trace serializer)
- * over a single-attempt transport on `ctx.fetch`, and the SDK's console
- * exporter.
+ * OTLP exporters for the three signals: the OpenTelemetry SDK's
+ * `OTLPExporterBase` with the official JSON or protobuf serializers, over a
+ * single-attempt transport (`ctx.fetch` for OTLP/HTTP, `@grpc/grpc-js` for
+ * OTLP/gRPC; see `grpc_transport.ts`), and the SDK's console exporters.
  *
- * The SDK's stock OTLP/HTTP exporters wrap their transport in a retry loop
+ * The SDK's stock OTLP exporters wrap their transport in a retry loop
  * (up to five attempts with backoff) and report a retryable failure without
  * its HTTP status or `Retry-After`. Sluice's pipeline already retries with
  * backoff, opens a circuit and spools to disk; two retry loops would
- * multiply attempts and hide rate limits. So the transport here makes one
- * attempt and fails with the properties the plugin contract reads
+ * multiply attempts and hide rate limits. So the transports here make one
+ * attempt and fail with the properties the plugin contract reads
  * (`permanent`, `retryAfterMs`), and the pipeline decides what happens next.
  * @module
  */
@@ -21,18 +21,22 @@ import {
   OTLPExporterBase,
 } from "@opentelemetry/otlp-exporter-base";
 import {
-  type IExportTraceServiceResponse,
+  type IExporterMetricsHelper,
   type ISerializer,
+  JsonLogsSerializer,
+  JsonMetricsSerializer,
   JsonTraceSerializer,
+  LogsExporterMetricsHelper,
+  MetricsExporterMetricsHelper,
+  ProtobufLogsSerializer,
+  ProtobufMetricsSerializer,
   ProtobufTraceSerializer,
   TraceExporterMetricsHelper,
 } from "@opentelemetry/otlp-transformer";
-import { ExportResultCode } from "@opentelemetry/core";
-import {
-  ConsoleSpanExporter,
-  type ReadableSpan,
-  type SpanExporter,
-} from "@opentelemetry/sdk-trace-base";
+import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
+import { ConsoleSpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { ConsoleLogRecordExporter, type ReadableLogRecord } from "@opentelemetry/sdk-logs";
+import { ConsoleMetricExporter, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import type { PluginContext } from "@sluice/core/plugin";
 import {
   classify,
@@ -46,23 +50,91 @@ import {
   sinkError,
 } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
-import type { OtlpProtocol } from "./config.ts";
+import type { OtlpProtocol, ResolvedSignal, SignalName } from "./config.ts";
+import { createGrpcTransport } from "./grpc_transport.ts";
 
 /** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
 export const DEFAULT_RETRY_AFTER_MS: number = DEFAULT_RATE_LIMIT_WAIT_MS;
 
+/** What each signal's items are called, for messages. */
+export const ITEM_NAMES: Readonly<Record<SignalName, string>> = {
+  traces: "spans",
+  metrics: "data points",
+  logs: "log records",
+};
+
+/** A partial success answer's rejected count and message. */
+export interface PartialSuccess {
+  /** Items the collector rejected. */
+  rejected: number;
+  /** Its message ("" when none). */
+  message: string;
+}
+
+/** The official serializers, per signal and encoding, and a reader of partial success answers. */
+interface SignalCodec<T> {
+  json: ISerializer<T, unknown>;
+  protobuf: ISerializer<T, unknown>;
+  helper: IExporterMetricsHelper<T>;
+  rejected(response: unknown): PartialSuccess;
+}
+
+type PartialAnswer = { partialSuccess?: Record<string, unknown> } | undefined;
+const rejectedOf = (field: string) => (response: unknown): PartialSuccess => {
+  const partial = (response as PartialAnswer)?.partialSuccess;
+  return {
+    rejected: Number(partial?.[field] ?? 0),
+    message: typeof partial?.errorMessage === "string" ? partial.errorMessage : "",
+  };
+};
+
+const CODECS = {
+  traces: {
+    json: JsonTraceSerializer,
+    protobuf: ProtobufTraceSerializer,
+    helper: TraceExporterMetricsHelper,
+    rejected: rejectedOf("rejectedSpans"),
+  } satisfies SignalCodec<ReadableSpan[]>,
+  metrics: {
+    json: JsonMetricsSerializer,
+    protobuf: ProtobufMetricsSerializer,
+    helper: MetricsExporterMetricsHelper,
+    rejected: rejectedOf("rejectedDataPoints"),
+  } satisfies SignalCodec<ResourceMetrics>,
+  logs: {
+    json: JsonLogsSerializer,
+    protobuf: ProtobufLogsSerializer,
+    helper: LogsExporterMetricsHelper,
+    rejected: rejectedOf("rejectedLogRecords"),
+  } satisfies SignalCodec<ReadableLogRecord[]>,
+};
+
+/** The items each signal's exporter takes. */
+export interface SignalItems {
+  /** Finished spans. */
+  traces: ReadableSpan[];
+  /** One collection of metrics. */
+  metrics: ResourceMetrics;
+  /** Emitted log records. */
+  logs: ReadableLogRecord[];
+}
+
 /** Options of {@link createFetchTransport}. */
 export interface FetchTransportOptions {
-  /** The traces URL. */
+  /** The signal (for its serializer and messages). */
+  signal: SignalName;
+  /** The signal's URL. */
   url: string;
-  /** Request headers (content type and user agent are added). */
+  /** Request headers (content type, encoding and user agent are added). */
   headers: Record<string, string>;
   /** `http/json` or `http/protobuf`. */
-  protocol: OtlpProtocol;
+  protocol: Exclude<OtlpProtocol, "grpc">;
+  /** `gzip` compresses each request body (`content-encoding: gzip`). */
+  compression?: "gzip" | "none";
   /** The fetch to use: the plugin context's (timeout, shutdown abort, sandbox rules). */
   fetch: PluginContext["fetch"];
-  /** Called with a partial success answer (`rejectedSpans` > 0). */
-  onPartialSuccess?: (rejected: number, message: string) => void;
+  /** Called with a partial success answer (rejected > 0). */
+  onPartialSuccess?: (partial: PartialSuccess) => void;
 }
 
 /**
@@ -79,33 +151,42 @@ async function answerDetail(res: Response, scrub: (text: string) => string): Pro
   return detail ? `: ${detail}` : "";
 }
 
+/** Gzips a request body. */
+async function gzip(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
 /**
  * An OTLP/HTTP transport over `fetch` that makes exactly one attempt and
  * reports the outcome as a plugin-contract failure, by
  * `@sluice/core/sink-http`'s `classify`:
  * - 2xx: success (a partial success is reported to `onPartialSuccess`; OTLP
  *   forbids retrying it);
- * - 400, 413, 422: `permanent` (the collector refuses these spans);
+ * - 400, 413, 422: `permanent` (the collector refuses these items);
  * - 429: `retryAfterMs` from `Retry-After` (default 1000);
  * - 401, 403, 404, 405, 415 and redirects: retryable, with a message saying
- *   what to check (the spans are kept while it is fixed);
+ *   what to check (the items are kept while it is fixed);
  * - 5xx and other statuses, network errors and timeouts: retryable, with
  *   `retryAfterMs` when `Retry-After` is sent.
  * Messages name the URL without credentials and never show header values.
  *
- * @param options URL, headers, encoding and the fetch to use.
+ * @param options Signal, URL, headers, encoding, compression and the fetch to use.
  * @returns The transport.
  */
 export function createFetchTransport(options: FetchTransportOptions): IExporterTransport {
   const shown = displayUrl(options.url);
+  const items = ITEM_NAMES[options.signal];
   const headers = new Headers(options.headers);
   headers.set(
     "content-type",
     options.protocol === "http/json" ? "application/json" : "application/x-protobuf",
   );
+  if (options.compression === "gzip") headers.set("content-encoding", "gzip");
   if (!headers.has("user-agent")) headers.set("user-agent", `sluice-otel/${denoJson.version}`);
-  const serializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> =
-    options.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer;
+  const codec: SignalCodec<unknown> = CODECS[options.signal] as SignalCodec<unknown>;
+  const serializer = options.protocol === "http/json" ? codec.json : codec.protobuf;
   /** Foreign messages may quote the full URL (with its query string): show it without. */
   const scrub = secretScrubber([], { urls: [options.url] });
 
@@ -116,7 +197,7 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
         res = await options.fetch(options.url, {
           method: "POST",
           headers,
-          body: data as Uint8Array<ArrayBuffer>,
+          body: options.compression === "gzip" ? await gzip(data) : data as Uint8Array<ArrayBuffer>,
           redirect: "manual",
           timeoutMs: timeoutMillis,
         });
@@ -131,9 +212,8 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
         const body = new Uint8Array(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
         if (body.byteLength && options.onPartialSuccess) {
           try {
-            const partial = serializer.deserializeResponse(body).partialSuccess;
-            const rejected = Number(partial?.rejectedSpans ?? 0);
-            if (rejected > 0) options.onPartialSuccess(rejected, partial?.errorMessage ?? "");
+            const partial = codec.rejected(serializer.deserializeResponse(body));
+            if (partial.rejected > 0) options.onPartialSuccess(partial);
           } catch {
             // An unreadable success answer is still a success.
           }
@@ -144,12 +224,13 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
         res.statusText ? ` ${res.statusText}` : ""
       }${await answerDetail(res, scrub)}`;
       const error = failureError(outcome, answered, {
-        refused: "the collector refused these spans",
+        refused: `the collector refused these ${items}`,
         credentials: "check the credentials (the sink's headers or preset variables)",
-        url: "check the endpoint (OTLP/HTTP traces are POSTed to …/v1/traces)",
+        url:
+          `check the endpoint (OTLP/HTTP ${options.signal} are POSTed to …/v1/${options.signal})`,
         redirect: "set the final URL as the endpoint",
         format: `the collector does not accept ${options.protocol}; set protocol`,
-        retry: "the spans will be retried",
+        retry: `the ${items} will be retried`,
       });
       return { status: "failure", error };
     },
@@ -157,27 +238,54 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
   };
 }
 
-/** Options of {@link createOtlpSpanExporter}. */
-export interface OtlpSpanExporterOptions extends FetchTransportOptions {
-  /** Timeout of one export request in milliseconds. */
-  timeoutMs: number;
+/** Options of {@link createOtlpExporter}. */
+export interface OtlpExporterOptions {
+  /** The fetch to use for OTLP/HTTP (the plugin context's). */
+  fetch: PluginContext["fetch"];
+  /** Called with a partial success answer (rejected > 0). */
+  onPartialSuccess?: (partial: PartialSuccess) => void;
 }
 
 /**
- * The OTel SDK's OTLP span exporter (`OTLPExporterBase` with the official
- * JSON or protobuf trace serializer) over {@link createFetchTransport}: one
- * HTTP attempt per `export()`, no retry loop of its own.
+ * The OTel SDK's OTLP exporter for one signal (`OTLPExporterBase` with the
+ * official JSON or protobuf serializer) over one attempt per `export()`:
+ * {@link createFetchTransport} for OTLP/HTTP, the gRPC transport for
+ * `grpc` (protobuf, TLS for `https://` addresses, gzip when asked).
  *
- * @param options URL, headers, encoding, timeout and fetch.
- * @returns A `SpanExporter`.
+ * @param signal `traces`, `metrics` or `logs`.
+ * @param settings The signal's resolved settings (an `otlp` exporter).
+ * @param options The fetch, and a partial success callback.
+ * @returns The exporter (`export`, `forceFlush`, `shutdown`).
  */
-export function createOtlpSpanExporter(options: OtlpSpanExporterOptions): SpanExporter {
-  const serializer: ISerializer<ReadableSpan[], IExportTraceServiceResponse> =
-    options.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer;
-  const metrics = new ExporterMetrics<ReadableSpan[]>({
-    componentType: "otlp_http_span_exporter",
-    metricsHelper: TraceExporterMetricsHelper,
-    url: displayUrl(options.url),
+export function createOtlpExporter<S extends SignalName>(
+  signal: S,
+  settings: ResolvedSignal,
+  options: OtlpExporterOptions,
+): OTLPExporterBase<SignalItems[S]> {
+  const codec = CODECS[signal] as unknown as SignalCodec<SignalItems[S]>;
+  const protobuf = settings.protocol !== "http/json";
+  const transport = settings.protocol === "grpc"
+    ? createGrpcTransport({
+      signal,
+      url: settings.url,
+      headers: settings.headers,
+      compression: settings.compression,
+      readPartialSuccess: (body) => codec.rejected(codec.protobuf.deserializeResponse(body)),
+      onPartialSuccess: options.onPartialSuccess,
+    })
+    : createFetchTransport({
+      signal,
+      url: settings.url,
+      headers: settings.headers,
+      protocol: settings.protocol,
+      compression: settings.compression,
+      fetch: options.fetch,
+      onPartialSuccess: options.onPartialSuccess,
+    });
+  const metrics = new ExporterMetrics<SignalItems[S]>({
+    componentType: `otlp_${settings.protocol === "grpc" ? "grpc" : "http"}_${signal}_exporter`,
+    metricsHelper: codec.helper,
+    url: displayUrl(settings.url),
     meterProvider: undefined,
     responseAttributesFromError: (error) => {
       const status = (error as HttpSinkError | undefined)?.status;
@@ -185,40 +293,55 @@ export function createOtlpSpanExporter(options: OtlpSpanExporterOptions): SpanEx
     },
   });
   const delegate = createOtlpNetworkExportDelegate(
-    { timeoutMillis: options.timeoutMs, concurrencyLimit: 64, compression: "none" },
-    serializer,
+    { timeoutMillis: settings.timeoutMs, concurrencyLimit: 64, compression: "none" },
+    protobuf ? codec.protobuf : codec.json,
     metrics,
-    createFetchTransport(options),
+    transport,
   );
-  return new OTLPExporterBase<ReadableSpan[]>(delegate);
+  return new OTLPExporterBase<SignalItems[S]>(delegate);
+}
+
+/** The SDK's console exporter of each signal (prints with `console.dir`). */
+export function createConsoleExporter<S extends SignalName>(
+  signal: S,
+): ItemExporter<SignalItems[S]> {
+  const exporters = {
+    traces: () => new ConsoleSpanExporter(),
+    metrics: () => new ConsoleMetricExporter(),
+    logs: () => new ConsoleLogRecordExporter(),
+  };
+  return exporters[signal]() as unknown as ItemExporter<SignalItems[S]>;
+}
+
+/** What the sink needs of an exporter: the SDK exporters' common shape. */
+export interface ItemExporter<T> {
+  /** Exports the items; calls back once with the result. */
+  export(items: T, done: (result: ExportResult) => void): void;
+  /** Sends what is buffered. */
+  forceFlush?(): Promise<void>;
+  /** Flushes and releases the exporter. */
+  shutdown(): Promise<void>;
 }
 
 /**
- * The SDK's console exporter: prints each span with `console.dir`.
- *
- * @returns A `SpanExporter`.
- */
-export function createConsoleSpanExporter(): SpanExporter {
-  return new ConsoleSpanExporter();
-}
-
-/**
- * Exports spans and settles with the exporter's result: resolves on
+ * Exports items and settles with the exporter's result: resolves on
  * success, rejects with the result's error (its `permanent` and
  * `retryAfterMs` intact) on failure.
  *
  * @param exporter The exporter.
- * @param spans The spans.
- * @returns When the exporter confirmed the spans.
+ * @param items The items (spans, log records or one metrics collection).
+ * @returns When the exporter confirmed the items.
  */
-export function exportSpans(exporter: SpanExporter, spans: ReadableSpan[]): Promise<void> {
+export function exportItems<T>(exporter: ItemExporter<T>, items: T): Promise<void> {
   return new Promise((resolve, reject) => {
     try {
-      exporter.export(spans, (result) => {
+      exporter.export(items, (result) => {
         if (result.code === ExportResultCode.SUCCESS) resolve();
-        else {reject(
+        else {
+          reject(
             result.error ?? sinkError("otel: the exporter reported a failure without a reason"),
-          );}
+          );
+        }
       });
     } catch (error) {
       reject(error);

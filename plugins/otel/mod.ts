@@ -54,11 +54,15 @@
  */
 export { default } from "./plugin.ts";
 export {
+  type Compression,
+  DEFAULT_GRPC_URL,
+  DEFAULT_METRIC_INTERVAL_MS,
   DEFAULT_SERVICE_NAME,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_TRACES_URL,
   type EnvReader,
   type ExporterName,
+  GRPC_ENV_VARS,
   LITELLM_ENV_VARS,
   OTEL_ENV_VARS,
   OTEL_PLUGIN_ENV,
@@ -67,8 +71,14 @@ export {
   type OtlpProtocol,
   parseOtelConfig,
   type ResolvedOtelConfig,
+  type ResolvedSignal,
   resolveOtelConfig,
+  SIGNAL_NAMES,
+  type SignalName,
+  type TemporalityPreference,
 } from "./config.ts";
+export { METRIC_NAMES } from "./metrics.ts";
+export { CALL_EVENT_NAME } from "./logs.ts";
 export { createOtelSink, type OtelSink, SCOPE_NAME } from "./otel_sink.ts";
 export {
   PRESET_NAMES,
@@ -78,7 +88,7 @@ export {
   type PresetValues,
 } from "./presets.ts";
 export type { GenAiSpanOptions, SystemInstructionsMode } from "./genai.ts";
-export { parseKeyValueList, TRACES_PATH, tracesUrl } from "./env.ts";
+export { parseKeyValueList, signalPathUrl, TRACES_PATH, tracesUrl } from "./env.ts";
 // The HTTP helpers this sink uses, kept here for compatibility (they live in `@sluice/core/sink-http`).
 export { displayUrl, parseRetryAfter } from "@sluice/core/sink-http";
 export { DEFAULT_RETRY_AFTER_MS } from "./exporter.ts";

@@ -1,19 +1,35 @@
 /**
- * The otel sink: one GenAI span per event, exported over OTLP/HTTP (JSON or
- * protobuf) or to the console.
+ * The otel sink: per call one GenAI span, one log record and metric
+ * measurements, exported over OTLP (gRPC, HTTP protobuf or HTTP JSON) or to
+ * the console.
  * @module
  */
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
-import { parseOtelConfig, type ResolvedOtelConfig, resolveOtelConfig } from "./config.ts";
+import {
+  parseOtelConfig,
+  type ResolvedOtelConfig,
+  type ResolvedSignal,
+  resolveOtelConfig,
+  type SignalName,
+} from "./config.ts";
 import { displayUrl } from "@sluice/core/sink-http";
-import { createConsoleSpanExporter, createOtlpSpanExporter, exportSpans } from "./exporter.ts";
+import {
+  createConsoleExporter,
+  createOtlpExporter,
+  exportItems,
+  ITEM_NAMES,
+  type ItemExporter,
+  type SignalItems,
+} from "./exporter.ts";
 import { eventToGenAiSpan, GENAI_SCHEMA_URL } from "./genai.ts";
 import { type SpanScope, toReadableSpan } from "./spans.ts";
+import { createCallLogger } from "./logs.ts";
+import { createCallMetrics } from "./metrics.ts";
+import { RecentIds } from "./recent_ids.ts";
 
-/** The instrumentation scope name of every span. */
+/** The instrumentation scope name of every span, log record and metric. */
 export const SCOPE_NAME = "@sluice/otel";
 
 /** An otel sink, with the settings it resolved (for logs and tests). */
@@ -22,20 +38,27 @@ export interface OtelSink extends Sink {
   readonly settings: ResolvedOtelConfig;
 }
 
+/** Ids of events each signal delivered, so a retried batch is not sent twice. */
+const REMEMBERED_IDS = 100_000;
+
 /**
  * Creates the otel sink: validates `config` (zod), resolves it against the
- * preset and the environment read through `ctx.env`, and builds the
- * exporter. `log(events)` maps every event to a span
- * ({@link eventToGenAiSpan}) with the event's own trace and span ids and
- * times, and exports the batch in one OTLP request; it resolves when the
- * collector accepted it and rejects with `permanent` / `retryAfterMs` set
- * as the plugin contract asks, so the gateway's pipeline retries, spools
- * or drops (the exporter itself never retries).
+ * preset and the environment read through `ctx.env`, and builds one
+ * exporter per signal.
+ *
+ * `log(events)` maps every event to a span ({@link eventToGenAiSpan}) with
+ * the event's own trace and span ids and times, and to a log record in that
+ * span; spans and records each go in one OTLP request, and `log` resolves
+ * when the collector accepted both. It rejects with `permanent` /
+ * `retryAfterMs` set as the plugin contract asks, so the gateway's pipeline
+ * retries, spools or drops (the exporters never retry). A retried batch
+ * sends each signal only the events it has not delivered yet. Metrics are
+ * recorded once per event and exported on their own interval.
  *
  * @param config The sink entry's `config:` (see `OtelConfig`).
  * @param ctx The plugin context (`env`, `fetch`, `logger`, `gatewayVersion`).
  * @returns The sink.
- * @throws Error for an invalid config, gRPC, or a preset missing its credentials.
+ * @throws Error for an invalid config, or a preset missing its credentials.
  *
  * @example
  * ```ts
@@ -73,51 +96,112 @@ export function createOtelSink(
     version: denoJson.version,
     schemaUrl: GENAI_SCHEMA_URL,
   };
-  let exporter: SpanExporter;
-  if (settings.exporter === "console") {
-    exporter = createConsoleSpanExporter();
-    ctx.logger.info("printing spans to the console");
-  } else {
-    exporter = createOtlpSpanExporter({
-      url: settings.url,
-      headers: settings.headers,
-      protocol: settings.protocol,
-      timeoutMs: settings.timeoutMs,
+  const exporterOf = <S extends SignalName>(signal: S, signalSettings: ResolvedSignal) => {
+    if (signalSettings.exporter === "console") {
+      ctx.logger.info(`printing ${signal} to the console`);
+      return createConsoleExporter(signal);
+    }
+    ctx.logger.info(
+      `exporting ${signal} to ${displayUrl(signalSettings.url)} (${signalSettings.protocol}${
+        signalSettings.compression === "gzip" ? ", gzip" : ""
+      }, from ${signalSettings.urlSource}${settings.preset ? `, preset ${settings.preset}` : ""})`,
+    );
+    return createOtlpExporter(signal, signalSettings, {
       fetch: (input, init) => ctx.fetch(input, init),
-      onPartialSuccess: (rejected, message) =>
+      onPartialSuccess: ({ rejected, message }) =>
         ctx.logger.warn(
-          `the collector accepted the batch but rejected ${rejected} span(s)${
+          `the collector accepted the ${signal} but rejected ${rejected} ${ITEM_NAMES[signal]}${
             message ? `: ${message}` : ""
           }`,
         ),
-    });
-    ctx.logger.info(
-      `exporting spans to ${
-        displayUrl(settings.url)
-      } (${settings.protocol}, from ${settings.urlSource}${
-        settings.preset ? `, preset ${settings.preset}` : ""
-      })`,
-    );
-  }
+    }) as ItemExporter<SignalItems[S]>;
+  };
+  const { traces, metrics, logs } = settings.signals;
+  const spanExporter = traces && exporterOf("traces", traces);
+  const logExporter = logs && exporterOf("logs", logs);
+  const callLogger = logs && createCallLogger(resource, scope, settings.span);
+  const callMetrics = metrics && createCallMetrics(resource, scope, {
+    exporter: exporterOf("metrics", metrics),
+    intervalMs: settings.metrics.intervalMs,
+    timeoutMs: metrics.timeoutMs,
+    temporality: settings.metrics.temporality,
+    onExportFailure: (error) =>
+      ctx.logger.warn(
+        `metrics export failed (the next interval sends the sums again): ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      ),
+  });
+  const sentSpans = new RecentIds(REMEMBERED_IDS);
+  const sentLogs = new RecentIds(REMEMBERED_IDS);
+  const measured = new RecentIds(REMEMBERED_IDS);
   let closed = false;
+
+  /** Exports the events `sent` has not seen; remembers them once the collector took them. */
+  const deliver = async <T>(
+    sent: RecentIds,
+    events: readonly LogEvent[],
+    exporter: ItemExporter<T>,
+    build: (pending: LogEvent[], spans: ReturnType<typeof eventToGenAiSpan>[]) => T,
+    spans: ReturnType<typeof eventToGenAiSpan>[],
+  ) => {
+    const pending: LogEvent[] = [];
+    const pendingSpans: ReturnType<typeof eventToGenAiSpan>[] = [];
+    events.forEach((event, i) => {
+      if (!sent.has(event.id)) {
+        pending.push(event);
+        pendingSpans.push(spans[i]);
+      }
+    });
+    if (pending.length === 0) return;
+    await exportItems(exporter, build(pending, pendingSpans));
+    for (const event of pending) sent.add(event.id);
+  };
 
   return {
     settings,
     async log(events: readonly LogEvent[]): Promise<void> {
       if (events.length === 0) return;
       if (closed) throw new Error("otel: the sink is closed");
-      const spans = events.map((event) =>
-        toReadableSpan(eventToGenAiSpan(event, settings.span), resource, scope)
-      );
-      await exportSpans(exporter, spans);
+      const spans = events.map((event) => eventToGenAiSpan(event, settings.span));
+      if (callMetrics) {
+        events.forEach((event, i) => {
+          if (measured.has(event.id)) return;
+          measured.add(event.id);
+          callMetrics.record(event, spans[i].attributes);
+        });
+      }
+      const results = await Promise.allSettled([
+        spanExporter &&
+        deliver(
+          sentSpans,
+          events,
+          spanExporter,
+          (_, pending) => pending.map((span) => toReadableSpan(span, resource, scope)),
+          spans,
+        ),
+        logExporter && callLogger &&
+        deliver(sentLogs, events, logExporter, (pending) => callLogger.records(pending), spans),
+      ]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
     },
     async flush(): Promise<void> {
-      await exporter.forceFlush?.();
+      await Promise.all([
+        spanExporter?.forceFlush?.(),
+        logExporter?.forceFlush?.(),
+        callMetrics?.flush(),
+      ]);
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await exporter.shutdown();
+      await Promise.allSettled([
+        spanExporter?.shutdown(),
+        logExporter?.shutdown(),
+        callMetrics?.shutdown(),
+        callLogger?.shutdown(),
+      ]);
     },
   };
 }

@@ -167,7 +167,9 @@ Deno.test("errors name the URL without credentials and never show header values"
     status = 200;
     await sink.log(sampleEvents(2));
     assert.ok(
-      ctx.logs.some((l) => l.level === "warn" && /rejected 2 span\(s\): too old/.test(l.message)),
+      ctx.logs.some((l) =>
+        l.level === "warn" && /accepted the traces but rejected 2 spans: too old/.test(l.message)
+      ),
     );
   } finally {
     await rx.close();

@@ -15,8 +15,9 @@ import {
 import { createOtelSink } from "./otel_sink.ts";
 
 /**
- * The otel plugin: one OpenTelemetry GenAI span per call, exported over
- * OTLP/HTTP (protobuf or JSON) or to the console.
+ * The otel plugin: per call one OpenTelemetry GenAI span, a log record in
+ * that span and GenAI metrics, exported over OTLP (gRPC, HTTP protobuf or
+ * HTTP JSON, gzip optional) or to the console.
  *
  * `permissions.env` lists every variable it reads (the `OTEL_*` standard
  * ones, LiteLLM's `OTEL_EXPORTER`/`OTEL_ENDPOINT`/`OTEL_HEADERS`, and each
@@ -27,8 +28,10 @@ import { createOtelSink } from "./otel_sink.ts";
  * sinks:
  *   - use: otel
  *     config:
- *       endpoint: http://127.0.0.1:4318   # /v1/traces is appended
- *       protocol: http/protobuf
+ *       endpoint: http://127.0.0.1:4317
+ *       protocol: grpc
+ *       compression: gzip
+ *       signals: [traces, metrics, logs]
  * ```
  */
 const otelPlugin: PluginDefinition<OtelConfig> = {
@@ -36,10 +39,12 @@ const otelPlugin: PluginDefinition<OtelConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: otelConfigSchema as JsonSchema,
-  // The host of the collector it resolves (config, a preset or the OTEL_* variables).
+  // The collectors' hosts it resolves per signal (config, a preset or the OTEL_* variables).
   permissions: (config, env) =>
     httpPermissions(
-      () => [resolveOtelConfig(parseOtelConfig(config), env).url || undefined],
+      () =>
+        Object.values(resolveOtelConfig(parseOtelConfig(config), env).signals)
+          .map((signal) => signal.url || undefined),
       OTEL_PLUGIN_ENV,
     ),
   // LiteLLM's OTEL_EXPORTER / OTEL_ENDPOINT / OTEL_HEADERS are read by the plugin itself.

@@ -36,6 +36,8 @@ export interface PresetValues {
 export interface PresetDefinition {
   /** Environment variables the preset reads. */
   env: readonly string[];
+  /** The signals the backend accepts over OTLP. */
+  signals: readonly ("traces" | "metrics" | "logs")[];
   /** Hosts of the backend's cloud service (for `permissions.net`). */
   hosts: readonly string[];
   /** Builds the endpoint and headers from the environment. */
@@ -61,6 +63,7 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
   // SigNoz Cloud: https://ingest.<region>.signoz.cloud:443 with `signoz-ingestion-key`;
   // self-hosted SigNoz (SIGNOZ_ENDPOINT) needs no key.
   signoz: {
+    signals: ["traces", "metrics", "logs"],
     env: ["SIGNOZ_INGESTION_KEY", "SIGNOZ_REGION", "SIGNOZ_ENDPOINT"],
     hosts: ["ingest.us.signoz.cloud", "ingest.eu.signoz.cloud", "ingest.in.signoz.cloud"],
     resolve(env): PresetValues {
@@ -81,6 +84,7 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
   // Honeycomb: https://api.honeycomb.io (EU: https://api.eu1.honeycomb.io) with
   // `x-honeycomb-team`; `x-honeycomb-dataset` only for Honeycomb Classic.
   honeycomb: {
+    signals: ["traces", "metrics", "logs"],
     env: ["HONEYCOMB_API_KEY", "HONEYCOMB_API_ENDPOINT", "HONEYCOMB_DATASET"],
     hosts: ["api.honeycomb.io", "api.eu1.honeycomb.io"],
     resolve(env) {
@@ -95,6 +99,7 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
   },
   // Traceloop: https://api.traceloop.com with `Authorization: Bearer <TRACELOOP_API_KEY>`.
   traceloop: {
+    signals: ["traces"],
     env: ["TRACELOOP_API_KEY", "TRACELOOP_BASE_URL"],
     hosts: ["api.traceloop.com"],
     resolve(env) {
@@ -106,6 +111,7 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
   },
   // Laminar: OTLP/HTTP at https://api.lmnr.ai/v1/traces with the project API key as a Bearer token.
   laminar: {
+    signals: ["traces"],
     env: ["LMNR_PROJECT_API_KEY", "LMNR_BASE_URL"],
     hosts: ["api.lmnr.ai"],
     resolve(env) {
@@ -118,6 +124,7 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
   // Langfuse: <host>/api/public/otel with Basic auth of public:secret key;
   // `x-langfuse-ingestion-version: 4` asks for direct (real-time) ingestion.
   langfuse: {
+    signals: ["traces"],
     env: [
       "LANGFUSE_PUBLIC_KEY",
       "LANGFUSE_SECRET_KEY",
@@ -146,6 +153,7 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
   },
   // Portkey: https://api.portkey.ai/v1/otel with `x-portkey-api-key`.
   portkey: {
+    signals: ["traces", "logs"],
     env: ["PORTKEY_API_KEY", "PORTKEY_BASE_URL"],
     hosts: ["api.portkey.ai"],
     resolve(env) {

@@ -1,0 +1,103 @@
+/**
+ * One OpenTelemetry log record per call, made with the official
+ * `@opentelemetry/sdk-logs`: the GenAI event
+ * `gen_ai.client.inference.operation.details` with the call's span
+ * attributes (messages only where the sink's redaction policy kept them and
+ * `capture_messages` is on), in the call's trace and span, so a backend's
+ * "related logs" finds it from the span. Records are collected per batch
+ * and exported by the sink in one request, like spans.
+ * @module
+ */
+import { ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
+import { SeverityNumber } from "@opentelemetry/api-logs";
+import type { Resource } from "@opentelemetry/resources";
+import {
+  LoggerProvider,
+  type LogRecordProcessor,
+  type ReadableLogRecord,
+} from "@opentelemetry/sdk-logs";
+import type { LogEvent } from "@sluice/core/plugin";
+import { eventToGenAiSpan, type GenAiSpanOptions } from "./genai.ts";
+import type { SpanScope } from "./spans.ts";
+
+/** The GenAI event name of a call's log record. */
+export const CALL_EVENT_NAME = "gen_ai.client.inference.operation.details";
+
+/** Holds what the logger emitted until the sink takes it. */
+class Collector implements LogRecordProcessor {
+  records: ReadableLogRecord[] = [];
+  onEmit(record: ReadableLogRecord): void {
+    this.records.push(record);
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    this.records = [];
+    return Promise.resolve();
+  }
+}
+
+/** Turns events into log records. */
+export interface CallLogger {
+  /** One log record per event, in order. */
+  records(events: readonly LogEvent[]): ReadableLogRecord[];
+  /** Releases the provider. */
+  shutdown(): Promise<void>;
+}
+
+// deno-doc-ignore private-type-ref -- `Resource` is the OpenTelemetry SDK's public type
+/**
+ * A logger emitting one record per call through the SDK's `LoggerProvider`
+ * (its attribute limits apply) with the call's trace context.
+ *
+ * @param resource The resource (service name and attributes).
+ * @param scope The instrumentation scope.
+ * @param options The span mapping's options (message capture, limits).
+ * @returns The call logger.
+ */
+export function createCallLogger(
+  resource: Resource,
+  scope: SpanScope,
+  options: GenAiSpanOptions,
+): CallLogger {
+  const collector = new Collector();
+  const provider = new LoggerProvider({
+    resource,
+    processors: [collector],
+    logRecordLimits: {
+      attributeCountLimit: options.attributeCountLimit,
+      attributeValueLengthLimit: options.attributeValueLengthLimit,
+    },
+  });
+  const logger = provider.getLogger(scope.name, scope.version, { schemaUrl: scope.schemaUrl });
+  return {
+    records(events) {
+      for (const event of events) {
+        const span = eventToGenAiSpan(event, options);
+        const context = trace.setSpanContext(ROOT_CONTEXT, {
+          traceId: span.traceId,
+          spanId: span.spanId,
+          traceFlags: TraceFlags.SAMPLED,
+        });
+        const failed = event.status === "failure";
+        logger.emit({
+          eventName: CALL_EVENT_NAME,
+          timestamp: span.endTime,
+          observedTimestamp: span.endTime,
+          severityNumber: failed ? SeverityNumber.ERROR : SeverityNumber.INFO,
+          severityText: failed ? "ERROR" : "INFO",
+          body: failed
+            ? `${span.name} failed: ${event.error?.message ?? "error"}`
+            : `${span.name} succeeded`,
+          attributes: span.attributes,
+          context,
+        });
+      }
+      const records = collector.records;
+      collector.records = [];
+      return records;
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}

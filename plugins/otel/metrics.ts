@@ -1,0 +1,260 @@
+/**
+ * Call metrics with the official `@opentelemetry/sdk-metrics`, named and
+ * attributed as the GenAI semantic conventions say, plus Sluice's own call
+ * and cost counters (named so a Prometheus translation gives the names
+ * `/metrics` uses: `sluice_requests_total`, `sluice_cost_usd_total`).
+ * Recorded where the sink runs (the log path), exported by the SDK's
+ * periodic reader on an interval; a failed export is reported and the next
+ * interval carries cumulative sums again.
+ * @module
+ */
+import type { Attributes } from "@opentelemetry/api";
+import type { Resource } from "@opentelemetry/resources";
+import {
+  AggregationTemporality,
+  InstrumentType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from "@opentelemetry/sdk-metrics";
+import type { ExportResult } from "@opentelemetry/core";
+import type { LogEvent } from "@sluice/core/plugin";
+import type { GenAiAttributes } from "./genai.ts";
+import type { TemporalityPreference } from "./config.ts";
+import type { ItemExporter } from "./exporter.ts";
+import type { SpanScope } from "./spans.ts";
+
+/** The metric names this module records. */
+export const METRIC_NAMES = {
+  tokenUsage: "gen_ai.client.token.usage",
+  operationDuration: "gen_ai.client.operation.duration",
+  timeToFirstToken: "gen_ai.server.time_to_first_token",
+  timePerOutputToken: "gen_ai.server.time_per_output_token",
+  requests: "sluice.requests",
+  cost: "sluice.cost.usd",
+} as const;
+
+/** The semantic conventions' advised bucket boundaries. */
+const TOKEN_BUCKETS = [
+  1,
+  4,
+  16,
+  64,
+  256,
+  1024,
+  4096,
+  16384,
+  65536,
+  262144,
+  1048576,
+  4194304,
+  16777216,
+  67108864,
+];
+const DURATION_BUCKETS = [
+  0.01,
+  0.02,
+  0.04,
+  0.08,
+  0.16,
+  0.32,
+  0.64,
+  1.28,
+  2.56,
+  5.12,
+  10.24,
+  20.48,
+  40.96,
+  81.92,
+];
+const TTFT_BUCKETS = [
+  0.001,
+  0.005,
+  0.01,
+  0.02,
+  0.04,
+  0.06,
+  0.08,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1.0,
+  2.5,
+  5.0,
+  7.5,
+  10.0,
+];
+const TPOT_BUCKETS = [
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.15,
+  0.2,
+  0.3,
+  0.4,
+  0.5,
+  0.75,
+  1.0,
+  2.5,
+];
+
+/** The span attributes metrics carry (low cardinality). */
+const METRIC_ATTRIBUTES = [
+  "gen_ai.operation.name",
+  "gen_ai.provider.name",
+  "gen_ai.request.model",
+  "gen_ai.response.model",
+  "server.address",
+  "server.port",
+  "error.type",
+];
+
+/** The temporality each instrument kind gets under a preference (the OTel exporter spec). */
+export function temporalityFor(
+  preference: TemporalityPreference,
+  type: InstrumentType,
+): AggregationTemporality {
+  if (preference === "cumulative") return AggregationTemporality.CUMULATIVE;
+  const deltaKinds: InstrumentType[] = preference === "delta"
+    ? [InstrumentType.COUNTER, InstrumentType.OBSERVABLE_COUNTER, InstrumentType.HISTOGRAM]
+    : [InstrumentType.COUNTER, InstrumentType.HISTOGRAM];
+  return deltaKinds.includes(type)
+    ? AggregationTemporality.DELTA
+    : AggregationTemporality.CUMULATIVE;
+}
+
+/** Options of {@link createCallMetrics}. */
+export interface CallMetricsOptions {
+  /** Where collections go (one attempt each). */
+  exporter: ItemExporter<ResourceMetrics>;
+  /** Export interval in milliseconds. */
+  intervalMs: number;
+  /** Timeout of one export. */
+  timeoutMs: number;
+  /** Temporality preference. */
+  temporality: TemporalityPreference;
+  /** Told about each failed export (its message is already free of secrets). */
+  onExportFailure(error: unknown): void;
+}
+
+/** Records calls as metrics. */
+export interface CallMetrics {
+  /** Records one call (its span attributes give the GenAI attributes). */
+  record(event: LogEvent, spanAttributes: GenAiAttributes): void;
+  /** Collects and exports now. */
+  flush(): Promise<void>;
+  /** Exports what is left and stops the interval. */
+  shutdown(): Promise<void>;
+}
+
+// deno-doc-ignore private-type-ref -- `Resource` is the OpenTelemetry SDK's public type
+/**
+ * Creates the call metrics: a `MeterProvider` with a
+ * `PeriodicExportingMetricReader` over the given exporter.
+ *
+ * @param resource The resource.
+ * @param scope The meter's scope.
+ * @param options Exporter, interval, timeout, temporality, failure callback.
+ * @returns The recorder.
+ */
+export function createCallMetrics(
+  resource: Resource,
+  scope: SpanScope,
+  options: CallMetricsOptions,
+): CallMetrics {
+  const exporter: PushMetricExporter = {
+    export(metrics: ResourceMetrics, done: (result: ExportResult) => void) {
+      options.exporter.export(metrics, (result) => {
+        if (result.error) options.onExportFailure(result.error);
+        done(result);
+      });
+    },
+    forceFlush: () => options.exporter.forceFlush?.() ?? Promise.resolve(),
+    shutdown: () => options.exporter.shutdown(),
+    selectAggregationTemporality: (type) => temporalityFor(options.temporality, type),
+  };
+  const reader = new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: options.intervalMs,
+    exportTimeoutMillis: Math.min(options.timeoutMs, options.intervalMs),
+  });
+  const provider = new MeterProvider({ resource, readers: [reader] });
+  const meter = provider.getMeter(scope.name, scope.version, { schemaUrl: scope.schemaUrl });
+  const tokens = meter.createHistogram(METRIC_NAMES.tokenUsage, {
+    unit: "{token}",
+    description: "Input and output tokens per call.",
+    advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
+  });
+  const duration = meter.createHistogram(METRIC_NAMES.operationDuration, {
+    unit: "s",
+    description: "Duration of each call, arrival to last byte.",
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+  });
+  const ttft = meter.createHistogram(METRIC_NAMES.timeToFirstToken, {
+    unit: "s",
+    description: "Time to the first token of streamed calls.",
+    advice: { explicitBucketBoundaries: TTFT_BUCKETS },
+  });
+  const tpot = meter.createHistogram(METRIC_NAMES.timePerOutputToken, {
+    unit: "s",
+    description: "Time per output token after the first, of streamed calls.",
+    advice: { explicitBucketBoundaries: TPOT_BUCKETS },
+  });
+  const requests = meter.createCounter(METRIC_NAMES.requests, {
+    unit: "{request}",
+    description: "Calls by model, call type and HTTP status.",
+  });
+  const cost = meter.createCounter(METRIC_NAMES.cost, {
+    unit: "{USD}",
+    description: "Cost in USD by model, team and key alias.",
+  });
+
+  return {
+    record(event, spanAttributes) {
+      const attributes: Attributes = {};
+      for (const key of METRIC_ATTRIBUTES) {
+        if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
+      }
+      duration.record(Math.max(0, event.end_time - event.start_time) / 1000, attributes);
+      if (event.status === "success") {
+        if (event.prompt_tokens > 0) {
+          tokens.record(event.prompt_tokens, { ...attributes, "gen_ai.token.type": "input" });
+        }
+        if (event.completion_tokens > 0) {
+          tokens.record(event.completion_tokens, { ...attributes, "gen_ai.token.type": "output" });
+        }
+      }
+      const first = event.completion_start_time;
+      if (event.stream && first !== undefined && first >= event.start_time) {
+        ttft.record((first - event.start_time) / 1000, attributes);
+        if (event.completion_tokens > 1 && event.end_time >= first) {
+          tpot.record((event.end_time - first) / 1000 / (event.completion_tokens - 1), attributes);
+        }
+      }
+      const model = attributes["gen_ai.request.model"];
+      requests.add(1, {
+        ...(model !== undefined ? { "gen_ai.request.model": model } : {}),
+        "sluice.call_type": event.call_type,
+        "sluice.status": event.status,
+        "http.response.status_code": event.error?.status ?? 200,
+      });
+      if (event.response_cost) {
+        cost.add(event.response_cost, {
+          ...(model !== undefined ? { "gen_ai.request.model": model } : {}),
+          ...(event.metadata.user_api_key_team
+            ? { "sluice.team": event.metadata.user_api_key_team }
+            : {}),
+          ...(event.metadata.user_api_key_alias
+            ? { "sluice.key_alias": event.metadata.user_api_key_alias }
+            : {}),
+        });
+      }
+    },
+    flush: () => reader.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}

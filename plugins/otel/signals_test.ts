@@ -1,0 +1,369 @@
+/**
+ * All three signals over OTLP/gRPC and OTLP/HTTP, against loopback
+ * receivers that decode every request with the official OTLP protobuf
+ * definitions: correlation between spans and log records, metric sums
+ * against the events' usage, gzip on the wire, one attempt per batch, no
+ * loss and no duplicates across failures, and the outcome policy for gRPC
+ * status codes.
+ */
+import assert from "node:assert/strict";
+import { status as grpcStatus } from "npm:@grpc/grpc-js@1.14.7";
+import { createOtelSink, METRIC_NAMES, OTEL_PLUGIN_ENV, type OtelConfig } from "./mod.ts";
+import { createTestContext, sampleEvent, sampleFailureEvent } from "@sluice/core/testing";
+import type { LogEvent, SinkError } from "@sluice/core/plugin";
+import {
+  attributesOf,
+  logRecordsOf,
+  metricsOf,
+  type ReceivedSignal,
+  spansOf,
+  startGrpcReceiver,
+  startGrpcWireReceiver,
+  startHttpSignalsReceiver,
+} from "./testdata/signals_receiver.ts";
+
+/** The variables SigNoz's LiteLLM guide sets, pointed at `url`. */
+function signozEnv(url: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    OTEL_TRACES_EXPORTER: "otlp",
+    OTEL_METRICS_EXPORTER: "otlp",
+    OTEL_LOGS_EXPORTER: "otlp",
+    OTEL_EXPORTER_OTLP_HEADERS: "signoz-ingestion-key=sk-signoz-secret-1",
+    OTEL_SERVICE_NAME: "checkout-gateway",
+    ...extra,
+  };
+}
+
+async function rejection(promise: unknown): Promise<SinkError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as SinkError;
+  }
+  throw new Error("log resolved; expected a rejection");
+}
+
+/** Sum of a histogram's data points with `attributes` matching. */
+function histogramSum(
+  received: ReceivedSignal[],
+  name: string,
+  match: Record<string, unknown> = {},
+): { sum: number; count: number } {
+  let sum = 0;
+  let count = 0;
+  for (const metric of metricsOf(received).filter((m) => m.name === name)) {
+    for (const point of metric.histogram.dataPoints) {
+      const attributes = attributesOf(point.attributes);
+      if (Object.entries(match).every(([k, v]) => attributes[k] === v)) {
+        sum += point.sum;
+        count += Number(point.count);
+      }
+    }
+  }
+  return { sum, count };
+}
+
+/** The last metrics request's value of a histogram (cumulative: the running totals). */
+function lastHistogram(received: ReceivedSignal[], name: string, match: Record<string, unknown>) {
+  const last = received.filter((r) => r.signal === "metrics").at(-1);
+  return last ? histogramSum([last], name, match) : { sum: 0, count: 0 };
+}
+
+const streamed = (overrides: Partial<LogEvent> = {}) => {
+  const start = Date.now() - 900;
+  return sampleEvent({
+    stream: true,
+    start_time: start,
+    completion_start_time: start + 150,
+    end_time: start + 900,
+    ...overrides,
+  });
+};
+
+Deno.test("SigNoz's variables: traces, logs and metrics over gRPC, correlated by trace and span id", async () => {
+  const rx = await startGrpcReceiver();
+  const ctx = createTestContext({
+    env: signozEnv(rx.url),
+    permissions: { env: [...OTEL_PLUGIN_ENV] },
+  });
+  const sink = createOtelSink({}, ctx);
+  try {
+    assert.deepEqual(Object.keys(sink.settings.signals).sort(), ["logs", "metrics", "traces"]);
+    const events = [streamed(), sampleEvent(), sampleFailureEvent()];
+    await sink.log(events);
+    await sink.flush?.();
+
+    for (const received of rx.accepted) {
+      assert.equal(received.headers["signoz-ingestion-key"], "sk-signoz-secret-1");
+      assert.match(received.headers["user-agent"], /^sluice-otel\//);
+    }
+    const spans = spansOf(rx.accepted);
+    const records = logRecordsOf(rx.accepted);
+    assert.deepEqual(spans.map((s) => s.spanId), events.map((e) => e.span_id));
+    assert.deepEqual(
+      records.map((r) => [r.traceId, r.spanId]),
+      events.map((e) => [
+        e.trace_id,
+        e.span_id,
+      ]),
+    );
+    // (event_name, field 12, is newer than the decoder's proto; the JSON test reads it)
+    assert.deepEqual(
+      records.map((r) => attributesOf(r.attributes)["sluice.request_id"]),
+      events.map((e) => e.request_id),
+    );
+    assert.deepEqual(records.map((r) => r.severityText), ["INFO", "INFO", "ERROR"]);
+    const resource = rx.accepted.find((r) => r.signal === "logs")!.request.resourceLogs[0].resource;
+    assert.equal(attributesOf(resource.attributes)["service.name"], "checkout-gateway");
+
+    const successes = events.filter((e) => e.status === "success");
+    const input = histogramSum(rx.accepted, METRIC_NAMES.tokenUsage, {
+      "gen_ai.token.type": "input",
+    });
+    const output = histogramSum(rx.accepted, METRIC_NAMES.tokenUsage, {
+      "gen_ai.token.type": "output",
+    });
+    assert.equal(input.sum, successes.reduce((n, e) => n + e.prompt_tokens, 0));
+    assert.equal(output.sum, successes.reduce((n, e) => n + e.completion_tokens, 0));
+    assert.equal(input.count, successes.length);
+    const durations = histogramSum(rx.accepted, METRIC_NAMES.operationDuration);
+    assert.equal(durations.count, events.length);
+    const failed = histogramSum(rx.accepted, METRIC_NAMES.operationDuration, {
+      "error.type": "RateLimitError",
+    });
+    assert.equal(failed.count, 1, "the failure's duration carries its error.type");
+    assert.deepEqual(histogramSum(rx.accepted, METRIC_NAMES.timeToFirstToken), {
+      sum: 0.15,
+      count: 1,
+    });
+    const requests = metricsOf(rx.accepted).find((m) => m.name === METRIC_NAMES.requests);
+    assert.equal(
+      requests.sum.dataPoints.reduce(
+        (n: number, p: { asDouble?: number; asInt?: string }) => n + Number(p.asInt ?? p.asDouble),
+        0,
+      ),
+      3,
+    );
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});
+
+Deno.test("gzip over gRPC: grpc-encoding gzip and compressed messages on the wire", async () => {
+  const rx = await startGrpcWireReceiver();
+  const sink = createOtelSink(
+    { endpoint: rx.url, protocol: "grpc", compression: "gzip", signals: ["traces", "logs"] },
+    createTestContext(),
+  );
+  try {
+    const events = [sampleEvent(), sampleEvent()];
+    await sink.log(events);
+    assert.deepEqual(rx.wire.map((w) => [w.encoding, w.compressedFlag]), [
+      ["gzip", 1],
+      ["gzip", 1],
+    ]);
+    assert.deepEqual(spansOf(rx.accepted).map((s) => s.spanId), events.map((e) => e.span_id));
+    assert.equal(logRecordsOf(rx.accepted).length, 2);
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});
+
+for (const protocol of ["http/protobuf", "http/json"] as const) {
+  Deno.test(`all three signals over OTLP/HTTP (${protocol}, gzip), one path each`, async () => {
+    const rx = startHttpSignalsReceiver();
+    const config: OtelConfig = {
+      endpoint: rx.url,
+      protocol,
+      compression: "gzip",
+      signals: ["traces", "metrics", "logs"],
+      headers: { authorization: "Bearer otlp-http-secret" },
+    };
+    const sink = createOtelSink(config, createTestContext());
+    try {
+      const events = [streamed(), sampleEvent()];
+      await sink.log(events);
+      await sink.flush?.();
+      assert.deepEqual([...new Set(rx.accepted.map((r) => r.signal))].sort(), [
+        "logs",
+        "metrics",
+        "traces",
+      ]);
+      for (const received of rx.accepted) {
+        assert.equal(received.gzip, true, `${received.signal} was not gzip-compressed`);
+        assert.equal(received.headers.authorization, "Bearer otlp-http-secret");
+      }
+      if (protocol === "http/protobuf") {
+        assert.deepEqual(spansOf(rx.accepted).map((s) => s.spanId), events.map((e) => e.span_id));
+        assert.deepEqual(
+          logRecordsOf(rx.accepted).map((r) => r.spanId),
+          events.map((e) => e.span_id),
+        );
+        assert.equal(
+          histogramSum(rx.accepted, METRIC_NAMES.tokenUsage, { "gen_ai.token.type": "input" }).sum,
+          events.reduce((n, e) => n + e.prompt_tokens, 0),
+        );
+      } else {
+        const spans = rx.accepted.find((r) => r.signal === "traces")!.request.resourceSpans[0]
+          .scopeSpans[0].spans;
+        assert.deepEqual(
+          spans.map((s: { spanId: string }) => s.spanId),
+          events.map((e) => e.span_id),
+        );
+      }
+    } finally {
+      await sink.close?.();
+      await rx.close();
+    }
+  });
+}
+
+Deno.test("a failed signal is retried alone: no loss, no duplicates in the other", async () => {
+  let failLogs = true;
+  const rx = await startGrpcReceiver({
+    answer: (req) =>
+      req.signal === "logs" && failLogs
+        ? { code: grpcStatus.UNAVAILABLE, details: "collector restarting" }
+        : undefined,
+  });
+  const sink = createOtelSink(
+    { endpoint: rx.url, protocol: "grpc", signals: ["traces", "logs"] },
+    createTestContext(),
+  );
+  try {
+    const events = [sampleEvent(), sampleEvent(), sampleEvent()];
+    const error = await rejection(sink.log(events));
+    assert.notEqual(error.permanent, true);
+    assert.match(error.message, /UNAVAILABLE: collector restarting/);
+    assert.equal(spansOf(rx.accepted).length, 3, "traces went through on the first attempt");
+    assert.equal(logRecordsOf(rx.accepted).length, 0);
+
+    failLogs = false;
+    await sink.log(events); // the pipeline's retry of the same batch
+    assert.deepEqual(spansOf(rx.accepted).map((s) => s.spanId), events.map((e) => e.span_id));
+    assert.deepEqual(logRecordsOf(rx.accepted).map((r) => r.spanId), events.map((e) => e.span_id));
+    assert.equal(rx.all.filter((r) => r.signal === "traces").length, 1, "traces sent once");
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});
+
+Deno.test("gRPC status codes follow the one outcome policy, with credential-free messages", async () => {
+  const secret = "sk-live-very-secret-header";
+  const rx = await startGrpcReceiver();
+  const sink = createOtelSink(
+    { endpoint: rx.url, protocol: "grpc", headers: { "x-api-key": secret } },
+    createTestContext(),
+  );
+  try {
+    rx.answer(() => ({ code: grpcStatus.UNAUTHENTICATED, details: `bad key ${secret}` }));
+    const denied = await rejection(sink.log([sampleEvent()]));
+    assert.notEqual(denied.permanent, true, "a refused key keeps the events");
+    assert.match(denied.message, /UNAUTHENTICATED/);
+    assert.match(denied.message, /check the credentials/);
+    assert.ok(!denied.message.includes(secret), denied.message);
+
+    rx.answer(() => ({ code: grpcStatus.RESOURCE_EXHAUSTED, details: "slow down" }));
+    const limited = await rejection(sink.log([sampleEvent()]));
+    assert.notEqual(limited.permanent, true);
+    assert.equal(typeof limited.retryAfterMs, "number");
+
+    rx.answer(() => ({ code: grpcStatus.INVALID_ARGUMENT, details: "malformed span" }));
+    const invalid = await rejection(sink.log([sampleEvent()]));
+    assert.equal(invalid.permanent, true, "a request the collector cannot take is not resent");
+    assert.match(invalid.message, /INVALID_ARGUMENT: malformed span/);
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});
+
+Deno.test("nothing listening on the gRPC port: a retryable failure within the timeout", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const sink = createOtelSink(
+    { endpoint: `http://127.0.0.1:${port}`, protocol: "grpc", timeout_ms: 1500 },
+    createTestContext(),
+  );
+  try {
+    const error = await rejection(sink.log([sampleEvent()]));
+    assert.notEqual(error.permanent, true);
+    assert.match(error.message, /UNAVAILABLE|DEADLINE_EXCEEDED/);
+    assert.match(error.message, /will be retried/);
+  } finally {
+    await sink.close?.();
+  }
+});
+
+Deno.test("cumulative metrics: a failed export loses nothing, the next one carries the totals", async () => {
+  let failMetrics = true;
+  const rx = await startGrpcReceiver({
+    answer: (req) =>
+      req.signal === "metrics" && failMetrics ? { code: grpcStatus.UNAVAILABLE } : undefined,
+  });
+  const ctx = createTestContext();
+  const sink = createOtelSink(
+    { endpoint: rx.url, protocol: "grpc", signals: ["metrics"] },
+    ctx,
+  );
+  try {
+    const first = [sampleEvent(), sampleEvent()];
+    await sink.log(first);
+    await sink.flush?.();
+    assert.equal(rx.all.filter((r) => r.signal === "metrics").length, 1);
+    assert.ok(ctx.logs.some((l) => l.level === "warn" && /metrics export failed/.test(l.message)));
+
+    failMetrics = false;
+    const second = [sampleEvent()];
+    await sink.log([...first, ...second]); // a retried batch is measured once
+    await sink.flush?.();
+    const all = [...first, ...second];
+    assert.deepEqual(
+      lastHistogram(rx.accepted, METRIC_NAMES.tokenUsage, { "gen_ai.token.type": "input" }),
+      { sum: all.reduce((n, e) => n + e.prompt_tokens, 0), count: all.length },
+    );
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});
+
+Deno.test("delta temporality (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE): each export holds its interval only", async () => {
+  const rx = await startGrpcReceiver();
+  const sink = createOtelSink(
+    { endpoint: rx.url, protocol: "grpc", signals: ["metrics"] },
+    createTestContext({
+      env: { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "delta" },
+      permissions: { env: [...OTEL_PLUGIN_ENV] },
+    }),
+  );
+  try {
+    const first = sampleEvent();
+    await sink.log([first]);
+    await sink.flush?.();
+    const second = sampleEvent();
+    await sink.log([second]);
+    await sink.flush?.();
+    const exports = rx.accepted.filter((r) => r.signal === "metrics");
+    assert.equal(exports.length, 2);
+    const usage = exports.map((r) =>
+      histogramSum([r], METRIC_NAMES.tokenUsage, { "gen_ai.token.type": "input" })
+    );
+    assert.deepEqual(usage, [
+      { sum: first.prompt_tokens, count: 1 },
+      { sum: second.prompt_tokens, count: 1 },
+    ]);
+    const temporality = metricsOf(exports).find((m) => m.name === METRIC_NAMES.tokenUsage)
+      .histogram.aggregationTemporality;
+    assert.equal(temporality, 1, "AGGREGATION_TEMPORALITY_DELTA");
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});
