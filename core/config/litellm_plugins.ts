@@ -23,6 +23,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "langsmith",
   "lunary",
   "athina",
+  "deepeval",
   "galileo",
   "sentry",
   "s3",
