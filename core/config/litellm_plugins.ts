@@ -22,6 +22,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "datadog",
   "langsmith",
   "lunary",
+  "mlflow",
   "athina",
   "deepeval",
   "galileo",
