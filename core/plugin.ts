@@ -218,12 +218,21 @@ export type SinkEventKind = typeof SINK_EVENT_KINDS[number];
 /** What a sink receives when neither its entry's `on:` nor its plugin's `defaultOn` says. */
 export const DEFAULT_SINK_EVENT_KINDS: readonly SinkEventKind[] = ["success", "failure"];
 
-/** What a plugin may reach: hosts (`host` or `host:port`) and environment variables. */
+/**
+ * What a plugin may reach: hosts (`host` or `host:port`), environment
+ * variables and files.
+ */
 export interface PluginPermissions {
   /** Hosts the plugin connects to; a sandboxed plugin can reach only these. */
   net?: string[];
   /** Environment variables `ctx.env()` may read. */
   env?: string[];
+  /**
+   * Files the plugin reads, as absolute paths (a credentials file named by
+   * its config or environment); a sandboxed plugin can read only these.
+   * Contract v1 addition: older gateways ignore it.
+   */
+  read?: string[];
 }
 
 /** A logger that prefixes the plugin's instance name. */

@@ -77,7 +77,7 @@ Deno.test("--check validates each sink's plugin config and permissions as startu
         "sinks:",
         "  - { use: jsonl }",
         "  - { use: s3, config: { buckett: logs } }",
-        "  - { use: otel, config: { protocol: grpc } }",
+        "  - { use: otel, config: { protocol: thrift } }",
         "  - { use: ./missing-plugin.ts }",
         "  - { use: 'https://plugins.example/sink.js', sha256: " +
         `"${"0".repeat(64)}" }`,
@@ -90,7 +90,7 @@ Deno.test("--check validates each sink's plugin config and permissions as startu
     assert.match(check.stdout, /error: sinks\[1\]\.config: unknown key "buckett"/);
     assert.match(
       check.stdout,
-      /error: sinks\[2\]\.config\.protocol: .*grpc|error: sinks\[2\]\.config\.protocol/,
+      /error: sinks\[2\]\.config\.protocol: .*thrift|error: sinks\[2\]\.config\.protocol/,
     );
     assert.match(check.stdout, /error: sinks\[3\]\.use: .*missing-plugin\.ts/);
     assert.match(check.stdout, /warning: sinks\[4\]\.config: not checked: --check does not fetch/);

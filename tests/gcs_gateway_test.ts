@@ -7,9 +7,9 @@
  * (`plugins/gcs/test_support.ts`) verifies every JWT with the service
  * account's public key and every upload's token.
  *
- * A key file is read when the sink starts, which a sandboxed plugin cannot
- * do (its process has no file access): the LiteLLM test runs that entry with
- * `sandbox: false` and checks the sandboxed start's message.
+ * The key file is read when the sink starts, in the sandbox: the plugin
+ * asks to read that one file (`permissions.read`), and an entry whose own
+ * `permissions:` leave it out is refused at start, naming it.
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
@@ -19,7 +19,7 @@ import { startGateway } from "./fakes/gateway.ts";
 import { startUpstream } from "./fakes/upstream.ts";
 import { assertEachOnce, countBy, sendThroughOutage, until } from "./fakes/outage.ts";
 import { type GoogleFake, startGoogleFake } from "../plugins/gcs/test_support.ts";
-import { GCS_SCOPE } from "@sluice/gcs";
+import { GCS_ENV_VARS, GCS_SCOPE } from "@sluice/gcs";
 
 const N = 300;
 
@@ -109,13 +109,30 @@ Deno.test("litellm docs: callbacks gcs_bucket with GCS_BUCKET_NAME / GCS_PATH_SE
     const server = { ...config.server, data_dir: `${dir}/data` };
     // The endpoint is the stand-in's (a test cannot reach storage.googleapis.com).
     const sink = { ...entry, config: { ...entry.config, endpoint_url: google.url } };
-    // In its sandbox (the default) a plugin reads no files: the key file named by
-    // GCS_PATH_SERVICE_ACCOUNT cannot be read there, and the start says what to do.
+    // An entry granting only the hosts is refused at start, naming the key file it asks to read.
     await assert.rejects(
-      startGateway({ ...config, server, sinks: [sink] }),
-      /cannot read the key file named by GCS_PATH_SERVICE_ACCOUNT .*: pass the key's JSON in service_account_json \(os\.environ\/NAME works\), or set `sandbox: false`/,
+      startGateway({
+        ...config,
+        server,
+        sinks: [{
+          ...sink,
+          permissions: {
+            net: [new URL(google.url).host, "oauth2.googleapis.com"],
+            env: [...GCS_ENV_VARS],
+          },
+        }],
+      }),
+      (error: Error) => {
+        assert.match(error.message, /asks for more than it is granted/);
+        assert.ok(
+          error.message.includes(`not granted: net: none; env: none; read: ${keyFile}`),
+          error.message,
+        );
+        return true;
+      },
     );
-    const gw = await startGateway({ ...config, server, sinks: [{ ...sink, sandbox: false }] });
+    // Sandboxed (the default for a built-in): the key file is the one file the plugin may read.
+    const gw = await startGateway({ ...config, server, sinks: [sink] });
     try {
       const client = new OpenAI({ apiKey: "sk-1234", baseURL: `${gw.url}/v1`, maxRetries: 0 });
       for (const content of ["what is the capital of France?", "and of Spain?"]) {

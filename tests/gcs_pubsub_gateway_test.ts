@@ -108,9 +108,8 @@ Deno.test("litellm docs: callbacks gcs_bucket and gcs_pubsub with LiteLLM's vari
       server: { ...config.server, data_dir: `${dir}/data` },
       sinks: config.sinks.map((sink) => ({
         ...sink,
-        // The endpoints are the stand-in's (a test cannot reach googleapis.com), and the key
-        // file named by GCS_PATH_SERVICE_ACCOUNT is read at start, which the sandbox forbids.
-        sandbox: false,
+        // The endpoints are the stand-in's (a test cannot reach googleapis.com). Sandboxed (the
+        // default): the key file named by GCS_PATH_SERVICE_ACCOUNT is the one file it may read.
         queue: { ...sink.queue, flush_interval_ms: 10 },
         config: { ...sink.config, endpoint_url: google.url },
       })),

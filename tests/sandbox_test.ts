@@ -47,10 +47,14 @@ function startServer(files: Record<string, string> = {}) {
 }
 
 /** A report server serving the probe plugin (built for its host) and a sandbox to load it in. */
-async function probeSetup(env: Record<string, string> = {}) {
+async function probeSetup(env: Record<string, string> = {}, readGrant?: string) {
   const reports = startServer();
   const template = await Deno.readTextFile(join(FIXTURES, "sandbox_probe.js"));
-  const code = template.replace('"127.0.0.1:0"', JSON.stringify(reports.host));
+  const code = template.replace('"127.0.0.1:0"', JSON.stringify(reports.host))
+    .replace(
+      "const READ_GRANT = null;",
+      `const READ_GRANT = ${JSON.stringify(readGrant ?? null)};`,
+    );
   assert.notEqual(code, template);
   const files = startServer({ "/probe.js": code });
   const dataDir = await Deno.makeTempDir({ prefix: "sluice-sandbox-" });
@@ -146,6 +150,55 @@ Deno.test("a sandboxed plugin reaches only its declared host; env (granted names
     await loaded?.sink.close?.();
     await undeclared.close();
     await s.cleanup();
+  }
+});
+
+Deno.test("a sandboxed plugin reads the one file it asked for and was granted, no other", async () => {
+  const keyDir = await Deno.makeTempDir({ prefix: "sluice-sandbox-key-" });
+  const keyFile = join(keyDir, "key.json");
+  const otherFile = join(keyDir, "other.json");
+  await Deno.writeTextFile(keyFile, '{"key":"granted"}');
+  await Deno.writeTextFile(otherFile, "not granted");
+  const s = await probeSetup({}, keyFile);
+  const undeclared = startServer();
+  let loaded: LoadedSink | undefined;
+  try {
+    const config = { undeclaredUrl: `${undeclared.origin}/leak`, readPath: otherFile };
+    const grant = { net: [s.reports.host], env: ["PROBE_VISIBLE"] };
+    // An entry that grants the hosts and variables but not the file is refused, naming it.
+    await assert.rejects(
+      loadSink(entry({ use: s.use, sha256: s.sha256, permissions: grant, config }), s.options),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          new RegExp(`not granted: net: none; env: none; read: ${keyFile}`),
+        );
+        return true;
+      },
+    );
+    loaded = await loadSink(
+      entry({
+        use: s.use,
+        name: "probe",
+        sha256: s.sha256,
+        permissions: { ...grant, read: [keyFile] },
+        config,
+      }),
+      s.options,
+    );
+    await loaded.sink.log([EVENT]);
+    const report = s.reports.received[0].body as Record<string, { ok: boolean; value?: string }>;
+    assert.deepEqual(report.grantedRead, { ok: true, value: '{"key":"granted"}' });
+    assert.equal(report.read.ok, false, "a file next to it stays unreadable");
+    assert.ok(
+      s.logs.some((l) => l.includes(`env: PROBE_VISIBLE; read: ${keyFile} (granted by entry)`)),
+      s.logs.join("\n"),
+    );
+  } finally {
+    await loaded?.sink.close?.();
+    await undeclared.close();
+    await s.cleanup();
+    await Deno.remove(keyDir, { recursive: true });
   }
 });
 

@@ -32,6 +32,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "dynamodb",
   "gcs",
   "gcs-pubsub",
+  "azure-blob",
   "langfuse",
   "otel",
 ];

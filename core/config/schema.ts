@@ -142,6 +142,8 @@ const sink = z.strictObject({
       .describe("hosts (host or host:port) the plugin may reach"),
     env: z.array(z.string().min(1)).optional()
       .describe("environment variables the plugin may read"),
+    read: z.array(z.string().min(1)).optional()
+      .describe("files (absolute paths) the plugin may read, e.g. a credentials file"),
   }).optional().describe("what the operator grants the plugin (default: see DESIGN)"),
   optional: z.boolean().default(false),
   on: z.array(z.enum(SINK_EVENT_KINDS)).optional(),

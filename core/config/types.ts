@@ -200,7 +200,7 @@ export interface SinkConfig {
    */
   sandbox?: boolean | { heap_mb?: number };
   /** What the operator grants the plugin; unset: the default grant (see the loader). */
-  permissions?: { net?: string[]; env?: string[] };
+  permissions?: { net?: string[]; env?: string[]; read?: string[] };
   /** Skip with a warning when it fails to load (default false). */
   optional: boolean;
   /** Events to receive (default: success, failure). */

@@ -8,6 +8,7 @@
 import { type JsonSchema, SINK_EVENT_KINDS, type SinkEventKind } from "../plugin.ts";
 import { PLUGIN_API_VERSION } from "../plugin.ts";
 import { VERSION } from "../version.ts";
+import { resolve } from "node:path";
 import { LoadIssue } from "./errors.ts";
 
 /** What a module's default export looks like, as plain data. */
@@ -46,7 +47,9 @@ export interface PluginMetadata {
   net: string[];
   /** Declared environment variables (may be empty). */
   env: string[];
-  /** True when `permissions` is a function of the config (net and env are then empty). */
+  /** Declared files, absolute paths (may be empty). */
+  read: string[];
+  /** True when `permissions` is a function of the config (net, env and read are then empty). */
   derivedPermissions: boolean;
   /** `defaultOn`, if declared. */
   defaultOn?: SinkEventKind[];
@@ -139,7 +142,7 @@ export function validateShape(shape: PluginShape): PluginMetadata {
   ) {
     invalid.push("`configSchema` must be a plain JSON Schema object");
   }
-  const { net, env } = readPermissions(shape.permissions, invalid);
+  const { net, env, read } = readPermissions(shape.permissions, invalid);
   let defaultOn: SinkEventKind[] | undefined;
   if (shape.defaultOn !== undefined) {
     const list = stringList(shape.defaultOn);
@@ -156,6 +159,7 @@ export function validateShape(shape: PluginShape): PluginMetadata {
     configSchema: schema as JsonSchema | undefined,
     net,
     env,
+    read,
     derivedPermissions: shape.permissionsType === "function",
     defaultOn,
   };
@@ -163,21 +167,37 @@ export function validateShape(shape: PluginShape): PluginMetadata {
 
 /**
  * Reads a `permissions` value (declared, or returned by `permissions(config)`)
- * as host and variable lists; what is malformed is pushed to `invalid`.
+ * as host, variable and file lists; what is malformed is pushed to `invalid`.
  */
 export function readPermissions(
   value: unknown,
   invalid: string[],
-): { net: string[]; env: string[] } {
-  if (value === undefined) return { net: [], env: [] };
+): { net: string[]; env: string[]; read: string[] } {
+  if (value === undefined) return { net: [], env: [], read: [] };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    invalid.push("`permissions` must be an object { net?: string[], env?: string[] }");
-    return { net: [], env: [] };
+    invalid.push(
+      "`permissions` must be an object { net?: string[], env?: string[], read?: string[] }",
+    );
+    return { net: [], env: [], read: [] };
   }
   const perms = value as Record<string, unknown>;
   const net = perms.net === undefined ? [] : stringList(perms.net);
   const env = perms.env === undefined ? [] : stringList(perms.env);
+  const read = perms.read === undefined ? [] : stringList(perms.read);
   if (!net) invalid.push("`permissions.net` must be a list of host names");
   if (!env) invalid.push("`permissions.env` must be a list of variable names");
-  return { net: net ?? [], env: env ?? [] };
+  if (!read || read.some((path) => path.trim() === "" || path.includes("\0"))) {
+    invalid.push("`permissions.read` must be a list of file paths");
+  }
+  return { net: net ?? [], env: env ?? [], read: filePaths(read ?? []) };
+}
+
+/**
+ * File paths as absolute paths, relative ones against the gateway's
+ * working directory (where a plugin in the gateway would open them, and
+ * the sandbox process's own working directory).
+ */
+export function filePaths(paths: readonly string[]): string[] {
+  return paths.filter((path) => path.trim() !== "" && !path.includes("\0"))
+    .map((path) => resolve(path));
 }

@@ -4,20 +4,23 @@
  * no `permissions:` on the entry, the default grant is:
  * - a built-in plugin (part of the gateway, reviewed with it): what it asks;
  * - any other plugin: the hosts named in the entry's own `config:` (every
- *   URL's host) and no environment variable.
+ *   URL's host), no environment variable and no file.
  *
  * The plugin gets what it asked for when all of it is granted; a request
  * beyond the grant stops the gateway at start with both lists shown.
  * @module
  */
+import { filePaths } from "./definition.ts";
 import { LoadIssue } from "./errors.ts";
 
-/** Hosts and environment variable names. */
+/** Hosts, environment variable names and files. */
 export interface Grant {
   /** `host` (any port) or `host:port`. */
   net: string[];
   /** Variable names. */
   env: string[];
+  /** Absolute file paths the plugin may read. */
+  read: string[];
 }
 
 /** Where a grant came from, for the start-up line and errors. */
@@ -82,13 +85,18 @@ export function beyond(requested: Grant, granted: Grant): Grant {
   return {
     net: requested.net.filter((h) => !hostCovered(h, granted.net)),
     env: requested.env.filter((name) => !granted.env.includes(name)),
+    read: requested.read.filter((path) => !granted.read.includes(path)),
   };
 }
 
-/** A grant as one line: `net: a, b:443; env: X` (`none` for an empty list). */
+/**
+ * A grant as one line: `net: a, b:443; env: X` (`none` for an empty list),
+ * then `; read: /path` when it names files.
+ */
 export function describeGrant(grant: Grant): string {
   const list = (items: string[]) => items.length > 0 ? items.join(", ") : "none";
-  return `net: ${list(grant.net)}; env: ${list(grant.env)}`;
+  const files = grant.read.length > 0 ? `; read: ${grant.read.join(", ")}` : "";
+  return `net: ${list(grant.net)}; env: ${list(grant.env)}${files}`;
 }
 
 /**
@@ -107,20 +115,29 @@ export function decidePermissions(
 ): Permitted {
   const source: GrantSource = entryGrant ? "entry" : builtin ? "builtin default" : "default";
   const granted: Grant = entryGrant
-    ? { net: entryGrant.net ?? [], env: entryGrant.env ?? [] }
+    ? {
+      net: entryGrant.net ?? [],
+      env: entryGrant.env ?? [],
+      read: filePaths(entryGrant.read ?? []),
+    }
     : builtin
-    ? { net: [...requested.net], env: [...requested.env] }
-    : { net: hostsNamedIn(config), env: [] };
+    ? { net: [...requested.net], env: [...requested.env], read: [...requested.read] }
+    : { net: hostsNamedIn(config), env: [], read: [] };
   const missing = beyond(requested, granted);
-  if (missing.net.length > 0 || missing.env.length > 0) {
+  if (missing.net.length > 0 || missing.env.length > 0 || missing.read.length > 0) {
     throw new LoadIssue(
       "permission_denied",
       `the plugin asks for more than it is granted: asks ${describeGrant(requested)}; granted (${
         source === "entry" ? "this entry's permissions:" : "default: the hosts in its config:"
       }) ${describeGrant(granted)}; not granted: ${describeGrant(missing)}`,
-      "grant what it needs in this sink entry's `permissions: { net: [...], env: [...] }` " +
+      "grant what it needs in this sink entry's " +
+        "`permissions: { net: [...], env: [...], read: [...] }` " +
         "if you trust the plugin with it, or use another plugin",
     );
   }
-  return { effective: { net: [...requested.net], env: [...requested.env] }, granted, source };
+  return {
+    effective: { net: [...requested.net], env: [...requested.env], read: [...requested.read] },
+    granted,
+    source,
+  };
 }

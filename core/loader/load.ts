@@ -156,11 +156,11 @@ async function requestedPermissions(
   ask: (config: unknown, env: Record<string, string>) => unknown,
   builtin: boolean,
 ): Promise<Grant> {
-  if (!meta.derivedPermissions) return { net: meta.net, env: meta.env };
+  if (!meta.derivedPermissions) return { net: meta.net, env: meta.env, read: meta.read };
   const grantable = (names: string[]) =>
     names.filter((n) => job.entry.permissions ? job.entry.permissions.env?.includes(n) : builtin);
   let env: Record<string, string> = {};
-  let requested: Grant = { net: [], env: [] };
+  let requested: Grant = { net: [], env: [], read: [] };
   for (let round = 0; round < 3; round++) {
     const invalid: string[] = [];
     requested = readPermissions(await ask(job.entry.config ?? {}, env), invalid);
@@ -332,6 +332,7 @@ async function loadSandboxed(
   const sink = await createSandboxedSink({
     target: located.target,
     net: permitted.effective.net,
+    read: permitted.effective.read,
     heapMb,
     init: {
       config: job.entry.config ?? {},

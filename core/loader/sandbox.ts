@@ -1,7 +1,8 @@
 /**
  * The plugin sandbox: each sandboxed plugin runs in its own Deno process,
  * started with only what the operator granted (`--allow-net` for the
- * granted hosts, nothing else: no file reads or writes, no subprocesses,
+ * granted hosts, `--allow-read` for the granted files (a credentials file),
+ * nothing else: no other file reads, no writes, no subprocesses,
  * no FFI, no system info; `--allow-env` only for the variable names it was
  * granted, over a cleared environment, so a library that probes
  * `process.env` loads while the values still reach the plugin only through
@@ -139,17 +140,23 @@ function runtimeEnv(): Record<string, string> {
   return env;
 }
 
-/**
- * The `deno run` arguments of a sandbox process reaching `net` with a
- * `heapMb` cap, allowed to look up the variable names in `env` (its own,
- * cleared environment holds none of the gateway's values).
- */
+/** What a sandbox process is allowed: hosts, variable names, files. */
+export interface ProcessGrant {
+  /** Hosts it may reach. */
+  net: readonly string[];
+  /** Variable names it may look up (its own, cleared environment holds none of the gateway's values). */
+  env?: readonly string[];
+  /** Files it may read. */
+  read?: readonly string[];
+}
+
+/** The `deno run` arguments of a sandbox process allowed `grant`, with a `heapMb` cap. */
 export function sandboxArgs(
   target: SandboxTarget,
-  net: readonly string[],
+  grant: ProcessGrant,
   heapMb: number,
-  env: readonly string[] = [],
 ): string[] {
+  const { net, env = [], read = [] } = grant;
   const config = gatewayConfigPath();
   return [
     "run",
@@ -159,6 +166,7 @@ export function sandboxArgs(
     `--v8-flags=--max-old-space-size=${heapMb},--max-semi-space-size=1`,
     ...(net.length > 0 ? [`--allow-net=${net.join(",")}`] : []),
     ...(env.length > 0 ? [`--allow-env=${env.join(",")}`] : []),
+    ...(read.length > 0 ? [`--allow-read=${read.join(",")}`] : []),
     ...(target.remoteImports ? [] : ["--deny-import"]),
     sandboxMainUrl(target.moduleUrl),
   ];
@@ -199,16 +207,15 @@ class SandboxProcess {
 
   constructor(
     target: SandboxTarget,
-    net: readonly string[],
+    grant: ProcessGrant,
     heapMb: number,
     onLog: (m: LogMessage) => void,
-    env: readonly string[] = [],
   ) {
     this.#label = target.label;
     this.#heapMb = heapMb;
     try {
       this.#child = new Deno.Command(Deno.execPath(), {
-        args: sandboxArgs(target, net, heapMb, env),
+        args: sandboxArgs(target, grant, heapMb),
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
@@ -399,7 +406,7 @@ export async function probeInSandbox(
   signal: AbortSignal,
   timeoutMs: number = SANDBOX_START_TIMEOUT_MS,
 ): Promise<SandboxProbe> {
-  const probe = new SandboxProcess(target, [], DEFAULT_SANDBOX_HEAP_MB, () => {});
+  const probe = new SandboxProcess(target, { net: [] }, DEFAULT_SANDBOX_HEAP_MB, () => {});
   const close = async () => {
     probe.kill(new Error("probe closed"));
     await probe.exited;
@@ -436,6 +443,8 @@ export interface SandboxedSinkOptions {
   target: SandboxTarget;
   /** The hosts granted. */
   net: readonly string[];
+  /** The files granted. */
+  read?: readonly string[];
   /** Heap cap in MiB. */
   heapMb: number;
   /** The `init` message (config, env values, names). */
@@ -455,10 +464,9 @@ export interface SandboxedSinkOptions {
 async function startProcess(options: SandboxedSinkOptions): Promise<SandboxProcess> {
   const process = new SandboxProcess(
     options.target,
-    options.net,
+    { net: options.net, env: options.init.grantedEnv, read: options.read },
     options.heapMb,
     options.onLog,
-    options.init.grantedEnv,
   );
   let answer: Answer;
   try {

@@ -4,7 +4,7 @@
  */
 import type { PluginDefinition } from "@sluice/core/plugin";
 import { httpPermissions } from "@sluice/core/sink-http";
-import { googleAuthUrls } from "@sluice/gcs/auth";
+import { googleAuthFiles, googleAuthUrls } from "@sluice/gcs/auth";
 import denoJson from "./deno.json" with { type: "json" };
 import {
   parsePubSubConfig,
@@ -21,7 +21,8 @@ import { createPubSubSink } from "./pubsub_sink.ts";
  * message per event, published to a topic in batches within the API's
  * limits. It may read `PUBSUB_EMULATOR_HOST` and the Google credential
  * variables (`permissions.env`); it asks for the endpoint's host and its
- * token's (the key's `token_uri`, or the metadata server).
+ * token's (the key's `token_uri`, or the metadata server), and to read the
+ * key file when the credentials come from one.
  *
  * @example gateway.yaml
  * ```yaml
@@ -40,11 +41,16 @@ const pubsubPlugin: PluginDefinition<PubSubConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: pubsubConfigSchema,
-  permissions: (config, env) =>
-    httpPermissions(() => {
-      const target = resolvePubSubTarget(parsePubSubConfig(config), env);
-      return [target.endpoint, ...googleAuthUrls(target.credentials)];
-    }, PUBSUB_ENV_VARS),
+  permissions: (config, env) => {
+    const target = () => resolvePubSubTarget(parsePubSubConfig(config), env);
+    return {
+      ...httpPermissions(() => {
+        const { endpoint, credentials } = target();
+        return [endpoint, ...googleAuthUrls(credentials)];
+      }, PUBSUB_ENV_VARS),
+      read: googleAuthFiles(() => target().credentials),
+    };
+  },
   litellm: pubsubLiteLLM,
   create: (config, ctx) => createPubSubSink(config, ctx),
 };

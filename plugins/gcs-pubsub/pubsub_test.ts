@@ -290,7 +290,7 @@ Deno.test("gcs-pubsub: PUBSUB_EMULATOR_HOST publishes without credentials; permi
     const env = { PUBSUB_EMULATOR_HOST: host };
     const config = { project_id: "sluice-test", topic_id: "llm-logs" };
     const permissions = resolvePermissions(pubsubPlugin, config, env);
-    assert.deepEqual(permissions, { net: [host], env: [...PUBSUB_ENV_VARS] });
+    assert.deepEqual(permissions, { net: [host], env: [...PUBSUB_ENV_VARS], read: [] });
     const ctx = createTestContext({ env, permissions });
     const sink = await createPubSubSink(config, ctx);
     await sink.log(sampleEvents(2));

@@ -236,6 +236,32 @@ export function resolveGoogleCredentials(
 }
 
 /**
+ * The files a source reads (for a plugin's `permissions.read`): the key
+ * file, when the credentials come from one. A sandboxed plugin can read
+ * only the files it is granted. `source` resolves them from the validated
+ * config; when it throws, `create` reports the problem, so none is asked.
+ *
+ * @param source Resolves where the credentials come from.
+ * @returns The key file's path, or nothing.
+ *
+ * @example
+ * ```ts
+ * import { googleAuthFiles } from "@sluice/gcs/auth";
+ *
+ * googleAuthFiles(() => ({ kind: "file", path: "/secrets/logger.json", from: "GCS_PATH_SERVICE_ACCOUNT" }));
+ * // ["/secrets/logger.json"]
+ * ```
+ */
+export function googleAuthFiles(source: () => GoogleCredentialSource): string[] {
+  try {
+    const resolved = source();
+    return resolved.kind === "file" ? [resolved.path] : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
  * The URLs a source's tokens come from (for a plugin's `permissions`): an
  * inline key's `token_uri`, Google's token endpoint for a key file (read
  * only at start), the metadata server.
@@ -668,14 +694,14 @@ function oauthError(text: string): string {
   return detail.length > 200 ? `${detail.slice(0, 200)}…` : detail;
 }
 
-/** Why a key file could not be read, with what to do (a sandboxed plugin reads no files). */
+/** Why a key file could not be read, with what to do (a sandboxed plugin reads only granted files). */
 function readFailure(error: unknown, source: { path: string; from: string }): string {
   const what = `cannot read the key file named by ${source.from} (${source.path})`;
   if (error instanceof Deno.errors.NotFound) return `${what}: no such file`;
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    return `${what}: this process may not read files. A sandboxed plugin reads no files: ` +
-      "pass the key's JSON in service_account_json (os.environ/NAME works), or set " +
-      "`sandbox: false` on this sink entry";
+    return `${what}: this process may not read it. A sandboxed plugin reads only the files ` +
+      "it is granted: list the file in this sink entry's permissions.read, or pass the key's " +
+      "JSON in service_account_json (os.environ/NAME works)";
   }
   return `${what}: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -245,15 +245,19 @@ Deno.test("gcs: permissions name the endpoint, the token host and the variables 
   });
   assert.deepEqual(
     resolvePermissions(gcsPlugin, { bucket: "logs", service_account_json: key }),
-    { net: ["storage.googleapis.com", "oauth2.example.com"], env: [...GCS_ENV_VARS] },
+    { net: ["storage.googleapis.com", "oauth2.example.com"], env: [...GCS_ENV_VARS], read: [] },
   );
   assert.deepEqual(resolvePermissions(gcsPlugin, { bucket: "logs" }).net, [
     "storage.googleapis.com",
     "metadata.google.internal",
   ]);
   assert.deepEqual(
-    resolvePermissions(gcsPlugin, { bucket: "logs" }, { GCS_PATH_SERVICE_ACCOUNT: "/k.json" }).net,
-    ["storage.googleapis.com", "oauth2.googleapis.com"],
+    resolvePermissions(gcsPlugin, { bucket: "logs" }, { GCS_PATH_SERVICE_ACCOUNT: "/k.json" }),
+    {
+      net: ["storage.googleapis.com", "oauth2.googleapis.com"],
+      env: [...GCS_ENV_VARS],
+      read: ["/k.json"], // the key file, the one file the sandboxed plugin may read
+    },
   );
   assert.equal(gcsConfigSchema.type, "object");
   assert.throws(

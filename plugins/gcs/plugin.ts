@@ -5,7 +5,7 @@
 import type { PluginDefinition } from "@sluice/core/plugin";
 import { httpPermissions } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
-import { googleAuthUrls } from "./auth.ts";
+import { googleAuthFiles, googleAuthUrls } from "./auth.ts";
 import {
   GCS_ENV_VARS,
   type GcsConfig,
@@ -21,7 +21,10 @@ import { gcsLiteLLM } from "./litellm.ts";
  * or one NDJSON object per batch, in a Google Cloud Storage bucket through
  * the JSON API. It may read `STORAGE_EMULATOR_HOST` and the Google
  * credential variables (`permissions.env`); it asks for the endpoint's host
- * and its token's (the key's `token_uri`, or the metadata server).
+ * and its token's (the key's `token_uri`, or the metadata server), and to
+ * read the key file when the credentials come from one
+ * (`GCS_PATH_SERVICE_ACCOUNT`, `GOOGLE_APPLICATION_CREDENTIALS`,
+ * `service_account_file`).
  *
  * @example gateway.yaml
  * ```yaml
@@ -40,11 +43,16 @@ const gcsPlugin: PluginDefinition<GcsConfig> = {
   version: denoJson.version,
   apiVersion: 1,
   configSchema: gcsConfigSchema,
-  permissions: (config, env) =>
-    httpPermissions(() => {
-      const target = resolveGcsTarget(parseGcsConfig(config), env);
-      return [target.endpoint, ...googleAuthUrls(target.credentials)];
-    }, GCS_ENV_VARS),
+  permissions: (config, env) => {
+    const target = () => resolveGcsTarget(parseGcsConfig(config), env);
+    return {
+      ...httpPermissions(() => {
+        const { endpoint, credentials } = target();
+        return [endpoint, ...googleAuthUrls(credentials)];
+      }, GCS_ENV_VARS),
+      read: googleAuthFiles(() => target().credentials),
+    };
+  },
   litellm: gcsLiteLLM,
   create: (config, ctx) => createGcsSink(config, ctx),
 };
