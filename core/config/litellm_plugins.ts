@@ -17,6 +17,7 @@ import { displaySource, parseSource } from "../loader/source.ts";
 export const BUILTIN_PLUGINS: readonly string[] = [
   "console",
   "jsonl",
+  "sqlite",
   "webhook",
   "openmeter",
   "datadog",
