@@ -186,16 +186,24 @@ export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1].version;
 export class StoreVersionError extends Error {
   /** Stable code: `store_too_new`. */
   readonly code = "store_too_new";
+  /** The file. */
+  readonly path: string;
+  /** Its schema version. */
+  readonly found: number;
   /**
+   * Names the file and both versions.
+   *
    * @param path The file.
    * @param found Its schema version.
    */
-  constructor(readonly path: string, readonly found: number) {
+  constructor(path: string, found: number) {
     super(
       `sqlite: ${path} has schema version ${found}, newer than the ${SCHEMA_VERSION} this ` +
         `@sluice/sqlite knows: upgrade the gateway (or @sluice/sqlite), or set config.path to another file`,
     );
     this.name = "StoreVersionError";
+    this.path = path;
+    this.found = found;
   }
 }
 
