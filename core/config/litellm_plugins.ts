@@ -34,6 +34,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "gcs",
   "gcs-pubsub",
   "azure-blob",
+  "azure-sentinel",
   "azure-blob",
   "langfuse",
   "otel",
