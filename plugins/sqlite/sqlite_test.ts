@@ -557,39 +557,46 @@ Deno.test("two writer processes and a paging reader share one file (WAL): nothin
   reader.close();
 });
 
-Deno.test("kill -9 of a writer mid-stream leaves a sound file with whole batches only", async () => {
+Deno.test("kill -9 of a writer mid-batch leaves a sound file with whole batches only", async () => {
   await using db = await tempDb();
-  const size = 250;
+  const size = 2_000; // a batch takes tens of milliseconds to write: the kill lands inside it
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", WRITER, db.path, "k", "0", String(size)],
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  let committed = -1;
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (committed < 8) {
+  let output = "";
+  const KILL_AT = 4;
+  while (!output.includes(`begin ${KILL_AT}\n`)) {
     const { value, done } = await lines.read();
     if (done) break;
-    buffer += value;
-    for (const match of buffer.matchAll(/committed (\d+)\n/g)) committed = Number(match[1]);
+    output += value;
   }
-  child.kill("SIGKILL");
+  child.kill("SIGKILL"); // while batch KILL_AT is being written
   await child.status;
   await lines.cancel().catch(() => {});
-  assert.ok(committed >= 8, "the writer committed batches before it was killed");
+  assert.match(output, new RegExp(`committed ${KILL_AT - 1}\n`));
   const store = openStore(db.path);
   try {
     assert.deepEqual(store.integrityCheck(), ["ok"]);
-    const counts = new Map<string, number>();
+    const counts = new Map<number, number>();
     for (const call of allCalls(store)) {
-      const batch = call.request_id.split("-")[1];
+      const batch = Number(call.request_id.split("-")[1]);
       counts.set(batch, (counts.get(batch) ?? 0) + 1);
     }
-    for (const [batch, n] of counts) assert.equal(n, size, `batch ${batch} is whole`);
-    for (let b = 0; b <= committed; b++) assert.equal(counts.get(String(b)), size);
+    for (let b = 0; b < KILL_AT; b++) assert.equal(counts.get(b), size, `batch ${b} is whole`);
+    // the batch being written is all there (it committed before the signal) or not at all
+    assert.ok(
+      [undefined, size].includes(counts.get(KILL_AT)),
+      `batch ${KILL_AT}: ${counts.get(KILL_AT)}`,
+    );
+    assert.deepEqual([...counts.keys()].filter((b) => b > KILL_AT), []);
+    // its tags and search rows went with it
+    const tags = store.listCalls({ tag: "k" }, { limit: 1000 });
+    assert.ok(tags.calls.every((c) => counts.has(Number(c.request_id.split("-")[1]))));
     // the file takes writes again
-    assert.deepEqual(store.write(sampleEvents(2)).inserted, 2);
+    assert.equal(store.write(sampleEvents(2)).inserted, 2);
   } finally {
     store.close();
   }

@@ -1,7 +1,8 @@
 /**
  * A writer process for the store's tests: writes `batches` batches of
  * `size` events with request ids `<prefix>-<batch>-<i>` through a sqlite
- * sink, printing `committed <batch>` after each (forever when batches is 0).
+ * sink, printing `begin <batch>` once the batch is built, just before it is
+ * written, and `committed <batch>` after (forever when batches is 0).
  *
  * deno run -A writer.ts <path> <prefix> <batches> <size>
  */
@@ -20,6 +21,7 @@ for (let batch = 0; batches === 0 || batch < batches; batch++) {
       model_group: i % 2 ? "gpt-4o-mini" : "claude-haiku",
       metadata: { tags: [prefix, `b${batch % 3}`], request: {} },
     }));
+  await Deno.stdout.write(encoder.encode(`begin ${batch}\n`));
   await sink.log(events);
   await Deno.stdout.write(encoder.encode(`committed ${batch}\n`));
 }
