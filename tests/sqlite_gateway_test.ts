@@ -116,3 +116,15 @@ Deno.test("calls through the gateway appear in <data_dir>/sluice.db, redacted as
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("in a sandbox the sink cannot write its file: the start fails saying to set sandbox: false", async () => {
+  const failure = await startGateway({
+    models: [{ name: "mock-gpt", provider: "mock" }],
+    sinks: [{ use: "sqlite", sandbox: true, config: {} }],
+  }).then(async (gw) => {
+    await gw.close();
+    return undefined;
+  }, (error: Error) => error);
+  assert.ok(failure, "the gateway did not start");
+  assert.match(failure.message, /sqlite: cannot open .*sluice\.db: .*sandbox: false/);
+});

@@ -28,14 +28,25 @@ const sqlitePlugin: PluginDefinition<SqliteConfig> = {
   create(config, ctx) {
     const parsed = parseSqliteConfig(config);
     const path = parsed.path ?? (ctx.dataDir ? `${ctx.dataDir}/sluice.db` : DEFAULT_SQLITE_PATH);
-    return createSqliteSink({
-      path,
-      retentionDays: parsed.retention_days,
-      maxBytes: parsed.max_bytes,
-      retentionIntervalMs: parsed.retention_interval_s * 1000,
-      busyTimeoutMs: parsed.busy_timeout_ms,
-      logger: ctx.logger,
-    });
+    try {
+      return createSqliteSink({
+        path,
+        retentionDays: parsed.retention_days,
+        maxBytes: parsed.max_bytes,
+        retentionIntervalMs: parsed.retention_interval_s * 1000,
+        busyTimeoutMs: parsed.busy_timeout_ms,
+        logger: ctx.logger,
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (!/Requires (read|write) access|NotCapable|PermissionDenied/.test(`${error} ${message}`)) {
+        throw error;
+      }
+      // A sandboxed plugin may not touch the file system.
+      throw new Error(
+        `sqlite: cannot open ${path}: ${message}. The sink writes a local file: run its entry in the gateway's process (sandbox: false)`,
+      );
+    }
   },
 };
 
