@@ -557,6 +557,31 @@ Deno.test("two writer processes and a paging reader share one file (WAL): nothin
   reader.close();
 });
 
+Deno.test("three processes creating the same new file at once migrate it once", async () => {
+  await using db = await tempDb();
+  const outputs = await Promise.all(
+    ["m1", "m2", "m3"].map((prefix) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", WRITER, db.path, prefix, "2", "10"],
+        stdout: "null",
+        stderr: "piped",
+      }).output()
+    ),
+  );
+  for (const output of outputs) {
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  }
+  const raw = new DatabaseSync(db.path, { readOnly: true });
+  assert.deepEqual(
+    raw.prepare("SELECT version FROM schema_version ORDER BY version").all().map((r) => r.version),
+    [1, 2],
+  );
+  assert.equal(raw.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
+  assert.equal(raw.prepare("PRAGMA auto_vacuum").get()?.auto_vacuum, 2, "incremental");
+  assert.equal(raw.prepare("SELECT count(*) AS n FROM calls").get()?.n, 60);
+  raw.close();
+});
+
 Deno.test("kill -9 of a writer mid-batch leaves a sound file with whole batches only", async () => {
   await using db = await tempDb();
   const size = 2_000; // a batch takes tens of milliseconds to write: the kill lands inside it
