@@ -24,7 +24,7 @@ import {
 } from "../plugins/azure-sentinel/test_support.ts";
 
 const N = 300;
-const SCOPE = "https://monitor.azure.com//.default";
+const SCOPE = "https://monitor.azure.com/.default";
 
 /** Call ids of the records accepted, counted. */
 const seen = (api: IngestionFake) => countBy(api.records, (r) => String(r.CallId ?? r.call_id));

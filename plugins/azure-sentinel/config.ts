@@ -16,8 +16,12 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** The Logs Ingestion API version the sink speaks. */
 export const INGESTION_API_VERSION = "2023-01-01";
 
-/** The OAuth scope of the Logs Ingestion API (Microsoft's samples spell it with two slashes). */
-export const MONITOR_SCOPE = "https://monitor.azure.com//.default";
+/**
+ * The OAuth scope of the Logs Ingestion API, as Microsoft's
+ * `@azure/monitor-ingestion` client asks for it (the REST tutorial's
+ * `https://monitor.azure.com//.default` names the same resource).
+ */
+export const MONITOR_SCOPE = "https://monitor.azure.com/.default";
 
 /** LiteLLM's default stream name. */
 export const DEFAULT_STREAM_NAME = "Custom-LiteLLM";

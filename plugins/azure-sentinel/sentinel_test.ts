@@ -22,7 +22,7 @@ import type { HttpSinkError } from "@sluice/core/sink-http";
 import { startEntraFake } from "../azure/test_support.ts";
 import { startIngestionFake, TEST_DCR, TEST_STREAM } from "./test_support.ts";
 
-const SCOPE = "https://monitor.azure.com//.default";
+const SCOPE = "https://monitor.azure.com/.default";
 
 function configFor(
   entra: ReturnType<typeof startEntraFake>,
@@ -318,4 +318,118 @@ Deno.test("azure-sentinel: records, request splitting and the LiteLLM mapping", 
       'callback "azure_sentinel" needs AZURE_SENTINEL_CLIENT_SECRET',
     ],
   );
+});
+
+Deno.test("azure-sentinel: a request matches what Microsoft's @azure/monitor-ingestion client sends for the same records", async () => {
+  const { LogsIngestionClient } = await import("npm:@azure/monitor-ingestion@1.2.0");
+  const { createHttpHeaders } = await import("npm:@azure/core-rest-pipeline@1.25.1");
+  const entra = startEntraFake({ scope: SCOPE });
+  const api = startIngestionFake({ entra });
+  const ctx = createTestContext();
+  /** Requests as the stand-in received them: method, path, query, headers, body (un-gzipped). */
+  const captured: {
+    method: string;
+    path: string;
+    query: Record<string, string>;
+    headers: Headers;
+    body: unknown;
+  }[] = [];
+  const capture = async (req: Request) => {
+    const url = new URL(req.url);
+    let bytes = new Uint8Array(await req.arrayBuffer());
+    if (req.headers.get("content-encoding") === "gzip") {
+      bytes = new Uint8Array(
+        await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")))
+          .arrayBuffer(),
+      );
+    }
+    captured.push({
+      method: req.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body: JSON.parse(new TextDecoder().decode(bytes)),
+    });
+    return new Response(null, { status: 204 });
+  };
+  const recorder = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, capture);
+  const endpoint = `http://127.0.0.1:${recorder.addr.port}`;
+  try {
+    const events = [sampleEvent({ model_group: "gpt-4o" }), sampleFailureEvent()];
+    // Sluice's request.
+    await createAzureSentinelSink(configFor(entra, endpoint), ctx).log(events);
+    // The SDK's request for the same records (it refuses bearer tokens over http, so its
+    // transport maps an https name to the loopback recorder).
+    const scopes: unknown[] = [];
+    const credential = {
+      getToken: (scope: string | string[]) => {
+        scopes.push(scope);
+        return Promise.resolve({ token: "sdk-token", expiresOnTimestamp: Date.now() + 3_600_000 });
+      },
+    };
+    const httpClient = {
+      async sendRequest(request: {
+        url: string;
+        method: string;
+        headers: { toJSON(): Record<string, string> };
+        body?: unknown;
+      }) {
+        const res = await fetch(request.url.replace("https://dce.example", endpoint), {
+          method: request.method,
+          headers: request.headers.toJSON(),
+          body: request.body as BodyInit,
+        });
+        await res.body?.cancel();
+        return {
+          request,
+          status: res.status,
+          headers: createHttpHeaders(Object.fromEntries(res.headers)),
+        };
+      },
+    };
+    const client = new LogsIngestionClient(
+      "https://dce.example",
+      credential,
+      {
+        httpClient,
+      } as unknown as ConstructorParameters<typeof LogsIngestionClient>[2],
+    );
+    await client.upload(TEST_DCR, TEST_STREAM, events.map((e) => ({ ...sentinelRecord(e) })));
+    assert.equal(captured.length, 2);
+    const [ours, sdk] = captured;
+    assert.deepEqual(scopes, [[SCOPE]], "the same scope");
+    assert.equal(ours.method, sdk.method);
+    assert.equal(ours.path, sdk.path);
+    assert.deepEqual(ours.query, sdk.query);
+    assert.equal(ours.headers.get("content-type"), sdk.headers.get("content-type"));
+    assert.match(ours.headers.get("authorization") ?? "", /^Bearer /);
+    assert.match(sdk.headers.get("authorization") ?? "", /^Bearer /);
+    assert.ok(
+      ours.headers.get("x-ms-client-request-id") && sdk.headers.get("x-ms-client-request-id"),
+    );
+    assert.deepEqual(ours.body, sdk.body, "the same records");
+    // The stand-in that validates against the schema takes both.
+    const proxied = startIngestionFake({ entra });
+    try {
+      const res = await fetch(
+        `${proxied.url}/dataCollectionRules/${TEST_DCR}/streams/${TEST_STREAM}?api-version=2023-01-01`,
+        {
+          method: "POST",
+          headers: {
+            authorization: ours.headers.get("authorization")!,
+            "content-type": "application/json",
+          },
+          body: JSON.stringify(sdk.body),
+        },
+      );
+      assert.equal(res.status, 204, await res.text());
+    } finally {
+      await proxied.close();
+    }
+  } finally {
+    ctx.controller.abort();
+    await recorder.shutdown();
+    await api.close();
+    await entra.close();
+  }
 });

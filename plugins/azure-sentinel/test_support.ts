@@ -2,7 +2,7 @@
  * Test support (not published): a loopback stand-in for the Azure Monitor
  * Logs Ingestion API that checks what Microsoft documents (path with rule
  * and stream, `api-version=2023-01-01`, a bearer token Entra ID issued for
- * `https://monitor.azure.com//.default`, JSON content, at most 1 MB a
+ * `https://monitor.azure.com/.default`, JSON content, at most 1 MB a
  * call) and validates every `format: table` body against the schema in
  * `tests/fixtures/schemas/azure-sentinel-table.schema.json`.
  * @module
@@ -82,7 +82,7 @@ export function startIngestionFake(options: IngestionFakeOptions): IngestionFake
       if (!grant || fake.revoked.has(token)) {
         return error(401, "InvalidToken", "The provided token is not valid.", "token");
       }
-      if (grant.scope !== "https://monitor.azure.com//.default") {
+      if (grant.scope !== "https://monitor.azure.com/.default") {
         return error(401, "InvalidAudience", "The token audience is not valid.", "scope");
       }
       if (req.method !== "POST") return error(405, "MethodNotAllowed", "POST only", "method");
