@@ -20,7 +20,6 @@ Deno.test("calls through the gateway appear in <data_dir>/sluice.db, redacted as
     ],
     sinks: [{
       use: "sqlite",
-      sandbox: false, // it writes a local file (until core runs it in-process by default)
       on: ["success", "failure"],
       queue: { batch_size: 20, flush_interval_ms: 20 },
       redaction: { messages: "remove" },

@@ -1,6 +1,7 @@
 /**
  * The embedded default config: what `deno run -A mod.ts` serves with no
- * `--config`: mock models and the console and JSONL sinks, no keys, no network.
+ * `--config`: mock models and the console, JSONL and SQLite (`<data_dir>/sluice.db`, the store
+ * the console reads) sinks, no keys, no network.
  * @module
  */
 import type { GatewayConfigInput } from "./types.ts";
@@ -21,5 +22,6 @@ export const EMBEDDED_DEFAULT_CONFIG: GatewayConfigInput = {
   sinks: [
     { use: "console", queue: { flush_interval_ms: 50 } },
     { use: "jsonl", queue: { flush_interval_ms: 200 } },
+    { use: "sqlite", queue: { flush_interval_ms: 200 } },
   ],
 };

@@ -35,7 +35,6 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   "gcs-pubsub",
   "azure-blob",
   "azure-sentinel",
-  "azure-blob",
   "langfuse",
   "otel",
 ];

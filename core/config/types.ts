@@ -195,7 +195,7 @@ export interface SinkConfig {
   allow_unpinned: boolean;
   /**
    * Run the plugin in its own restricted process (`true`, the default but for
-   * the console and jsonl built-ins), with a heap cap (`{ heap_mb }`), or in
+   * the console, jsonl and sqlite built-ins), with a heap cap (`{ heap_mb }`), or in
    * the gateway itself (`false`).
    */
   sandbox?: boolean | { heap_mb?: number };

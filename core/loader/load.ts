@@ -388,7 +388,7 @@ function toLoadError(err: unknown, job: Job): PluginLoadError {
  * its process unless `sandbox: true`. Every other plugin, the built-in HTTP
  * sinks included, runs in its own process unless `sandbox: false`.
  */
-const IN_PROCESS_BUILTINS = new Set(["console", "jsonl"]);
+const IN_PROCESS_BUILTINS = new Set(["console", "jsonl", "sqlite"]);
 
 /**
  * Loads one sink entry's plugin and creates its sink.
