@@ -440,9 +440,9 @@ function parseJson<T>(
     } catch {
       throw new BodyFault("the body is not valid UTF-8");
     }
-    // A guard for JSON.parse's stack; arrays count as levels here, so twice the message depth.
-    // The bound on messages is checked while walking.
-    const textDepth = 2 * bounded.maxDepth;
+    // A guard for JSON.parse's stack, loose enough for any body within the message depth
+    // (arrays count as levels here; an AnyValue level is three), which is checked while walking.
+    const textDepth = 4 * bounded.maxDepth;
     if (scanJson(text, textDepth).tooDeep) {
       throw new BodyFault(`the body nests deeper than ${textDepth} levels`);
     }

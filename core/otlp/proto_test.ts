@@ -413,7 +413,7 @@ Deno.test("JSON: garbage is a failure with a clear message", () => {
       /must be base64/,
     ],
     ['{"resourceSpans":[{"scope_spans":[],"scopeSpans":[]}]}', /gives scopeSpans and scope_spans/],
-    ["[".repeat(100_000), /nests deeper than 128 levels/],
+    ["[".repeat(100_000), /nests deeper than 256 levels/],
     ['{"a":' + "[".repeat(1_000_000), /nests deeper/],
   ];
   for (const [text, pattern] of cases) {
