@@ -515,25 +515,30 @@ function toProtobufObject(type: protobuf.Type, value: Record<string, unknown>): 
 }
 
 /** Encodes an `ExportTraceServiceRequest` in the OTLP/JSON shape as protobuf (for OTLP sinks). */
-export function encodeTraces(request: ExportTraceServiceRequest): Uint8Array {
+export function encodeTraces(request: ExportTraceServiceRequest): Uint8Array<ArrayBuffer> {
   const object = toProtobufObject(TRACES, request as Record<string, unknown>);
-  return TRACES.encode(TRACES.fromObject(object as Record<string, unknown>)).finish();
+  return owned(TRACES.encode(TRACES.fromObject(object as Record<string, unknown>)).finish());
 }
 
 /** Encodes an `ExportLogsServiceRequest` in the OTLP/JSON shape as protobuf (for OTLP sinks). */
-export function encodeLogs(request: ExportLogsServiceRequest): Uint8Array {
+export function encodeLogs(request: ExportLogsServiceRequest): Uint8Array<ArrayBuffer> {
   const object = toProtobufObject(LOGS, request as Record<string, unknown>);
-  return LOGS.encode(LOGS.fromObject(object as Record<string, unknown>)).finish();
+  return owned(LOGS.encode(LOGS.fromObject(object as Record<string, unknown>)).finish());
 }
 
 // ------------------------------------------------------------------ responses
+
+/** protobufjs's output as a plain Uint8Array over an ArrayBuffer of its own (a Response body). */
+function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}
 
 function encodeResponse(
   type: protobuf.Type,
   countName: string,
   partial: PartialSuccess | undefined,
   encoding: OtlpEncoding,
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const rejected = Math.max(0, Math.trunc(partial?.rejected ?? 0));
   const message = partial?.message ?? "";
   // A full success leaves partial_success unset, as the spec asks.
@@ -541,7 +546,7 @@ function encodeResponse(
     ? { partialSuccess: { [countName]: String(rejected), errorMessage: message } }
     : {};
   if (encoding === "json") return new TextEncoder().encode(JSON.stringify(body));
-  return type.encode(type.fromObject(body)).finish();
+  return owned(type.encode(type.fromObject(body)).finish());
 }
 
 /**
@@ -551,7 +556,7 @@ function encodeResponse(
 export function encodeTracesResponse(
   partial?: PartialSuccess,
   encoding: OtlpEncoding = "protobuf",
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   return encodeResponse(TRACES_RESPONSE, "rejectedSpans", partial, encoding);
 }
 
@@ -562,7 +567,7 @@ export function encodeTracesResponse(
 export function encodeLogsResponse(
   partial?: PartialSuccess,
   encoding: OtlpEncoding = "protobuf",
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   return encodeResponse(LOGS_RESPONSE, "rejectedLogRecords", partial, encoding);
 }
 
@@ -593,9 +598,9 @@ export function encodeStatus(
   code: number,
   message: string,
   encoding: OtlpEncoding = "protobuf",
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   if (encoding === "json") return new TextEncoder().encode(JSON.stringify({ code, message }));
-  return RPC_STATUS.encode(RPC_STATUS.fromObject({ code, message })).finish();
+  return owned(RPC_STATUS.encode(RPC_STATUS.fromObject({ code, message })).finish());
 }
 
 function decodeResponse(
