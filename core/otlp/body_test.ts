@@ -1,11 +1,12 @@
 /**
  * Reading OTLP/HTTP bodies: media types, size limits, gzip (and zip bombs),
- * timeouts, undecodable bodies; and the official OTLP/proto exporter, gzip
- * on, sending to a loopback server that reads with {@link readTracesBody}.
+ * timeouts, undecodable bodies; and the official serializers' bodies, gzipped,
+ * sent to a loopback server that reads with {@link readTracesBody}.
  */
 import assert from "node:assert/strict";
 import {
   JsonLogsSerializer,
+  JsonTraceSerializer,
   ProtobufTraceSerializer,
 } from "npm:@opentelemetry/otlp-transformer@0.223.1";
 import {
@@ -18,7 +19,6 @@ import {
   LoggerProvider,
   SimpleLogRecordProcessor,
 } from "npm:@opentelemetry/sdk-logs@0.223.1";
-import { OTLPTraceExporter } from "npm:@opentelemetry/exporter-trace-otlp-proto@0.221.0";
 import {
   type OtlpBodyFailure,
   type OtlpBodyResult,
@@ -229,34 +229,52 @@ Deno.test("a body that stops arriving is 408 after bodyTimeoutMs", async () => {
   assert.ok(performance.now() - started >= 100);
 });
 
-Deno.test("the official OTLP/proto exporter, gzip on, exports to a loopback reader", async () => {
+Deno.test("a loopback server reads gzipped protobuf and JSON exports and answers in kind", async () => {
   const received: ExportTraceServiceRequest[] = [];
-  const headers: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    headers.push(req.headers.get("content-encoding") ?? "");
     const result = await readTracesBody(req, LIMITS);
     if (!result.ok) return new Response(result.message, { status: result.status });
     received.push(result.value);
+    const type = result.encoding === "json" ? "application/json" : "application/x-protobuf";
     return new Response(encodeTracesResponse(undefined, result.encoding), {
-      headers: { "content-type": "application/x-protobuf" },
+      headers: { "content-type": type },
     });
   });
   try {
-    const exporter = new OTLPTraceExporter({
-      url: `http://127.0.0.1:${server.addr.port}/v1/traces`,
-      compression: "gzip" as never,
-    });
     const batch = spans(50);
-    const code = await new Promise<number>((resolve) =>
-      exporter.export(batch, (r) => resolve(r.code))
-    );
-    assert.equal(code, 0, "export succeeded");
-    await exporter.shutdown();
-    assert.deepStrictEqual(headers, ["gzip"]);
+    const url = `http://127.0.0.1:${server.addr.port}/v1/traces`;
+    for (
+      const [type, body] of [
+        ["application/x-protobuf", ProtobufTraceSerializer.serializeRequest(batch)!],
+        ["application/json", JsonTraceSerializer.serializeRequest(batch)!],
+      ] as const
+    ) {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": type, "content-encoding": "gzip" },
+        body: (await gzip(body)).slice(),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(res.headers.get("content-type"), type);
+      const answer = new Uint8Array(await res.arrayBuffer());
+      const serializer = type === "application/json"
+        ? JsonTraceSerializer
+        : ProtobufTraceSerializer;
+      assert.deepStrictEqual(serializer.deserializeResponse(answer), {});
+    }
+    assert.equal(received.length, 2);
     assert.equal(countSpans(received[0]), 50);
+    assert.deepStrictEqual(received[1], received[0]);
     const direct = decodeTraces(ProtobufTraceSerializer.serializeRequest(batch)!);
     assert.ok(direct.ok);
     assert.deepStrictEqual(received[0], direct.value);
+    const tooBig = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf" },
+      body: new Uint8Array(LIMITS.maxBodyBytes + 1),
+    });
+    assert.equal(tooBig.status, 413);
+    await tooBig.body?.cancel();
   } finally {
     await server.shutdown();
   }
