@@ -11,6 +11,7 @@
  * @module
  */
 import protobuf from "protobufjs";
+import { Buffer } from "node:buffer";
 import { HEX_FIELDS, LONG_TYPES, messageType, WIRE_TYPE } from "./schema.ts";
 import { scanJson } from "../json_depth.ts";
 import type { ExportLogsServiceRequest, ExportTraceServiceRequest } from "./types.ts";
@@ -249,7 +250,10 @@ function decodeProtobuf<T>(
 ): Decoded<T> {
   try {
     checkWire(bytes, type, limitsOf(limits));
-    const message = type.decode(bytes) as unknown as Record<string, unknown>;
+    // As a Buffer (no copy), protobufjs reads strings with the native UTF-8 decoder rather
+    // than its JavaScript one: about twice as fast on GenAI spans' long attribute strings.
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const message = type.decode(view) as unknown as Record<string, unknown>;
     return { ok: true, value: fromMessage(type, message) as T };
   } catch (error) {
     const reason = error instanceof BodyFault
