@@ -235,10 +235,11 @@ function fromMessage(
       if (list.length > 0) out[field.name] = list.map(one);
       continue;
     }
+    const converted = one(value);
     if (field.partOf) {
       if (++oneofSet > 1) throw new BodyFault(`${type.name} sets more than one value`);
-    } else if (!sub && isDefault(value)) continue;
-    out[field.name] = one(value);
+    } else if (!sub && isDefault(converted)) continue;
+    out[field.name] = converted;
   }
   return out;
 }

@@ -342,6 +342,20 @@ Deno.test("protobuf: malformed bodies are failures with a reason, never exceptio
   // Two members of one AnyValue.
   const twoValues = new Uint8Array(ld(1, ld(2, ld(2, ld(9, ld(2, [...ld(1, [0x61]), 0x10, 1]))))));
   assert.match(failure(decodeTraces(twoValues)), /more than one value/);
+  // Defaults written out on the wire (a zero fixed64, an empty id, a zero count) read as absent,
+  // as they do in JSON.
+  const zeros = new Uint8Array(
+    ld(1, ld(2, ld(2, [0x39, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0, 0x50, 0]))),
+  );
+  assert.deepStrictEqual(ok(decodeTraces(zeros)), {
+    resourceSpans: [{ scopeSpans: [{ spans: [{}] }] }],
+  });
+  assert.deepStrictEqual(
+    ok(parseTracesJson(
+      '{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"0","spanId":"","droppedAttributesCount":0}]}]}]}',
+    )),
+    ok(decodeTraces(zeros)),
+  );
   // Unknown fields are skipped, as the spec asks.
   const withUnknown = new Uint8Array([...good, (99 << 3) | 0, 0x96, 0x01, ...ld(100, [1, 2])]);
   assert.deepStrictEqual(ok(decodeTraces(withUnknown)), ok(decodeTraces(good)));
