@@ -50,7 +50,13 @@
  * ```
  * @module
  */
-import type { PluginPermissions, SinkError } from "./plugin.ts";
+import type {
+  LogEvent,
+  PluginLogger,
+  PluginPermissions,
+  SinkError,
+  SinkLogResult,
+} from "./plugin.ts";
 import { orderSecrets, replaceSecrets } from "./redaction/secrets.ts";
 
 export { isSecretName, MIN_SECRET_LENGTH, SECRET } from "./redaction/secrets.ts";
@@ -526,4 +532,125 @@ export function httpPermissions(
     // a config create() refuses
   }
   return { net: [...net], env: [...env] };
+}
+
+/** How sending one event went: delivered, or the failure's outcome and error. */
+export type EventSent =
+  | { ok: true }
+  | { ok: false; failure: HttpFailure; error: HttpSinkError };
+
+/** Options of {@link createEachDelivery}. */
+export interface EachDeliveryOptions {
+  /** Sends one event (one request), never throwing for an answer or a network failure. */
+  send(event: LogEvent, signal?: AbortSignal): Promise<EventSent>;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Who refused, for the warning (`athina`, `deepeval: Confident AI`). */
+  receiver: string;
+  /** What one request carries, singular (`inference log`, `trace`). */
+  item: string;
+  /** Where the warning about refused items goes. */
+  logger: Pick<PluginLogger, "warn">;
+  /** Most accepted ids remembered across failed batches (default 10,000). */
+  maxRemembered?: number;
+}
+
+/**
+ * Delivery for APIs that take one event per request: `concurrency` at a
+ * time, and no new request once one failed for a reason other than its
+ * own body. The returned `log(events, signal)`:
+ * - rejects when a request must be retried (the largest `Retry-After`
+ *   among them) or kept (credentials, address); the events the API
+ *   already accepted are remembered by `request_id` and not sent again
+ *   when the pipeline retries the batch;
+ * - rejects as `permanent` when the API refused every event of the batch;
+ * - otherwise resolves with how many events it refused (reported once
+ *   with a warning and counted as skipped), 0 when all were accepted.
+ *
+ * @param options The sender and how to run it.
+ * @returns The batch delivery.
+ *
+ * @example
+ * ```ts
+ * import { createEachDelivery } from "@sluice/core/sink-http";
+ * import { sampleEvents } from "@sluice/core/testing";
+ *
+ * const sent: string[] = [];
+ * const deliver = createEachDelivery({
+ *   send: (event) => {
+ *     sent.push(event.request_id);
+ *     return Promise.resolve({ ok: true });
+ *   },
+ *   concurrency: 4,
+ *   receiver: "example",
+ *   item: "record",
+ *   logger: console,
+ * });
+ * await deliver(sampleEvents(3)); // 0 refused
+ * console.log(sent.length); // 3
+ * ```
+ */
+export function createEachDelivery(
+  options: EachDeliveryOptions,
+): (events: readonly LogEvent[], signal?: AbortSignal) => Promise<number> {
+  const { send, concurrency, receiver, item, logger } = options;
+  const maxRemembered = options.maxRemembered ?? 10_000;
+  /** request_ids accepted during a batch that then failed. */
+  const confirmed = new Set<string>();
+  return async (events, signal) => {
+    const pending = events.filter((e) => !confirmed.has(e.request_id));
+    const failures: { event: LogEvent; sent: Extract<EventSent, { ok: false }> }[] = [];
+    let stop = false;
+    let next = 0;
+    const worker = async () => {
+      while (!stop && next < pending.length) {
+        const event = pending[next++];
+        const sent = await send(event, signal);
+        if (sent.ok) confirmed.add(event.request_id);
+        else {
+          failures.push({ event, sent });
+          if (sent.failure.kind !== "permanent") stop = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
+
+    const blocking = failures.filter((f) => f.sent.failure.kind !== "permanent");
+    if (blocking.length > 0) {
+      if (confirmed.size > maxRemembered) confirmed.clear();
+      const keep = blocking.find((f) => f.sent.failure.kind === "keep");
+      if (keep) throw keep.sent.error;
+      const waits = blocking.map((f) => f.sent.error.retryAfterMs)
+        .filter((w): w is number => w !== undefined);
+      const first = blocking[0].sent.error;
+      throw sinkError(first.message, {
+        status: first.status,
+        retryAfterMs: waits.length ? Math.max(...waits) : undefined,
+      });
+    }
+    confirmed.clear();
+    if (failures.length > 0 && failures.length === pending.length) {
+      const first = failures[0].sent.error;
+      throw sinkError(
+        failures.length === 1
+          ? first.message
+          : `${first.message} (all ${failures.length} ${item}s)`,
+        { permanent: true, status: first.status },
+      );
+    }
+    if (failures.length > 0) {
+      logger.warn(
+        `${receiver} refused ${failures.length} of ${pending.length} ${item}(s): ${
+          failures[0].sent.error.message
+        }`,
+        { request_ids: failures.slice(0, 10).map((f) => f.event.request_id) },
+      );
+    }
+    return failures.length;
+  };
+}
+
+/** A sink's `log` result for `skipped` events (none: no result). */
+export function skippedResult(skipped: number): SinkLogResult | void {
+  return skipped > 0 ? { skipped } : undefined;
 }

@@ -6,14 +6,14 @@
 import type { LogEvent, PluginContext, Sink, SinkLogResult } from "@sluice/core/plugin";
 import {
   classify,
+  createEachDelivery,
   displayUrl,
   errorDetail,
+  type EventSent,
   failureError,
   fetchFailure,
-  type HttpFailure,
-  type HttpSinkError,
   secretScrubber,
-  sinkError,
+  skippedResult,
 } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import { type AthinaConfig, DEFAULT_ENDPOINT, parseAthinaConfig } from "./config.ts";
@@ -24,9 +24,6 @@ export const ATHINA_ENV: readonly string[] = ["ATHINA_API_KEY", "ATHINA_BASE_URL
 
 /** The inference log endpoint's path, below the base URL. */
 export const LOG_PATH = "/api/v1/log/inference";
-
-/** Logged events remembered across a failed batch (so its retry skips them), at most. */
-const MAX_CONFIRMED = 10_000;
 
 /** What an athina sink resolved its config and environment to. */
 export interface AthinaSettings {
@@ -101,8 +98,6 @@ export function resolveAthinaSettings(
   };
 }
 
-type Sent = { ok: true } | { ok: false; failure: HttpFailure; error: HttpSinkError };
-
 /**
  * Creates an athina sink. Athina's logging API takes one inference per
  * request, so each `log(events)` POSTs one log per call (see
@@ -161,10 +156,8 @@ export function createAthinaSink(
     url: "check the logging URL (ATHINA_BASE_URL or config.endpoint_url)",
     redirect: "set endpoint_url to the final address",
   };
-  /** request_ids Athina accepted during a batch that then failed. */
-  const confirmed = new Set<string>();
 
-  async function send(event: LogEvent, signal?: AbortSignal): Promise<Sent> {
+  async function send(event: LogEvent, signal?: AbortSignal): Promise<EventSent> {
     const body = JSON.stringify(toAthinaInference(event, settings));
     let res: Response;
     try {
@@ -195,60 +188,20 @@ export function createAthinaSink(
     return { ok: false, failure: outcome, error };
   }
 
+  const deliver = createEachDelivery({
+    send,
+    concurrency: settings.concurrency,
+    receiver: "athina",
+    item: "inference log",
+    logger: ctx.logger,
+  });
+
   return {
     async log(events, options): Promise<SinkLogResult | void> {
       const calls = events.filter((e) => e.call_type !== "gateway_error");
       const skipped = events.length - calls.length;
-      const pending = calls.filter((e) => !confirmed.has(e.request_id));
-      const failures: { event: LogEvent; sent: Extract<Sent, { ok: false }> }[] = [];
-      let stop = false;
-      let next = 0;
-      const worker = async () => {
-        while (!stop && next < pending.length) {
-          const event = pending[next++];
-          const sent = await send(event, options?.signal);
-          if (sent.ok) confirmed.add(event.request_id);
-          else {
-            failures.push({ event, sent });
-            if (sent.failure.kind !== "permanent") stop = true;
-          }
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(settings.concurrency, pending.length) }, worker),
-      );
-
-      const blocking = failures.filter((f) => f.sent.failure.kind !== "permanent");
-      if (blocking.length > 0) {
-        if (confirmed.size > MAX_CONFIRMED) confirmed.clear();
-        const keep = blocking.find((f) => f.sent.failure.kind === "keep");
-        if (keep) throw keep.sent.error;
-        const waits = blocking.map((f) => f.sent.error.retryAfterMs)
-          .filter((w): w is number => w !== undefined);
-        const first = blocking[0].sent.error;
-        throw sinkError(first.message, {
-          status: first.status,
-          retryAfterMs: waits.length ? Math.max(...waits) : undefined,
-        });
-      }
-      confirmed.clear();
-      if (failures.length > 0 && failures.length === pending.length) {
-        const first = failures[0].sent.error;
-        throw sinkError(
-          failures.length === 1 ? first.message : `${first.message} (all ${failures.length} logs)`,
-          { permanent: true, status: first.status },
-        );
-      }
-      if (failures.length > 0) {
-        ctx.logger.warn(
-          `athina refused ${failures.length} of ${pending.length} inference log(s): ${
-            failures[0].sent.error.message
-          }`,
-          { request_ids: failures.slice(0, 10).map((f) => f.event.request_id) },
-        );
-      }
-      const total = skipped + failures.length;
-      return total > 0 ? { skipped: total } : undefined;
+      const refused = await deliver(calls, options?.signal);
+      return skippedResult(skipped + refused);
     },
   };
 }

@@ -6,14 +6,15 @@
 import type { LogEvent, PluginContext, Sink, SinkLogResult } from "@sluice/core/plugin";
 import {
   classify,
+  createEachDelivery,
   displayUrl,
   errorDetail,
+  type EventSent,
   failureError,
   fetchFailure,
   type HttpFailure,
-  type HttpSinkError,
   secretScrubber,
-  sinkError,
+  skippedResult,
 } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
 import {
@@ -38,9 +39,6 @@ export const TRACES_PATH = "/v1/traces";
 
 /** The environment when neither config nor a variable names one (LiteLLM's default). */
 export const DEFAULT_ENVIRONMENT: ConfidentEnvironment = "development";
-
-/** Traces accepted during a batch that then failed, remembered (so its retry skips them), at most. */
-const MAX_CONFIRMED = 10_000;
 
 /** What a deepeval sink resolved its config and environment to. */
 export interface DeepEvalSettings {
@@ -135,8 +133,6 @@ export function resolveDeepEvalSettings(
   };
 }
 
-type Sent = { ok: true } | { ok: false; failure: HttpFailure; error: HttpSinkError };
-
 /**
  * Creates a deepeval sink. Confident AI's trace ingestion takes one trace
  * per request, so each `log(events)` POSTs one trace per call (see
@@ -196,10 +192,8 @@ export function createDeepEvalSink(
     url: "check the API URL (CONFIDENT_BASE_URL or config.endpoint_url)",
     redirect: "set endpoint_url to the final address",
   };
-  /** request_ids Confident AI accepted during a batch that then failed. */
-  const confirmed = new Set<string>();
 
-  async function send(event: LogEvent, signal?: AbortSignal): Promise<Sent> {
+  async function send(event: LogEvent, signal?: AbortSignal): Promise<EventSent> {
     const body = JSON.stringify(await toConfidentTrace(event, settings));
     let res: Response;
     try {
@@ -241,62 +235,20 @@ export function createDeepEvalSink(
     return { ok: false, failure: outcome, error };
   }
 
+  const deliver = createEachDelivery({
+    send,
+    concurrency: settings.concurrency,
+    receiver: "deepeval: Confident AI",
+    item: "trace",
+    logger: ctx.logger,
+  });
+
   return {
     async log(events, options): Promise<SinkLogResult | void> {
       const calls = events.filter((e) => e.call_type !== "gateway_error");
       const skipped = events.length - calls.length;
-      const pending = calls.filter((e) => !confirmed.has(e.request_id));
-      const failures: { event: LogEvent; sent: Extract<Sent, { ok: false }> }[] = [];
-      let stop = false;
-      let next = 0;
-      const worker = async () => {
-        while (!stop && next < pending.length) {
-          const event = pending[next++];
-          const sent = await send(event, options?.signal);
-          if (sent.ok) confirmed.add(event.request_id);
-          else {
-            failures.push({ event, sent });
-            if (sent.failure.kind !== "permanent") stop = true;
-          }
-        }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(settings.concurrency, pending.length) }, worker),
-      );
-
-      const blocking = failures.filter((f) => f.sent.failure.kind !== "permanent");
-      if (blocking.length > 0) {
-        if (confirmed.size > MAX_CONFIRMED) confirmed.clear();
-        const keep = blocking.find((f) => f.sent.failure.kind === "keep");
-        if (keep) throw keep.sent.error;
-        const waits = blocking.map((f) => f.sent.error.retryAfterMs)
-          .filter((w): w is number => w !== undefined);
-        const first = blocking[0].sent.error;
-        throw sinkError(first.message, {
-          status: first.status,
-          retryAfterMs: waits.length ? Math.max(...waits) : undefined,
-        });
-      }
-      confirmed.clear();
-      if (failures.length > 0 && failures.length === pending.length) {
-        const first = failures[0].sent.error;
-        throw sinkError(
-          failures.length === 1
-            ? first.message
-            : `${first.message} (all ${failures.length} traces)`,
-          { permanent: true, status: first.status },
-        );
-      }
-      if (failures.length > 0) {
-        ctx.logger.warn(
-          `deepeval: Confident AI refused ${failures.length} of ${pending.length} trace(s): ${
-            failures[0].sent.error.message
-          }`,
-          { request_ids: failures.slice(0, 10).map((f) => f.event.request_id) },
-        );
-      }
-      const total = skipped + failures.length;
-      return total > 0 ? { skipped: total } : undefined;
+      const refused = await deliver(calls, options?.signal);
+      return skippedResult(skipped + refused);
     },
   };
 }
