@@ -650,6 +650,53 @@ export function createEachDelivery(
   };
 }
 
+/**
+ * The one error a batch throws when some of its uploads failed, by the
+ * outcome rule: a `keep` failure's error (credentials, address), else a
+ * retryable one's with the longest `Retry-After` among them, else (only
+ * refused items are left, the rest of the batch was written) a `permanent`
+ * error counting the events refused and written.
+ *
+ * @param failures The failed uploads' outcome kinds and errors (at least one).
+ * @param counts Events in refused uploads, and events written.
+ * @returns The error to throw from `log`.
+ *
+ * @example
+ * ```ts
+ * import { batchFailure, sinkError } from "@sluice/core/sink-http";
+ *
+ * const error = batchFailure(
+ *   [{ kind: "permanent", error: sinkError("store: answered 400", { status: 400 }) }],
+ *   { refused: 1, written: 9 },
+ * );
+ * error.message; // "store: answered 400 (1 event refused, 9 written)"
+ * error.permanent; // true
+ * ```
+ */
+export function batchFailure(
+  failures: readonly { kind: HttpFailure["kind"]; error: HttpSinkError }[],
+  counts: { refused: number; written: number },
+): HttpSinkError {
+  const kept = failures.find((f) => f.kind === "keep");
+  if (kept) return kept.error;
+  const retryable = failures.filter((f) => f.kind === "retry");
+  if (retryable.length > 0) {
+    const waits = retryable.map((f) => f.error.retryAfterMs)
+      .filter((w): w is number => w !== undefined);
+    const first = retryable[0].error;
+    if (waits.length > 0) first.retryAfterMs = Math.max(...waits);
+    return first;
+  }
+  const { refused, written } = counts;
+  const first = failures[0].error;
+  return sinkError(
+    `${first.message} (${refused} event${refused === 1 ? "" : "s"} refused${
+      written ? `, ${written} written` : ""
+    })`,
+    { permanent: true, status: first.status },
+  );
+}
+
 /** A sink's `log` result for `skipped` events (none: no result). */
 export function skippedResult(skipped: number): SinkLogResult | void {
   return skipped > 0 ? { skipped } : undefined;

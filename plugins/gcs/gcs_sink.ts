@@ -5,6 +5,7 @@
  */
 import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
 import {
+  batchFailure,
   classify,
   errorDetail,
   failureError,
@@ -280,28 +281,10 @@ export async function createGcsSink(
         confirmed.clear();
         return;
       }
-      const failures = failed.map((f) => f.failure);
-      const kept = failures.find((f) => f.kind === "keep");
-      if (kept) throw kept.error;
-      const retryable = failures.filter((f) => f.kind === "retry");
-      if (retryable.length > 0) {
-        const waits = retryable.map((f) => f.error.retryAfterMs).filter((w): w is number =>
-          w !== undefined
-        );
-        const first = retryable[0].error;
-        if (waits.length > 0) first.retryAfterMs = Math.max(...waits);
-        throw first;
-      }
-      const errors = failures.map((f) => f.error);
-      // Only malformed objects are left: the rest of the batch is written.
+      // Only malformed objects left means the rest of the batch is written.
       const refused = failed.reduce((n, f) => n + f.object.count, 0);
       const written = objects.reduce((n, o) => n + o.count, 0) - refused;
-      throw sinkError(
-        `${errors[0].message} (${refused} event${refused === 1 ? "" : "s"} refused${
-          written ? `, ${written} written` : ""
-        })`,
-        { permanent: true, status: errors[0].status },
-      );
+      throw batchFailure(failed.map((f) => f.failure), { refused, written });
     },
   };
 }
