@@ -214,7 +214,8 @@ Deno.test("llm_obs: one schema-valid LLM span per call with the call's ids, time
     assert.equal(BigInt(s1.span_id), BigInt(`0x${chat.span_id}`));
     assert.equal(s1.parent_id, "undefined");
     assert.equal(s1.meta.metadata.parent_span_id, "00f067aa0ba902b7");
-    assert.equal(s1.start_ns / 1e6, chat.start_time);
+    // Epoch nanoseconds (~1.8e18) are past 2^53: a double holds them to within 256 ns.
+    assert.equal(Math.round(s1.start_ns / 1e6), chat.start_time);
     assert.equal(s1.duration, (chat.end_time - chat.start_time) * 1e6);
     assert.equal(s1.status, "ok");
     assert.equal(s1.session_id, "sess-9");
