@@ -476,17 +476,23 @@ export function secretScrubber(
     values.push(secret, encodeURIComponent(secret));
   }
   const ordered = orderSecrets(values);
+  // Each form of a URL maps to its shown form, which maps to itself: one pass over the
+  // text, longest form first, so a shown form already in the text is never rewritten again.
   const urls = new Map<string, string>();
   for (const url of options.urls ?? []) {
     const shown = displayUrl(url);
+    urls.set(shown, shown);
     for (const form of [String(url), URL.canParse(url) ? new URL(url).href : ""]) {
-      if (form && form !== shown) urls.set(form, shown);
+      if (form && !urls.has(form)) urls.set(form, shown);
     }
   }
-  const byLength = [...urls].sort(([a], [b]) => b.length - a.length);
+  const pattern = urls.size === 0 ? undefined : new RegExp(
+    [...urls.keys()].sort((a, b) => b.length - a.length)
+      .map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
+    "g",
+  );
   return (text) => {
-    let out = text;
-    for (const [url, shown] of byLength) if (out.includes(url)) out = out.replaceAll(url, shown);
+    const out = pattern ? text.replace(pattern, (form) => urls.get(form) ?? form) : text;
     return replaceSecrets(out, ordered);
   };
 }

@@ -344,6 +344,12 @@ Deno.test("secretScrubber: secret values, their URL-encoded form and full URLs",
     "the URL as fetch writes it (href) too",
   );
   assert.equal(scrub("https://o.example.com/x?k=1"), "https://o.example.com/x");
+  // A URL without a path: its shown form (with "/") already in the text is not rewritten again.
+  const bare = secretScrubber([], { urls: ["http://127.0.0.1:4317"] });
+  assert.equal(
+    bare("gRPC http://127.0.0.1:4317/ answered UNAVAILABLE: connect http://127.0.0.1:4317 refused"),
+    "gRPC http://127.0.0.1:4317/ answered UNAVAILABLE: connect http://127.0.0.1:4317/ refused",
+  );
   // Longest first: a secret containing another is replaced whole.
   const nested = secretScrubber(["token-123456", "token-123456-extended"]);
   assert.equal(nested("a token-123456-extended b"), "a [SECRET] b");
