@@ -308,6 +308,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
     id: string,
     body: Uint8Array,
     attempt: number,
+    onRetry?: (delayMs: number) => void,
   ): Delivery {
     const call = async (
       what: string,
@@ -327,15 +328,17 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
       body,
       attempt,
       ack: () => call("ack", ACK, [key(sink)], [group(sink), entry]),
-      retry: (delayMs) =>
-        call("retry", RETRY, [key(sink), retryKey(sink)], [
+      retry: (delayMs) => {
+        onRetry?.(delayMs);
+        return call("retry", RETRY, [key(sink), retryKey(sink)], [
           group(sink),
           entry,
           String(Math.max(0, Math.round(delayMs))),
           String(attempt),
           id,
           toBuffer(body),
-        ]),
+        ]);
+      },
       deadLetter: (reason) =>
         call("dead-letter", DEAD_LETTER, [key(sink), dlqKey], [
           group(sink),
@@ -350,7 +353,12 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
   }
 
   /** Turns `[entryId, [field, value, ...]]` into a delivery. */
-  function fromEntry(sink: string, raw: unknown, deliveries: number): Delivery | undefined {
+  function fromEntry(
+    sink: string,
+    raw: unknown,
+    deliveries: number,
+    onRetry?: (delayMs: number) => void,
+  ): Delivery | undefined {
     if (!Array.isArray(raw) || !Array.isArray(raw[1])) return undefined;
     const fields = raw[1] as Buffer[];
     let id = "";
@@ -362,7 +370,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
       else if (name === "body") body = new Uint8Array(fields[i + 1]);
       else if (name === "a") before = Number(text(fields[i + 1])) || 0;
     }
-    return delivery(sink, text(raw[0]), id, body, before + deliveries);
+    return delivery(sink, text(raw[0]), id, body, before + deliveries, onRetry);
   }
 
   async function* consume(opts: ConsumeOptions): AsyncGenerator<Delivery[]> {
@@ -377,6 +385,10 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
     let nextClaimAt = 0;
     let nextDueAt = 0;
     let backoff = 0;
+    // A retry from this worker wakes this loop when it falls due (others poll within MAX_BLOCK_MS).
+    const onRetry = (delayMs: number) => {
+      nextDueAt = Math.min(nextDueAt, Date.now() + Math.max(0, delayMs));
+    };
     try {
       while (!signal.aborted && !closed) {
         try {
@@ -421,7 +433,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
             nextClaimAt = cursor === "0-0" ? Date.now() + claimEvery : 0;
             const got: Delivery[] = [];
             for (let i = 1; i + 2 < r.length; i += 3) {
-              const d = fromEntry(sink, [r[i], r[i + 1]], Number(r[i + 2]) || 2);
+              const d = fromEntry(sink, [r[i], r[i + 1]], Number(r[i + 2]) || 2, onRetry);
               if (d) got.push(d);
             }
             if (got.length > 0) {
@@ -457,9 +469,9 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
             ? (reply[0] as unknown[])[1]
             : undefined;
           if (Array.isArray(entries) && entries.length > 0) {
-            const got = entries.map((e) => fromEntry(sink, e, 1)).filter((d): d is Delivery =>
-              d !== undefined
-            );
+            const got = entries.map((e) => fromEntry(sink, e, 1, onRetry)).filter((
+              d,
+            ): d is Delivery => d !== undefined);
             if (got.length > 0) yield got;
           }
         } catch (e) {
