@@ -24,4 +24,6 @@ export const EMBEDDED_DEFAULT_CONFIG: GatewayConfigInput = {
     { use: "jsonl", queue: { flush_interval_ms: 200 } },
     { use: "sqlite", queue: { flush_interval_ms: 200 } },
   ],
+  // The console at /ui, for loopback clients only.
+  ui: {},
 };

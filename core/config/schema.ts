@@ -106,6 +106,7 @@ const virtualKey = z.strictObject({
   sinks: z.array(z.string()).optional(),
   redaction: redactionOverride.optional(),
   allow_redaction_opt_out: z.boolean().default(false),
+  admin: z.boolean().optional().describe("may log in to the console (/ui) like the master key"),
 });
 
 const queue = z.strictObject({
@@ -166,6 +167,16 @@ const log = z.strictObject({
     .describe("an event larger than this after redaction has its content cut, with a marker"),
 });
 
+const ui = z.strictObject({
+  store: z.string().min(1).optional().describe(
+    "the SQLite file the console reads (default: the sqlite sink's path, else <data_dir>/sluice.db)",
+  ),
+  allow_remote: z.boolean().default(false)
+    .describe("serve /ui to clients beyond loopback (default: 127.0.0.1 and ::1 only)"),
+  session_ttl_s: z.int().min(60).max(2_592_000).default(43_200)
+    .describe("lifetime of a console login session"),
+});
+
 /** The whole `gateway.yaml` schema. */
 export const configSchema: z.ZodType<GatewayConfig, GatewayConfigInput> = z.strictObject({
   server: server.prefault({}),
@@ -176,6 +187,7 @@ export const configSchema: z.ZodType<GatewayConfig, GatewayConfigInput> = z.stri
   sinks: z.array(sink).default([]),
   controls: controls.prefault({}),
   log: log.prefault({}),
+  ui: ui.optional().describe("the console at /ui (calls, traces, costs, sink health)"),
   environment: z.record(z.string(), z.string()).default({})
     .describe("environment variables set before sinks start (LiteLLM's environment_variables)"),
 });

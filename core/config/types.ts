@@ -148,6 +148,18 @@ export interface KeyConfig {
   redaction?: RedactionOverride;
   /** May send the disable-redaction header (default false). */
   allow_redaction_opt_out: boolean;
+  /** May log in to the console (`/ui`) like the master key (default false). */
+  admin?: boolean;
+}
+
+/** `ui:`: the console at `/ui`, served when the key is present. */
+export interface UiConfig {
+  /** The SQLite file it reads (default: the sqlite sink's `path`, else `<data_dir>/sluice.db`). */
+  store?: string;
+  /** Serve clients beyond loopback (default false: 127.0.0.1 and ::1 only). */
+  allow_remote: boolean;
+  /** Lifetime of a login session in seconds (default 43,200). */
+  session_ttl_s: number;
 }
 
 /** A sink entry's queue settings. */
@@ -258,6 +270,8 @@ export interface GatewayConfig {
   controls: ControlsConfig;
   /** The log path. */
   log: LogConfig;
+  /** The console at `/ui` (absent: not served). */
+  ui?: UiConfig;
   /** Environment variables set before sinks start (LiteLLM's `environment_variables`). */
   environment: Record<string, string>;
   /**
@@ -303,4 +317,6 @@ export interface GatewayConfigInput {
   log?: Partial<LogConfig>;
   /** Environment variables set before sinks start. */
   environment?: Record<string, string>;
+  /** The console at `/ui` (absent: not served). */
+  ui?: Partial<UiConfig>;
 }

@@ -14,6 +14,8 @@ import { maskEventJson } from "../redaction/mask.ts";
 import { buildLogEvent } from "./build.ts";
 import type { FinishedCall } from "./call.ts";
 import { Metrics } from "./metrics.ts";
+import { maskSecrets } from "../loader/secrets.ts";
+import type { SinkSnapshot } from "../pipeline/pipeline.ts";
 
 /**
  * A call whose body or answer is at least this large is built and redacted
@@ -42,6 +44,7 @@ export class LogCore {
   readonly #pipeline: LogPipeline;
   readonly #lifetime: AbortController;
   readonly #metrics: Metrics;
+  #secrets: string[] = [];
   #heavy: FinishedCall[] = [];
   #heavyTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -94,7 +97,9 @@ export class LogCore {
       throw error;
     }
     for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
-    return new LogCore(pipeline, lifetime, new Metrics(config.models.map((m) => m.name)));
+    const core = new LogCore(pipeline, lifetime, new Metrics(config.models.map((m) => m.name)));
+    core.#secrets = [...init.secrets, ...loaded.flatMap((l) => l.secrets)];
+    return core;
   }
 
   /** Names of the sink instances. */
@@ -142,6 +147,13 @@ export class LogCore {
   /** The `/metrics` exposition text: calls, and each sink's numbers now. */
   metricsText(): string {
     return this.#metrics.render(this.#pipeline.snapshot());
+  }
+
+  /** Each sink's live state (queue, spool, circuit, counters, last error with secrets masked). */
+  sinkStates(): SinkSnapshot[] {
+    return this.#pipeline.snapshot().map((s) =>
+      s.lastError ? { ...s, lastError: maskSecrets(s.lastError, this.#secrets) } : s
+    );
   }
 
   /** Delivers what it can within `deadlineMs`, keeps the rest in the logs, closes the sinks. */

@@ -10,6 +10,7 @@ import type { FinishedCall } from "./call.ts";
 import { LogCore, type LogInit } from "./core.ts";
 import { type FromLogWorker, type ToLogWorker, uncrossError } from "./protocol.ts";
 import { ThrottledReport } from "../pipeline/throttled_report.ts";
+import type { SinkSnapshot } from "../pipeline/pipeline.ts";
 
 /** The request thread's handle on the log side. */
 export interface LogHost {
@@ -19,6 +20,8 @@ export interface LogHost {
   submit(calls: FinishedCall[]): void;
   /** The `/metrics` exposition text. */
   metrics(): Promise<string>;
+  /** Each sink's live state: queue depth, spool, circuit, counters, last error (for the console). */
+  sinks(): Promise<SinkSnapshot[]>;
   /** Delivers what it can within `deadlineMs`, keeps the rest in the write-ahead logs. */
   close(deadlineMs: number): Promise<void>;
 }
@@ -54,6 +57,11 @@ export class InThreadLogHost implements LogHost {
   /** The `/metrics` exposition text. */
   metrics(): Promise<string> {
     return Promise.resolve(this.#core.metricsText());
+  }
+
+  /** Each sink's live state. */
+  sinks(): Promise<SinkSnapshot[]> {
+    return Promise.resolve(this.#core.sinkStates());
   }
 
   /** Closes the pipeline. */
@@ -104,6 +112,7 @@ function transferable(calls: readonly FinishedCall[]): ArrayBuffer[] {
 abstract class RemoteLogHost implements LogHost {
   readonly #endpoint: Endpoint;
   readonly #waiting = new Map<number, (text: string) => void>();
+  readonly #waitingSinks = new Map<number, (sinks: SinkSnapshot[]) => void>();
   #nextId = 0;
   /** Set once the Worker failed: nothing more is sent. */
   protected dead?: string;
@@ -164,6 +173,16 @@ abstract class RemoteLogHost implements LogHost {
     return this.ask("metrics");
   }
 
+  /** Each sink's live state, from the log Worker (empty once it failed). */
+  sinks(): Promise<SinkSnapshot[]> {
+    if (this.dead) return Promise.resolve([]);
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#waitingSinks.set(id, resolve);
+      this.post({ type: "sinks", id });
+    });
+  }
+
   /** Sends a `metrics` or `sync` request and waits for its answer. */
   protected ask(type: "metrics" | "sync"): Promise<string> {
     if (this.dead) return Promise.resolve("");
@@ -180,6 +199,11 @@ abstract class RemoteLogHost implements LogHost {
       this.#backlog -= data.calls;
       return true;
     }
+    if (data.type === "sinks") {
+      this.#waitingSinks.get(data.id)?.(data.sinks);
+      this.#waitingSinks.delete(data.id);
+      return true;
+    }
     if (data.type !== "metrics" && data.type !== "synced") return false;
     this.#waiting.get(data.id)?.(data.type === "metrics" ? data.text : "");
     this.#waiting.delete(data.id);
@@ -190,6 +214,8 @@ abstract class RemoteLogHost implements LogHost {
     this.dead ??= reason;
     for (const resolve of this.#waiting.values()) resolve("");
     this.#waiting.clear();
+    for (const resolve of this.#waitingSinks.values()) resolve([]);
+    this.#waitingSinks.clear();
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import type { FinishedCall } from "./call.ts";
 import type { LogInit } from "./core.ts";
+import type { SinkSnapshot } from "../pipeline/pipeline.ts";
 
 /** From the request thread (or a serving isolate's port) to the log Worker. */
 export type ToLogWorker =
@@ -17,6 +18,7 @@ export type ToLogWorker =
   | { type: "connect"; port: MessagePort }
   | { type: "calls"; calls: FinishedCall[]; shed: number }
   | { type: "metrics"; id: number }
+  | { type: "sinks"; id: number }
   | { type: "sync"; id: number }
   | { type: "close"; deadlineMs: number };
 
@@ -35,6 +37,7 @@ export type FromLogWorker =
   | { type: "started"; sinkNames: string[] }
   | { type: "failed"; error: CrossedError }
   | { type: "metrics"; id: number; text: string }
+  | { type: "sinks"; id: number; sinks: SinkSnapshot[] }
   | { type: "synced"; id: number }
   | { type: "taken"; calls: number }
   | { type: "closing" }

@@ -82,6 +82,9 @@ async function handle(data: ToLogWorker, reply: Reply): Promise<void> {
     case "metrics":
       reply({ type: "metrics", id: data.id, text: core?.metricsText() ?? "" });
       return;
+    case "sinks":
+      reply({ type: "sinks", id: data.id, sinks: core?.sinkStates() ?? [] });
+      return;
     case "sync":
       reply({ type: "synced", id: data.id });
       return;

@@ -27,6 +27,10 @@ export interface SinkSnapshot {
   spoolSize: number;
   /** Circuit state. */
   circuitOpen: boolean;
+  /** Bytes of the spool on disk. */
+  spoolBytes?: number;
+  /** The last delivery failure's message (absent while delivering). */
+  lastError?: string;
 }
 
 /** A sink ready to receive events. */
@@ -329,6 +333,8 @@ export class LogPipeline {
       queueDepth: r.runner.queueDepth,
       spoolSize: r.runner.spoolSize,
       circuitOpen: r.runner.circuitOpen,
+      spoolBytes: r.runner.spoolBytes,
+      lastError: r.runner.lastError || undefined,
     }));
   }
 

@@ -191,6 +191,16 @@ export class SinkRunner {
     return this.#wal.size;
   }
 
+  /** Bytes of the log on disk (the spool). */
+  get spoolBytes(): number {
+    return this.#wal.bytes;
+  }
+
+  /** The last delivery failure's message ("" once a delivery succeeds again). */
+  get lastError(): string {
+    return this.#lastError;
+  }
+
   /** Whether the circuit is open (the sink is failing). */
   get circuitOpen(): boolean {
     return this.#failures >= FAILURES_TO_OPEN;

@@ -22,6 +22,7 @@ import { KeyStore } from "./auth.ts";
 import { CallHandler } from "./call_handler.ts";
 import { HandOff } from "./handoff.ts";
 import { modelIdOfPath, OperatorRoutes } from "./operator_routes.ts";
+import { ConsoleRoutes } from "../console/console.ts";
 import {
   jsonResponse,
   methodNotAllowed,
@@ -105,6 +106,8 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
   const inflight = new InFlight();
   let closing: Promise<void> | undefined;
   const operator = new OperatorRoutes(keys, router, log, () => closing !== undefined);
+  // The console at /ui, when `ui:` is configured.
+  const ui = config.ui ? new ConsoleRoutes(config, log) : undefined;
   const calls = new CallHandler({
     config,
     router,
@@ -159,6 +162,7 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
         ? operator.model(req, modelId)
         : methodNotAllowed(req.method, path, "GET");
     }
+    if (ui && (path === "/ui" || path.startsWith("/ui/"))) return ui.handle(req, info, path);
     if (/^(\/v1)?\/responses\/./.test(path)) return responsesNotStored(req.method, path);
     return unknownRoute(req.method, path);
   }
@@ -167,6 +171,7 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
     closing ??= (async () => {
       const deadline = config.server.shutdown_timeout_ms;
       await inflight.drained(deadline);
+      ui?.close();
       router.close();
       handOff.flush();
       await log.close(deadline);
