@@ -42,7 +42,10 @@ export type TemporalityPreference = "cumulative" | "delta" | "lowmemory";
 
 /** `config:` of an otel sink entry. Every field is optional. */
 export interface OtelConfig {
-  /** A backend template: `signoz`, `honeycomb`, `traceloop`, `laminar`, `langfuse`, `portkey`. */
+  /**
+   * A backend template: `signoz`, `honeycomb`, `traceloop`, `laminar`, `langfuse`, `portkey`,
+   * `arize`, `langtrace`, `langsmith`.
+   */
   preset?: PresetName;
   /**
    * The signals to send (default: traces, plus metrics and logs when
@@ -380,7 +383,7 @@ function endpointOf(
   config: OtelConfig,
   signal: SignalName,
   grpc: boolean,
-  preset: { name: PresetName; endpoint: string } | undefined,
+  preset: { name: PresetName; endpoint: string; url?: string } | undefined,
   env: EnvReader,
 ): Endpoint {
   const signalUrl = (base: string, keepPath: boolean) =>
@@ -396,6 +399,13 @@ function endpointOf(
   }
   if (preset) {
     const from = `preset ${preset.name}`;
+    if (preset.url && !grpc) {
+      return {
+        url: checkUrl(preset.url, `${from} endpoint`, grpc, env),
+        source: from,
+        fromEnv: false,
+      };
+    }
     const url = checkUrl(preset.endpoint, `${from} endpoint`, grpc, env);
     return { url: signalUrl(url, false), source: from, fromEnv: false };
   }
@@ -437,6 +447,7 @@ function resolveSignal(
   const protocol: OtlpProtocol = config.protocol ??
     (config.exporter === "otlp_grpc" ? "grpc" : undefined) ??
     (config.exporter === "otlp_http" ? "http/protobuf" : undefined) ??
+    preset?.values.protocol ??
     (protocolVar
       ? oneOf(protocolVar.value, protocolVar.name, ["grpc", "http/protobuf", "http/json"])
       : undefined) ??
@@ -461,7 +472,9 @@ function resolveSignal(
     config,
     signal,
     protocol === "grpc",
-    preset ? { name: preset.name, endpoint: preset.values.endpoint } : undefined,
+    preset
+      ? { name: preset.name, endpoint: preset.values.endpoint, url: preset.values.urls?.[signal] }
+      : undefined,
     env,
   );
   const headers: Record<string, string> = {

@@ -4,6 +4,7 @@ import addFormatsModule from "npm:ajv-formats@3.0.1";
 import otelPlugin, {
   DEFAULT_TRACES_URL,
   displayUrl,
+  LITELLM_PRESET_CALLBACKS,
   OTEL_PLUGIN_ENV,
   otelConfigSchema,
   type OtelSink,
@@ -224,6 +225,111 @@ Deno.test("presets fill endpoint and auth header from their variables", () => {
     "self-hosted SigNoz needs no key",
   );
   assert.deepEqual([...PRESET_NAMES].sort(), Object.keys(PRESETS).sort());
+});
+
+Deno.test("presets arize, langtrace and langsmith: documented endpoints, auth headers, LiteLLM's variables", () => {
+  const arize = resolve({ preset: "arize" }, { ARIZE_SPACE_KEY: "space-1", ARIZE_API_KEY: "ak" });
+  assert.equal(arize.url, "https://otlp.arize.com/v1/traces");
+  assert.equal(arize.protocol, "http/protobuf");
+  assert.deepEqual(arize.headers, { space_id: "space-1", api_key: "ak" });
+  // ARIZE_SPACE_ID (Arize's current name) wins; LiteLLM's ARIZE_ENDPOINT is a gRPC address
+  const grpc = resolve({ preset: "arize" }, {
+    ARIZE_SPACE_ID: "space-2",
+    ARIZE_SPACE_KEY: "space-1",
+    ARIZE_API_KEY: "ak",
+    ARIZE_ENDPOINT: "https://otlp.arize.com/v1",
+  });
+  assert.equal(grpc.protocol, "grpc");
+  assert.equal(grpc.url, "https://otlp.arize.com");
+  assert.equal(grpc.headers.space_id, "space-2");
+  assert.equal(
+    resolve({ preset: "arize" }, {
+      ARIZE_SPACE_ID: "s",
+      ARIZE_API_KEY: "k",
+      ARIZE_HTTP_ENDPOINT: "http://127.0.0.1:6006/v1",
+    }).url,
+    "http://127.0.0.1:6006/v1/traces",
+  );
+  // config.protocol wins over the preset's transport
+  assert.equal(
+    resolve({ preset: "arize", protocol: "http/json" }, {
+      ARIZE_SPACE_ID: "s",
+      ARIZE_API_KEY: "k",
+      ARIZE_ENDPOINT: "https://otlp.arize.com",
+    }).protocol,
+    "http/json",
+  );
+  assert.throws(
+    () => resolve({ preset: "arize" }, { ARIZE_API_KEY: "secret-arize-key" }),
+    (e: Error) =>
+      /preset arize needs ARIZE_SPACE_ID and ARIZE_SPACE_KEY \(or config\.headers\["space_id"\]\)/
+        .test(e.message) && !e.message.includes("secret-arize-key"),
+  );
+
+  const langtrace = resolve({ preset: "langtrace" }, { LANGTRACE_API_KEY: "lt" });
+  assert.equal(langtrace.url, "https://app.langtrace.ai/api/trace");
+  assert.deepEqual(langtrace.headers, { "x-api-key": "lt" });
+  for (const host of ["http://127.0.0.1:3000", "http://127.0.0.1:3000/api/trace/"]) {
+    assert.equal(
+      resolve({ preset: "langtrace" }, { LANGTRACE_API_KEY: "lt", LANGTRACE_API_HOST: host }).url,
+      "http://127.0.0.1:3000/api/trace",
+      host,
+    );
+  }
+  assert.throws(() => resolve({ preset: "langtrace" }), /needs LANGTRACE_API_KEY/);
+
+  const langsmith = resolve({ preset: "langsmith" }, {
+    LANGSMITH_API_KEY: "lsv2_pt_x",
+    LANGSMITH_PROJECT: "gateway",
+  });
+  assert.equal(langsmith.url, "https://api.smith.langchain.com/otel/v1/traces");
+  assert.deepEqual(langsmith.headers, { "x-api-key": "lsv2_pt_x", "langsmith-project": "gateway" });
+  assert.equal(
+    resolve({ preset: "langsmith" }, {
+      LANGSMITH_API_KEY: "k",
+      LANGSMITH_ENDPOINT: "https://eu.api.smith.langchain.com/",
+    }).url,
+    "https://eu.api.smith.langchain.com/otel/v1/traces",
+  );
+  assert.deepEqual(
+    resolve({ preset: "langsmith" }, { LANGSMITH_API_KEY: "k" }).headers,
+    { "x-api-key": "k" },
+  );
+  // traces only, as these backends take over OTLP
+  assert.throws(
+    () =>
+      resolveAll({ preset: "langsmith", signals: ["traces", "metrics"] }, {
+        LANGSMITH_API_KEY: "k",
+      }),
+    /preset langsmith accepts traces only/,
+  );
+  for (
+    const name of [
+      "ARIZE_SPACE_KEY",
+      "ARIZE_HTTP_ENDPOINT",
+      "LANGTRACE_API_HOST",
+      "LANGSMITH_PROJECT",
+    ]
+  ) {
+    assert.ok(OTEL_PLUGIN_ENV.includes(name), name);
+  }
+});
+
+Deno.test("LiteLLM's arize and langtrace callbacks map to the presets; langsmith stays with the langsmith plugin", () => {
+  const mapping = otelPlugin.litellm!;
+  const input = (callback: string) => ({
+    callback,
+    name: callback,
+    path: "litellm_settings.callbacks[0]",
+    callbackSettings: {},
+    litellmSettings: {},
+    env: () => undefined,
+  });
+  assert.deepEqual(mapping.toSink!(input("arize")), { config: { preset: "arize" } });
+  assert.deepEqual(mapping.toSink!(input("langtrace")), { config: { preset: "langtrace" } });
+  assert.deepEqual(mapping.toSink!(input("otel")), {});
+  assert.ok(!mapping.callbacks.includes("langsmith"));
+  assert.deepEqual([...LITELLM_PRESET_CALLBACKS], ["arize", "langtrace"]);
 });
 
 Deno.test("a preset is a template: explicit config wins; missing credentials name the variables", () => {

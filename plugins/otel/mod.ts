@@ -52,7 +52,7 @@
  * ```
  * @module
  */
-export { default } from "./plugin.ts";
+export { default, LITELLM_PRESET_CALLBACKS } from "./plugin.ts";
 export {
   type Compression,
   DEFAULT_GRPC_URL,

@@ -104,7 +104,11 @@ export function createOtelSink(
     ctx.logger.info(
       `exporting ${signal} to ${displayUrl(signalSettings.url)} (${signalSettings.protocol}${
         signalSettings.compression === "gzip" ? ", gzip" : ""
-      }, from ${signalSettings.urlSource}${settings.preset ? `, preset ${settings.preset}` : ""})`,
+      }, from ${signalSettings.urlSource}${
+        settings.preset && !signalSettings.urlSource.startsWith("preset")
+          ? `, preset ${settings.preset}`
+          : ""
+      })`,
     );
     return createOtlpExporter(signal, signalSettings, {
       fetch: (input, init) => ctx.fetch(input, init),
@@ -148,14 +152,14 @@ export function createOtelSink(
     const pending: LogEvent[] = [];
     const pendingSpans: ReturnType<typeof eventToGenAiSpan>[] = [];
     events.forEach((event, i) => {
-      if (!sent.has(event.id)) {
+      if (!sent.has(event.request_id)) {
         pending.push(event);
         pendingSpans.push(spans[i]);
       }
     });
     if (pending.length === 0) return;
     await exportItems(exporter, build(pending, pendingSpans));
-    for (const event of pending) sent.add(event.id);
+    for (const event of pending) sent.add(event.request_id);
   };
 
   return {
@@ -166,8 +170,8 @@ export function createOtelSink(
       const spans = events.map((event) => eventToGenAiSpan(event, settings.span));
       if (callMetrics) {
         events.forEach((event, i) => {
-          if (measured.has(event.id)) return;
-          measured.add(event.id);
+          if (measured.has(event.request_id)) return;
+          measured.add(event.request_id);
           callMetrics.record(event, spans[i].attributes);
         });
       }

@@ -240,3 +240,22 @@ Deno.test("log([]) sends nothing; log after close() refuses", async () => {
     await rx.close();
   }
 });
+
+Deno.test("calls whose upstream answered with the same response id are each exported (keyed by request_id)", async () => {
+  const rx = startOtlpReceiver();
+  const sink = createOtelSink({ endpoint: rx.base }, createTestContext());
+  try {
+    // a mock or OpenAI-compatible upstream may answer every call with one id
+    const [a, b] = sampleEvents(2).map((e) => ({ ...e, id: "chatcmpl-same" }));
+    await sink.log([a]);
+    await sink.log([b]);
+    await sink.log([a]); // a retried batch: not sent twice
+    assert.deepEqual(
+      rx.spans().map((s) => valueOf(s.attributes["sluice.request_id"])),
+      [a.request_id, b.request_id],
+    );
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});

@@ -13,6 +13,10 @@ import {
   resolveOtelConfig,
 } from "./config.ts";
 import { createOtelSink } from "./otel_sink.ts";
+import type { PresetName } from "./presets.ts";
+
+/** The LiteLLM callback names that become an otel sink with the preset of the same name. */
+export const LITELLM_PRESET_CALLBACKS: readonly PresetName[] = ["arize", "langtrace"];
 
 /**
  * The otel plugin: per call one OpenTelemetry GenAI span, a log record in
@@ -48,7 +52,15 @@ const otelPlugin: PluginDefinition<OtelConfig> = {
       OTEL_PLUGIN_ENV,
     ),
   // LiteLLM's OTEL_EXPORTER / OTEL_ENDPOINT / OTEL_HEADERS are read by the plugin itself.
-  litellm: { callbacks: ["otel", "opentelemetry"] },
+  // `arize` and `langtrace` are LiteLLM callbacks that export OTLP: their presets. LiteLLM's
+  // `langsmith` callback is the langsmith plugin (runs API); `preset: langsmith` is native only.
+  litellm: {
+    callbacks: ["otel", "opentelemetry", ...LITELLM_PRESET_CALLBACKS],
+    toSink: ({ callback }) =>
+      (LITELLM_PRESET_CALLBACKS as readonly string[]).includes(callback)
+        ? { config: { preset: callback } }
+        : {},
+  },
   create: (config, ctx) => createOtelSink(config, ctx),
 };
 

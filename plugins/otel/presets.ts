@@ -14,6 +14,9 @@ export const PRESET_NAMES = [
   "laminar",
   "langfuse",
   "portkey",
+  "arize",
+  "langtrace",
+  "langsmith",
 ] as const;
 
 /** A backend with a preset. */
@@ -30,6 +33,16 @@ export interface PresetValues {
    * that fill it (the config's `headers` may supply them instead).
    */
   missing: { header: string; env: string[] }[];
+  /**
+   * Full OTLP/HTTP URLs of signals, used as given instead of
+   * `endpoint` + `/v1/<signal>` (a backend with its own path, like Langtrace's `/api/trace`).
+   */
+  urls?: Partial<Record<"traces" | "metrics" | "logs", string>>;
+  /**
+   * The transport the backend's variables chose (Arize's `ARIZE_ENDPOINT`
+   * is gRPC); `config.protocol` and `config.exporter` win over it.
+   */
+  protocol?: "grpc" | "http/protobuf";
 }
 
 /** One preset: its variables (for `permissions.env` and the docs) and how it resolves. */
@@ -45,6 +58,9 @@ export interface PresetDefinition {
 }
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "");
+
+/** `url` without a trailing `suffix` path (and slashes): `https://h/v1/traces` → `https://h`. */
+const withoutPath = (url: string, suffix: RegExp) => trimSlash(trimSlash(url).replace(suffix, ""));
 
 function bearer(
   header: string,
@@ -161,6 +177,78 @@ export const PRESETS: Readonly<Record<PresetName, PresetDefinition>> = {
       return {
         endpoint: `${trimSlash(base)}/otel`,
         ...bearer("x-portkey-api-key", "PORTKEY_API_KEY", env, ""),
+      };
+    },
+  },
+  // Arize AX: OTLP at https://otlp.arize.com (gRPC, or HTTP at /v1/traces) with the
+  // `space_id` and `api_key` headers. LiteLLM's `arize` callback reads ARIZE_SPACE_KEY (newer
+  // Arize docs: ARIZE_SPACE_ID), ARIZE_API_KEY, ARIZE_ENDPOINT (gRPC) and ARIZE_HTTP_ENDPOINT.
+  arize: {
+    signals: ["traces"],
+    env: [
+      "ARIZE_SPACE_ID",
+      "ARIZE_SPACE_KEY",
+      "ARIZE_API_KEY",
+      "ARIZE_ENDPOINT",
+      "ARIZE_HTTP_ENDPOINT",
+    ],
+    hosts: ["otlp.arize.com"],
+    resolve(env) {
+      const grpc = env("ARIZE_ENDPOINT");
+      const http = env("ARIZE_HTTP_ENDPOINT");
+      const given = grpc || http || "https://otlp.arize.com";
+      const space = env("ARIZE_SPACE_ID") || env("ARIZE_SPACE_KEY");
+      const key = env("ARIZE_API_KEY");
+      const headers: Record<string, string> = {};
+      const missing: PresetValues["missing"] = [];
+      if (space) headers.space_id = space;
+      else missing.push({ header: "space_id", env: ["ARIZE_SPACE_ID", "ARIZE_SPACE_KEY"] });
+      if (key) headers.api_key = key;
+      else missing.push({ header: "api_key", env: ["ARIZE_API_KEY"] });
+      return {
+        // LiteLLM's examples give `https://otlp.arize.com/v1`: the base is what precedes /v1.
+        endpoint: withoutPath(given, /\/v1(\/traces)?\/?$/),
+        headers,
+        missing,
+        ...(grpc ? { protocol: "grpc" as const } : {}),
+      };
+    },
+  },
+  // Langtrace: OTLP/HTTP protobuf at <host>/api/trace with `x-api-key` (Langtrace's SDKs:
+  // LANGTRACE_API_HOST, default https://app.langtrace.ai; self-hosted http://host:3000).
+  langtrace: {
+    signals: ["traces"],
+    env: ["LANGTRACE_API_KEY", "LANGTRACE_API_HOST"],
+    hosts: ["app.langtrace.ai"],
+    resolve(env) {
+      // The SDK's variable names the whole traces URL (…/api/trace) or the host alone.
+      const host = withoutPath(
+        env("LANGTRACE_API_HOST") || "https://app.langtrace.ai",
+        /\/api\/trace\/?$/,
+      );
+      return {
+        endpoint: host,
+        urls: { traces: `${host}/api/trace` },
+        ...bearer("x-api-key", "LANGTRACE_API_KEY", env, ""),
+      };
+    },
+  },
+  // LangSmith: OTLP/HTTP at <endpoint>/otel/v1/traces with `x-api-key` and, when set, the
+  // `Langsmith-Project` header (EU: https://eu.api.smith.langchain.com). Not LiteLLM's
+  // `langsmith` callback: that one is the langsmith plugin (LangSmith's runs API).
+  langsmith: {
+    signals: ["traces"],
+    env: ["LANGSMITH_API_KEY", "LANGSMITH_PROJECT", "LANGSMITH_ENDPOINT", "LANGSMITH_BASE_URL"],
+    hosts: ["api.smith.langchain.com", "eu.api.smith.langchain.com"],
+    resolve(env) {
+      const base = env("LANGSMITH_ENDPOINT") || env("LANGSMITH_BASE_URL") ||
+        "https://api.smith.langchain.com";
+      const auth = bearer("x-api-key", "LANGSMITH_API_KEY", env, "");
+      const project = env("LANGSMITH_PROJECT");
+      return {
+        endpoint: `${trimSlash(base)}/otel`,
+        headers: { ...auth.headers, ...(project ? { "langsmith-project": project } : {}) },
+        missing: auth.missing,
       };
     },
   },
