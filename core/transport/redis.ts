@@ -23,7 +23,14 @@
  */
 
 import { Buffer } from "node:buffer";
-import { createClient, type RedisClientType, RESP_TYPES } from "npm:@redis/client@6.4.0";
+import {
+  createClient,
+  ErrorReply,
+  type RedisClientType,
+  RESP_TYPES,
+  TimeoutError,
+  TimeoutReadError,
+} from "npm:@redis/client@6.4.0";
 import type {
   ConsumeOptions,
   ConsumerLag,
@@ -46,7 +53,7 @@ import {
 /** Longest wait for the TCP connect and the handshake. */
 export const REDIS_CONNECT_TIMEOUT_MS = 2_000;
 /** Longest wait for one command's reply (a publish batch, an ack, a stats read). */
-export const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+export const REDIS_COMMAND_TIMEOUT_MS = 3_000;
 /** How long a publish's id is remembered for de-duplication (JetStream's default window). */
 export const REDIS_DEDUP_WINDOW_MS = 120_000;
 /** Longest single `XREADGROUP ... BLOCK`; the loop also wakes for claims and due retries. */
@@ -183,8 +190,12 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
     endpoint.secrets.reduce((m, s) => m.replaceAll(s, "***"), message);
   let lastError = "";
 
-  /** A client that fails its first connect and reconnects forever after. */
-  function newClient(): { client: Client; connected: Promise<void> } {
+  /**
+   * A client that reconnects by itself (backoff up to 2 s) once it has been
+   * connected; with `persist` it also keeps trying the first connect, else
+   * `connected` rejects when the first connect fails or hangs.
+   */
+  function newClient(persist = false): { client: Client; connected: Promise<void> } {
     let opened = false;
     const client = createClient({
       url: endpoint.url,
@@ -196,12 +207,18 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
         connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
         keepAlive: true,
         reconnectStrategy: (retries: number, cause: Error) =>
-          opened ? Math.min(50 * 2 ** Math.min(retries, 6), 2_000) : cause,
+          opened || persist ? Math.min(50 * 2 ** Math.min(retries, 6), 2_000) : cause,
       },
     });
     client.on("error", (e: unknown) => {
       lastError = scrub(e instanceof Error ? e.message : String(e));
     });
+    if (persist) {
+      const connected = client.connect().then(() => {
+        opened = true;
+      }, () => {});
+      return { client, connected };
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const connected = Promise.race([
       client.connect().then(() => {
@@ -224,6 +241,19 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
     return { client, connected };
   }
 
+  /**
+   * A command on `c` got no reply in time: the connection is stalled (a
+   * paused server, a dead network) and node-redis would keep it. Swap in a
+   * fresh client that reconnects in the background, so the next calls fail
+   * at once (offline) instead of each waiting out the timeout.
+   */
+  function replaceIfStalled(c: Client, e: unknown): void {
+    if (!(e instanceof TimeoutReadError || e instanceof TimeoutError)) return;
+    if (c !== client || closed) return;
+    client = newClient(true).client;
+    c.destroy();
+  }
+
   function unavailable(what: string, e: unknown): RedisTransportError {
     const cause = scrub(e instanceof Error ? e.message : String(e));
     const detail = lastError && lastError !== cause ? `${cause}; last error: ${lastError}` : cause;
@@ -235,7 +265,8 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
 
   const main = newClient();
   await main.connected;
-  const client = main.client;
+  let client = main.client;
+  const current = () => client;
   let closed = false;
   const readers = new Set<Client>();
   const knownSinks = new Set<string>();
@@ -317,9 +348,11 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
       args: (string | Buffer)[],
     ) => {
       checkOpen(what);
+      const c = client;
       try {
-        await run(client, s, keys, args);
+        await run(c, s, keys, args);
       } catch (e) {
+        replaceIfStalled(c, e);
         throw unavailable(`${what} of ${id}`, e);
       }
     };
@@ -447,6 +480,9 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
             1,
             Math.min(nextDueAt, nextClaimAt || now, now + MAX_BLOCK_MS) - now,
           );
+          // A blocking read is not timed out by node-redis once sent: a stalled
+          // connection is dropped here (a fresh one is made on the next turn).
+          const stall = setTimeout(() => c.destroy(), block + REDIS_COMMAND_TIMEOUT_MS);
           const reply = await c.withCommandOptions({
             abortSignal: signal,
             rejectInFlight: true,
@@ -463,7 +499,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
             "STREAMS",
             key(sink),
             ">",
-          ]);
+          ]).finally(() => clearTimeout(stall));
           backoff = 0;
           const entries = Array.isArray(reply) && Array.isArray(reply[0])
             ? (reply[0] as unknown[])[1]
@@ -482,6 +518,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
             await ensureGroup(reader, sink).catch(() => {});
             continue;
           }
+          if (e instanceof TimeoutReadError || e instanceof TimeoutError) reader?.destroy();
           if (reader && !reader.isOpen) {
             readers.delete(reader);
             reader = undefined;
@@ -508,6 +545,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
 
     async ensure(sinks) {
       checkOpen("ensure");
+      const client = current();
       try {
         await Promise.all(sinks.map((sink) => ensureGroup(client, sink)));
       } catch (e) {
@@ -519,7 +557,8 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
     async publish(events) {
       checkOpen("publish");
       if (events.length === 0) return;
-      if (!client.isReady) {
+      const c = client;
+      if (!c.isReady) {
         throw unavailable(`publish of ${events.length} events`, new Error("not connected"));
       }
       for (const e of events) {
@@ -533,7 +572,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
       // Issued in one tick: node-redis writes them as one pipeline.
       const results = await Promise.allSettled(
         events.map((e) =>
-          run<number>(client, PUBLISH, [dedupKey(e.id), key(e.sink)], [
+          run<number>(c, PUBLISH, [dedupKey(e.id), key(e.sink)], [
             window,
             e.id,
             toBuffer(e.body),
@@ -551,6 +590,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
         } else if (r.value === 0) duplicatesDropped++;
       }
       if (failures > 0) {
+        replaceIfStalled(c, failed);
         throw unavailable(`publish of ${failures} of ${events.length} events`, failed);
       }
     },
@@ -559,6 +599,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
 
     async stats(sinks): Promise<RedisStreamStats> {
       checkOpen("stats");
+      const client = current();
       try {
         const perSink = await Promise.all(sinks.map(async (sink) => {
           const [groups, len, mem, retries, retryMem, redelivered] = await Promise.all([
@@ -601,6 +642,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
           duplicatesDropped,
         };
       } catch (e) {
+        replaceIfStalled(client, e);
         throw unavailable("stats", e);
       }
     },
@@ -635,11 +677,5 @@ function pairs(flat: unknown[]): Record<string, unknown> {
 }
 
 function isConnectionError(e: unknown): boolean {
-  if (!(e instanceof Error)) return true;
-  const m = e.message;
-  return /offline|closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|not connected|timed? ?out|Timeout|no answer|Socket/i
-    .test(m) ||
-    /Timeout|Socket|Connection/i.test(e.name) ||
-    e.constructor.name.includes("Timeout") || e.constructor.name.includes("Socket") ||
-    e.constructor.name.includes("Offline") || e.constructor.name.includes("Closed");
+  return !(e instanceof ErrorReply) && !(e instanceof RedisTransportError);
 }
