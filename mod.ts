@@ -29,6 +29,7 @@ import {
 import { configBaseDir, configScrubber, configSecrets } from "./core/config/load.ts";
 import { checkSinkConfigs } from "./core/loader/check.ts";
 import { serveIsolates } from "./core/server/isolates.ts";
+import { runDeliver } from "./core/deliver/cli.ts";
 
 export * from "./core/mod.ts";
 
@@ -36,6 +37,7 @@ const HELP = `sluice ${VERSION}: an OpenAI-compatible LLM gateway
 
 Usage:
   deno run -A mod.ts [options]
+  deno run -A mod.ts deliver --config FILE [--port PORT]   (a delivery worker; see deliver --help)
 
 With no --config, serves the embedded default: mock models mock-gpt and
 mock-embed, a console sink and a JSONL sink under ./.sluice/logs/.
@@ -84,6 +86,7 @@ function fail(message: string): never {
 
 /** Runs the CLI; returns the exit code (or never returns while serving). */
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "deliver") return await runDeliver(args.slice(1));
   let flags: ReturnType<typeof parseCli>;
   try {
     flags = parseCli(args);

@@ -165,6 +165,20 @@ const log = z.strictObject({
     .describe("longest wait before an event is fsynced to the write-ahead log"),
   max_event_bytes: z.int().min(4096).default(4_194_304)
     .describe("an event larger than this after redaction has its content cut, with a marker"),
+  transport: z.strictObject({
+    kind: z.enum(["local", "nats", "redis"]).default("local")
+      .describe("local: deliver in this process; nats / redis: publish to a stream for `deliver`"),
+    url: z.string().min(1).optional()
+      .describe("nats://host:4222 or redis://host:6379/0 (redis: else REDIS_URL, REDIS_HOST…)"),
+    stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 of A-Z a-z 0-9 _ -")
+      .default("sluice-events").describe("stream name (Redis: key prefix)"),
+    max_bytes: z.int().positive().optional().describe("largest stream size (oldest dropped)"),
+    max_age_ms: z.int().positive().optional().describe("oldest message age kept in the stream"),
+    ack_wait_ms: z.int().min(1000).max(3_600_000).default(30_000)
+      .describe("a message a worker has not acked within this long goes to another worker"),
+    max_attempts: z.int().min(1).max(1000).default(10)
+      .describe("deliveries of one event before it goes to the dead-letter stream"),
+  }).prefault({}),
 });
 
 const ui = z.strictObject({

@@ -250,6 +250,26 @@ export interface LogConfig {
    * as `outcome="truncated"`.
    */
   max_event_bytes: number;
+  /** Where events go between the gateway and delivery (default `local`: this process). */
+  transport: LogTransportConfig;
+}
+
+/** `log.transport:`: the durable stream between gateways and delivery workers. */
+export interface LogTransportConfig {
+  /** `local` (deliver in this process), `nats` (JetStream) or `redis` (Redis Streams). */
+  kind: "local" | "nats" | "redis";
+  /** Engine URL; Redis falls back to `REDIS_URL`, then `REDIS_HOST`/`REDIS_PORT`/`REDIS_PASSWORD`. */
+  url?: string;
+  /** Stream name (Redis: key prefix), default `sluice-events`. */
+  stream: string;
+  /** Largest stream size in bytes (oldest dropped past it). */
+  max_bytes?: number;
+  /** Oldest message age kept, in ms. */
+  max_age_ms?: number;
+  /** A message not acked within this long goes to another worker (default 30,000). */
+  ack_wait_ms: number;
+  /** Deliveries of one event before it is dead-lettered (default 10). */
+  max_attempts: number;
 }
 
 /** A validated config with every default filled in. */
@@ -314,7 +334,9 @@ export interface GatewayConfigInput {
   /** Request controls. */
   controls?: Partial<ControlsConfig>;
   /** The log path. */
-  log?: Partial<LogConfig>;
+  log?: Partial<Omit<LogConfig, "transport">> & {
+    transport?: Partial<LogTransportConfig>;
+  };
   /** Environment variables set before sinks start. */
   environment?: Record<string, string>;
   /** The console at `/ui` (absent: not served). */

@@ -14,6 +14,8 @@ import { maskEventJson } from "../redaction/mask.ts";
 import { buildLogEvent } from "./build.ts";
 import type { FinishedCall } from "./call.ts";
 import { Metrics } from "./metrics.ts";
+import { resolveTransport } from "../transport/options.ts";
+import { StreamPublisher } from "../transport/publisher.ts";
 import { maskSecrets } from "../loader/secrets.ts";
 import type { SinkSnapshot } from "../pipeline/pipeline.ts";
 
@@ -44,6 +46,8 @@ export class LogCore {
   readonly #pipeline: LogPipeline;
   readonly #lifetime: AbortController;
   readonly #metrics: Metrics;
+  /** With a stream transport (`log.transport.kind` nats or redis): where events are published. */
+  #publisher?: StreamPublisher;
   #secrets: string[] = [];
   #heavy: FinishedCall[] = [];
   #heavyTimer: ReturnType<typeof setTimeout> | undefined;
@@ -65,17 +69,26 @@ export class LogCore {
     // `environment:` (LiteLLM's environment_variables) is what plugins see first, without
     // touching the process environment.
     const environment = config.environment;
-    const { loaded, skipped } = await loadSinks(config.sinks, {
-      dataDir,
-      baseDir,
-      signal: lifetime.signal,
-      secrets: init.secrets, // a failing entry's message is masked with all of them
-      env: (name) => Object.hasOwn(environment, name) ? environment[name] : Deno.env.get(name),
-    });
+    const env = (name: string) =>
+      Object.hasOwn(environment, name) ? environment[name] : Deno.env.get(name);
+    // A stream transport: the runners forward to the stream; delivery workers run the plugins.
+    const stream = resolveTransport(config.log.transport, env);
+    const publisher = stream &&
+      StreamPublisher.start({ transport: stream, sinks: config.sinks, secrets: init.secrets });
+    const entries = publisher?.entries() ?? config.sinks;
+    const { loaded, skipped } = publisher
+      ? { loaded: publisher.loaded(), skipped: [] }
+      : await loadSinks(config.sinks, {
+        dataDir,
+        baseDir,
+        signal: lifetime.signal,
+        secrets: init.secrets, // a failing entry's message is masked with all of them
+        env,
+      });
     const sinks: PipelineSink[] = loaded.map((l) => ({
       name: l.name,
       plugin: l.plugin.name,
-      entry: config.sinks.find((e) => sinkInstanceName(e.use, e.name) === l.name)!,
+      entry: entries.find((e) => sinkInstanceName(e.use, e.name) === l.name)!,
       sink: l.sink,
       defaultOn: l.defaultOn,
     }));
@@ -93,11 +106,13 @@ export class LogCore {
       });
     } catch (error) {
       await Promise.allSettled(loaded.map((l) => l.sink.close?.()));
+      await publisher?.close();
       lifetime.abort();
       throw error;
     }
     for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
     const core = new LogCore(pipeline, lifetime, new Metrics(config.models.map((m) => m.name)));
+    core.#publisher = publisher;
     core.#secrets = [...init.secrets, ...loaded.flatMap((l) => l.secrets)];
     return core;
   }
@@ -146,7 +161,8 @@ export class LogCore {
 
   /** The `/metrics` exposition text: calls, and each sink's numbers now. */
   metricsText(): string {
-    return this.#metrics.render(this.#pipeline.snapshot());
+    return this.#metrics.render(this.#pipeline.snapshot()) +
+      (this.#publisher?.metricsText() ?? "");
   }
 
   /** Each sink's live state (queue, spool, circuit, counters, last error with secrets masked). */
@@ -163,6 +179,7 @@ export class LogCore {
     for (const call of this.#heavy.splice(0)) this.#log(call);
     try {
       await this.#pipeline.close(deadlineMs);
+      await this.#publisher?.close();
     } finally {
       this.#lifetime.abort();
     }
