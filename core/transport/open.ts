@@ -21,6 +21,6 @@ export async function openTransport(
     case "nats":
       return (await import("./nats.ts")).openNatsTransport(options);
     case "redis":
-      throw new Error("the redis transport is not available in this build");
+      return (await import("./redis.ts")).openRedisTransport(options);
   }
 }
