@@ -272,6 +272,43 @@ export interface PluginContext {
    * files uses a subdirectory of it; sandboxed plugins cannot write here.
    */
   dataDir?: string;
+  /**
+   * Every sink's delivery numbers now, as `/metrics` shows them (the
+   * `sluice_sink_*` families), for a plugin that exports the gateway's own
+   * telemetry (the otel sink's `sluice.sink.*` metrics). Contract v1
+   * addition (gateway 0.5): absent in older gateways and for a sandboxed
+   * plugin (its own process); call it when exporting, not per event.
+   */
+  pipelineStats?(): readonly SinkStats[];
+}
+
+/** One sink's delivery numbers ({@link PluginContext.pipelineStats}). */
+export interface SinkStats {
+  /** The sink's instance name (`sink` label of `/metrics`). */
+  name: string;
+  /** Events by outcome since start (`sluice_sink_events_total{outcome}`). */
+  counters: Readonly<{
+    /** Confirmed by the sink. */
+    sent: number;
+    /** Confirmed but deliberately not sent. */
+    skipped: number;
+    /** Failed attempts, in events. */
+    retried: number;
+    /** Written to the write-ahead log. */
+    spooled: number;
+    /** Dropped (malformed, past the spool limit, lost at shutdown). */
+    dropped: number;
+    /** Replaced by a minimal event (not serialisable). */
+    replaced: number;
+    /** Content cut to `log.max_event_bytes`. */
+    truncated: number;
+  }>;
+  /** Events waiting in memory (`sluice_sink_queue_depth`). */
+  queueDepth: number;
+  /** Events waiting in the disk spool (`sluice_sink_spool_events`). */
+  spoolSize: number;
+  /** Whether the sink's circuit is open (`sluice_sink_circuit_open`). */
+  circuitOpen: boolean;
 }
 
 /**

@@ -5,7 +5,7 @@
  * plugin declared, the gateway version and the instance name.
  * @module
  */
-import type { PluginContext, PluginFetchInit, PluginLogger } from "../plugin.ts";
+import type { PluginContext, PluginFetchInit, PluginLogger, SinkStats } from "../plugin.ts";
 import { VERSION } from "../version.ts";
 
 /** The default per-call timeout of `ctx.fetch`. */
@@ -94,6 +94,8 @@ export interface ContextOptions {
   mask?: (text: string) => string;
   /** The gateway's data directory. */
   dataDir?: string;
+  /** Every sink's delivery numbers (`ctx.pipelineStats`; in-process plugins only). */
+  pipelineStats?: () => readonly SinkStats[];
 }
 
 /** Builds the context of an in-process plugin. */
@@ -117,5 +119,6 @@ export function createPluginContext(options: ContextOptions): PluginContext {
     gatewayVersion: VERSION,
     instanceName: options.instanceName,
     dataDir: options.dataDir,
+    ...(options.pipelineStats ? { pipelineStats: options.pipelineStats } : {}),
   };
 }

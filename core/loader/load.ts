@@ -277,6 +277,7 @@ async function loadInProcess(
     signal: job.options.signal,
     mask: job.mask,
     dataDir: job.options.dataDir,
+    pipelineStats: job.options.pipelineStats,
   });
   let created: unknown;
   try {

@@ -2,7 +2,7 @@
  * The loader's public types: its options and what it returns.
  * @module
  */
-import type { Sink, SinkEventKind } from "../plugin.ts";
+import type { Sink, SinkEventKind, SinkStats } from "../plugin.ts";
 import type { PluginLoadError } from "./errors.ts";
 
 /** Options of `loadSink` and `loadSinks`. */
@@ -29,6 +29,8 @@ export interface LoadSinkOptions {
   sandboxHeartbeatMs?: number;
   /** How long a sandboxed call may run past its deadline before the kill (default 2,000 ms). */
   sandboxAbortGraceMs?: number;
+  /** Every sink's delivery numbers, for in-process plugins' `ctx.pipelineStats`. */
+  pipelineStats?: () => readonly SinkStats[];
 }
 
 /** A plugin loaded and created for one sink entry. */

@@ -18,6 +18,13 @@ import { resolveTransport } from "../transport/options.ts";
 import { StreamPublisher } from "../transport/publisher.ts";
 import { maskSecrets } from "../loader/secrets.ts";
 import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import type { SinkStats } from "../plugin.ts";
+
+/** A sink's snapshot as plugins see it (`ctx.pipelineStats`): numbers only, no error text. */
+function sinkStats(s: SinkSnapshot): SinkStats {
+  const { name, counters, queueDepth, spoolSize, circuitOpen } = s;
+  return { name, counters: { ...counters }, queueDepth, spoolSize, circuitOpen };
+}
 
 /**
  * A call whose body or answer is at least this large is built and redacted
@@ -76,6 +83,7 @@ export class LogCore {
     const publisher = stream &&
       StreamPublisher.start({ transport: stream, sinks: config.sinks, secrets: init.secrets });
     const entries = publisher?.entries() ?? config.sinks;
+    let statsOf = (): SinkStats[] => [];
     const { loaded, skipped } = publisher
       ? { loaded: publisher.loaded(), skipped: [] }
       : await loadSinks(config.sinks, {
@@ -84,6 +92,8 @@ export class LogCore {
         signal: lifetime.signal,
         secrets: init.secrets, // a failing entry's message is masked with all of them
         env,
+        // ctx.pipelineStats of in-process plugins: the pipeline's numbers, once it runs
+        pipelineStats: () => statsOf(),
       });
     const sinks: PipelineSink[] = loaded.map((l) => ({
       name: l.name,
@@ -111,6 +121,7 @@ export class LogCore {
       throw error;
     }
     for (const s of skipped) pipeline.gatewayError(s.name, s.error.message, s.error.code);
+    statsOf = () => pipeline.snapshot().map(sinkStats);
     const core = new LogCore(pipeline, lifetime, new Metrics(config.models.map((m) => m.name)));
     core.#publisher = publisher;
     core.#secrets = [...init.secrets, ...loaded.flatMap((l) => l.secrets)];

@@ -77,6 +77,11 @@ export interface OtelConfig {
   metric_export_interval_ms?: number;
   /** Metric temporality (default `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, else cumulative). */
   metrics_temporality?: TemporalityPreference;
+  /**
+   * Export the sink pipeline's numbers (`sluice.sink.*`, every sink's) with the metrics
+   * (default true; they need the gateway's process: `sandbox: false`).
+   */
+  pipeline_metrics?: boolean;
   /** `service.name` of the resource (default `OTEL_SERVICE_NAME`, else `sluice`). */
   service_name?: string;
   /** Extra resource attributes (over `OTEL_RESOURCE_ATTRIBUTES`). */
@@ -191,6 +196,8 @@ const configZod = z.strictObject({
     .describe("interval between metric exports (ms, default 60000)"),
   metrics_temporality: z.enum(["cumulative", "delta", "lowmemory"]).optional()
     .describe("metric temporality preference (default cumulative)"),
+  pipeline_metrics: z.boolean().optional()
+    .describe("export every sink's pipeline numbers as sluice.sink.* metrics (default true)"),
   service_name: z.string().min(1).optional().describe("resource service.name"),
   resource_attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
     .optional().describe("extra resource attributes"),
@@ -248,8 +255,8 @@ export interface ResolvedSignal {
 export interface ResolvedOtelConfig {
   /** The signals sent, each with its exporter settings. */
   signals: Partial<Record<SignalName, ResolvedSignal>>;
-  /** Metric export interval and temporality. */
-  metrics: { intervalMs: number; temporality: TemporalityPreference };
+  /** Metric export interval and temporality, and whether the pipeline's numbers go with them. */
+  metrics: { intervalMs: number; temporality: TemporalityPreference; pipeline: boolean };
   /** Resource attributes. */
   resource: Record<string, string | number | boolean>;
   /** Options of the span mapping. */
@@ -542,6 +549,7 @@ function metricsOf(
       (temporalityVar
         ? oneOf(temporalityVar.value, temporalityVar.name, ["cumulative", "delta", "lowmemory"])
         : "cumulative"),
+    pipeline: config.pipeline_metrics ?? true,
   };
 }
 

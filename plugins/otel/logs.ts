@@ -4,8 +4,10 @@
  * `gen_ai.client.inference.operation.details` with the call's span
  * attributes (messages only where the sink's redaction policy kept them and
  * `capture_messages` is on), in the call's trace and span, so a backend's
- * "related logs" finds it from the span. Records are collected per batch
- * and exported by the sink in one request, like spans.
+ * "related logs" finds it from the span. A gateway error (a sink's failure,
+ * for a sink whose `on:` lists `gateway_error`) becomes a `sluice.gateway_error`
+ * record, `WARN` when the gateway retries, else `ERROR`. Records are
+ * collected per batch and exported by the sink in one request, like spans.
  * @module
  */
 import { ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
@@ -22,6 +24,12 @@ import type { SpanScope } from "./spans.ts";
 
 /** The GenAI event name of a call's log record. */
 export const CALL_EVENT_NAME = "gen_ai.client.inference.operation.details";
+
+/** The event name of a gateway error's log record (a sink's failure, a sink that did not start). */
+export const GATEWAY_ERROR_EVENT_NAME = "sluice.gateway_error";
+
+/** Gateway error codes of failures the gateway retries (a warning, not an error). */
+const RETRIED_CODES = new Set(["call_timeout", "plugin_crashed"]);
 
 /** Holds what the logger emitted until the sink takes it. */
 class Collector implements LogRecordProcessor {
@@ -80,6 +88,27 @@ export function createCallLogger(
           spanId: span.spanId,
           traceFlags: TraceFlags.SAMPLED,
         });
+        if (event.call_type === "gateway_error") {
+          // A sink's failure (or a sink that did not start), as core reported it: its message
+          // went through this sink's redaction step and core's secret masking like any event.
+          const code = event.error?.code ?? "gateway_error";
+          const retried = RETRIED_CODES.has(code);
+          logger.emit({
+            eventName: GATEWAY_ERROR_EVENT_NAME,
+            timestamp: span.endTime,
+            observedTimestamp: span.endTime,
+            severityNumber: retried ? SeverityNumber.WARN : SeverityNumber.ERROR,
+            severityText: retried ? "WARN" : "ERROR",
+            body: `sink ${event.source ?? "?"}: ${event.error?.message ?? code}`,
+            attributes: {
+              ...span.attributes,
+              "sluice.sink": event.source ?? "",
+              "error.type": code,
+            },
+            context,
+          });
+          continue;
+        }
         const failed = event.status === "failure";
         logger.emit({
           eventName: CALL_EVENT_NAME,

@@ -8,7 +8,7 @@
  * interval carries cumulative sums again.
  * @module
  */
-import type { Attributes } from "@opentelemetry/api";
+import type { Attributes, Meter } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
 import {
   AggregationTemporality,
@@ -19,7 +19,7 @@ import {
   type ResourceMetrics,
 } from "@opentelemetry/sdk-metrics";
 import type { ExportResult } from "@opentelemetry/core";
-import type { LogEvent } from "@sluice/core/plugin";
+import type { LogEvent, SinkStats } from "@sluice/core/plugin";
 import type { GenAiAttributes } from "./genai.ts";
 import type { TemporalityPreference } from "./config.ts";
 import type { ItemExporter } from "./exporter.ts";
@@ -33,7 +33,22 @@ export const METRIC_NAMES = {
   timePerOutputToken: "gen_ai.server.time_per_output_token",
   requests: "sluice.requests",
   cost: "sluice.cost.usd",
+  sinkEvents: "sluice.sink.events",
+  sinkQueueDepth: "sluice.sink.queue_depth",
+  sinkSpoolEvents: "sluice.sink.spool_events",
+  sinkCircuitOpen: "sluice.sink.circuit_open",
 } as const;
+
+/** The outcomes of `sluice.sink.events` (`/metrics`' `sluice_sink_events_total{outcome}`). */
+export const SINK_OUTCOMES = [
+  "sent",
+  "skipped",
+  "retried",
+  "spooled",
+  "dropped",
+  "replaced",
+  "truncated",
+] as const;
 
 /** The semantic conventions' advised bucket boundaries. */
 const TOKEN_BUCKETS = [
@@ -139,6 +154,11 @@ export interface CallMetricsOptions {
   temporality: TemporalityPreference;
   /** Told about each failed export (its message is already free of secrets). */
   onExportFailure(error: unknown): void;
+  /**
+   * Every sink's delivery numbers (`ctx.pipelineStats`), observed at each
+   * collection as the `sluice.sink.*` metrics; absent: no such metrics.
+   */
+  pipelineStats?: () => readonly SinkStats[];
 }
 
 /** Records calls as metrics. */
@@ -212,9 +232,12 @@ export function createCallMetrics(
     unit: "{USD}",
     description: "Cost in USD by model, team and key alias.",
   });
+  const pipelineStats = options.pipelineStats;
+  if (pipelineStats) observePipeline(meter, pipelineStats);
 
   return {
     record(event, spanAttributes) {
+      if (event.call_type === "gateway_error") return; // not a call: a log record and a span only
       const attributes: Attributes = {};
       for (const key of METRIC_ATTRIBUTES) {
         if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
@@ -257,4 +280,47 @@ export function createCallMetrics(
     flush: () => reader.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
+}
+
+/**
+ * The sink pipeline's numbers as observable instruments, read once per
+ * collection (never on the log path): `sluice.sink.events` (a monotonic
+ * counter by `sluice.sink` and `sluice.outcome`), `sluice.sink.queue_depth`,
+ * `sluice.sink.spool_events` and `sluice.sink.circuit_open` (gauges by
+ * `sluice.sink`). Under the OTel to Prometheus name rules they are
+ * `/metrics`' `sluice_sink_events_total`, `sluice_sink_queue_depth`,
+ * `sluice_sink_spool_events` and `sluice_sink_circuit_open`.
+ */
+function observePipeline(meter: Meter, stats: () => readonly SinkStats[]): void {
+  const events = meter.createObservableCounter(METRIC_NAMES.sinkEvents, {
+    unit: "{event}",
+    description:
+      "Sink events by outcome (sent, skipped, retried, spooled, dropped, replaced, truncated).",
+  });
+  const queue = meter.createObservableGauge(METRIC_NAMES.sinkQueueDepth, {
+    unit: "{event}",
+    description: "Events waiting in memory per sink.",
+  });
+  const spool = meter.createObservableGauge(METRIC_NAMES.sinkSpoolEvents, {
+    unit: "{event}",
+    description: "Events waiting in the disk spool per sink.",
+  });
+  const circuit = meter.createObservableGauge(METRIC_NAMES.sinkCircuitOpen, {
+    unit: "1",
+    description: "1 while a sink's circuit is open (failing).",
+  });
+  meter.addBatchObservableCallback((result) => {
+    for (const sink of stats()) {
+      const attributes = { "sluice.sink": sink.name };
+      for (const outcome of SINK_OUTCOMES) {
+        result.observe(events, sink.counters[outcome] ?? 0, {
+          ...attributes,
+          "sluice.outcome": outcome,
+        });
+      }
+      result.observe(queue, sink.queueDepth, attributes);
+      result.observe(spool, sink.spoolSize, attributes);
+      result.observe(circuit, sink.circuitOpen ? 1 : 0, attributes);
+    }
+  }, [events, queue, spool, circuit]);
 }

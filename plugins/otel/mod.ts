@@ -77,8 +77,8 @@ export {
   type SignalName,
   type TemporalityPreference,
 } from "./config.ts";
-export { METRIC_NAMES } from "./metrics.ts";
-export { CALL_EVENT_NAME } from "./logs.ts";
+export { METRIC_NAMES, SINK_OUTCOMES } from "./metrics.ts";
+export { CALL_EVENT_NAME, GATEWAY_ERROR_EVENT_NAME } from "./logs.ts";
 export { createOtelSink, type OtelSink, SCOPE_NAME } from "./otel_sink.ts";
 export {
   PRESET_NAMES,

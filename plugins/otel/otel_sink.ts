@@ -82,7 +82,7 @@ const REMEMBERED_IDS = 100_000;
  */
 export function createOtelSink(
   config: unknown,
-  ctx: Pick<PluginContext, "env" | "fetch" | "logger" | "gatewayVersion">,
+  ctx: Pick<PluginContext, "env" | "fetch" | "logger" | "gatewayVersion" | "pipelineStats">,
 ): OtelSink {
   const settings = resolveOtelConfig(
     parseOtelConfig(config),
@@ -129,6 +129,9 @@ export function createOtelSink(
     intervalMs: settings.metrics.intervalMs,
     timeoutMs: metrics.timeoutMs,
     temporality: settings.metrics.temporality,
+    pipelineStats: settings.metrics.pipeline && ctx.pipelineStats
+      ? () => ctx.pipelineStats?.() ?? []
+      : undefined,
     onExportFailure: (error) =>
       ctx.logger.warn(
         `metrics export failed (the next interval sends the sums again): ${
