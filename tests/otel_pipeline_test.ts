@@ -20,8 +20,8 @@ import { until } from "../plugins/otel/testdata/otlp_receiver.ts";
 const HOOK_SECRET = "Bearer sk-hook-secret-000000000001";
 
 /** The last exported value of `name` whose attributes include `match`. */
-// deno-lint-ignore no-explicit-any
 function lastValue(
+  // deno-lint-ignore no-explicit-any
   metrics: any[],
   name: string,
   match: Record<string, string>,
