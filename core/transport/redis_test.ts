@@ -110,7 +110,8 @@ function collect(
     ) {
       for (const d of batch) {
         got.push(d);
-        if (opts.ack !== false) await d.ack();
+        // An ack can fail while Redis is away: the entry is redelivered later, as in a worker.
+        if (opts.ack !== false) await d.ack().catch(() => {});
       }
     }
   })();
