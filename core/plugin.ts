@@ -85,7 +85,25 @@ export type {
   ResponsesReasoningItem,
   ResponsesTextPart,
 } from "./event/content.ts";
+export type {
+  AnyValue,
+  ExportLogsServiceRequest,
+  ExportTraceServiceRequest,
+  InstrumentationScope,
+  KeyValue,
+  LogRecord,
+  Resource,
+  ResourceLogs,
+  ResourceSpans,
+  ScopeLogs,
+  ScopeSpans,
+  Span,
+  SpanEvent,
+  SpanLink,
+  Status,
+} from "./otlp/types.ts";
 import type { CallType, LogEvent } from "./event/log_event.ts";
+import type { ExportLogsServiceRequest, ExportTraceServiceRequest } from "./otlp/types.ts";
 import type { ChatMessage, RemovedContent } from "./event/content.ts";
 import type { LiteLLMMapping } from "./plugin_litellm.ts";
 export type {
@@ -335,6 +353,27 @@ export interface SinkCallOptions {
   signal: AbortSignal;
 }
 
+/**
+ * Telemetry an application exported to the gateway's OTLP endpoint
+ * (`POST /v1/traces`, `/v1/logs`), redacted under the sink's policy and
+ * enriched (GenAI spans carry `sluice.cost.usd`), in the OTLP/JSON shape:
+ * ids are lowercase hex, 64-bit integers decimal strings. Resource and scope
+ * are as the application sent them.
+ */
+export type TelemetryBatch =
+  | {
+    /** Spans. */
+    signal: "traces";
+    /** The export request, as OTLP/JSON. */
+    request: ExportTraceServiceRequest;
+  }
+  | {
+    /** Log records. */
+    signal: "logs";
+    /** The export request, as OTLP/JSON. */
+    request: ExportLogsServiceRequest;
+  };
+
 /** A log destination created by a plugin. */
 export interface Sink {
   /**
@@ -346,6 +385,15 @@ export interface Sink {
     events: readonly LogEvent[],
     options?: SinkCallOptions,
   ): Promise<void | SinkLogResult> | void | SinkLogResult;
+  /**
+   * Optional (contract 1, gateway 0.5 on): the sink takes OTLP telemetry as
+   * is. A sink that has it receives the application's redacted spans and log
+   * records through it, with the same durability as events (write-ahead
+   * log, retry, circuit): resolve once the destination confirmed, throw as
+   * from `log` (see {@link SinkError}). A sink without it receives each
+   * GenAI span as a {@link LogEvent} with `source: "otlp"` instead.
+   */
+  exportTelemetry?(batch: TelemetryBatch, options?: SinkCallOptions): Promise<void> | void;
   /** Sends anything the sink buffers itself. */
   flush?(options?: SinkCallOptions): Promise<void> | void;
   /** Releases resources; called once at shutdown, after the last `log`. */

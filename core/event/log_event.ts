@@ -149,6 +149,10 @@ export interface LogEvent {
   raw_request?: { url: string; headers: Record<string, string>; body: unknown };
   /** Present when `status` is `failure`. */
   error?: LogEventError;
-  /** For `gateway_error` events: the sink or plugin concerned. */
+  /**
+   * For `gateway_error` events: the sink or plugin concerned. `"otlp"` for
+   * an event made from a GenAI span an application exported to the
+   * gateway's OTLP endpoint (it did not pass through the gateway).
+   */
   source?: string;
 }

@@ -33,6 +33,7 @@ import { entrySecrets, maskSecrets } from "./secrets.ts";
 import { isSecretKeyName } from "../config/env.ts";
 import { displaySource, parseSource, type PluginSource } from "./source.ts";
 import type { LoadedSink, LoadSinkOptions, LoadSinksResult } from "./types.ts";
+import { withTelemetry } from "../otlp/telemetry.ts";
 
 /** The default log: one line on stderr, prefixed `sluice: `. */
 export function defaultLog(_level: "info" | "warn" | "error", message: string): void {
@@ -305,13 +306,14 @@ async function loadInProcess(
       "report this to the plugin's author",
     );
   }
-  const target = sink as Sink;
+  const target = withTelemetry(sink as Sink);
   return {
     name: job.name,
     plugin: { name: meta.name, version: meta.version },
     use: job.entry.use,
     defaultOn: meta.defaultOn,
     sandboxed: false,
+    telemetry: target.exportTelemetry !== undefined,
     secrets: job.secrets,
     sink: {
       log: (events, call) => target.log(events, call),
@@ -362,6 +364,7 @@ async function loadSandboxed(
     use: job.entry.use,
     defaultOn: meta.defaultOn,
     sandboxed: true,
+    telemetry: sink.telemetry,
     secrets: job.secrets,
     sink,
   };

@@ -204,6 +204,8 @@ class SandboxProcess {
   #killed = false;
   /** Resolves when the process has exited and its output is read. */
   readonly exited: Promise<void>;
+  /** Whether the plugin's sink takes OTLP telemetry (its `ready` said so). */
+  telemetry = false;
 
   constructor(
     target: SandboxTarget,
@@ -480,7 +482,10 @@ async function startProcess(options: SandboxedSinkOptions): Promise<SandboxProce
     process.kill(err as Error);
     throw new LoadIssue("create_failed", `starting the plugin failed: ${errorMessage(err)}`);
   }
-  if (answer.type === "ready") return process;
+  if (answer.type === "ready") {
+    process.telemetry = answer.telemetry === true;
+    return process;
+  }
   process.kill(new Error("create failed"));
   if (answer.type === "failed" && answer.stage === "create") {
     throw new LoadIssue("create_failed", `create() threw: ${answer.message}`);
@@ -500,9 +505,13 @@ class SandboxedSink implements Sink {
   #pingSentAt?: number;
   readonly #heartbeat: ReturnType<typeof setInterval>;
 
+  /** Whether the plugin's sink takes OTLP telemetry (envelopes are opened in its process). */
+  readonly telemetry: boolean;
+
   constructor(options: SandboxedSinkOptions, first: SandboxProcess) {
     this.#options = options;
     this.#process = first;
+    this.telemetry = first.telemetry;
     this.#watch(first);
     const period = options.heartbeatMs ?? SANDBOX_HEARTBEAT_MS;
     this.#heartbeat = setInterval(() => this.#checkLiveness(period), period);
@@ -634,7 +643,9 @@ class SandboxedSink implements Sink {
  * it, and returns the proxy.
  * @throws {LoadIssue} `create_failed`, `invalid_plugin` or `sandbox_failed`
  */
-export async function createSandboxedSink(options: SandboxedSinkOptions): Promise<Sink> {
+export async function createSandboxedSink(
+  options: SandboxedSinkOptions,
+): Promise<Sink & { readonly telemetry: boolean }> {
   const first = await startProcess(options);
   return new SandboxedSink(options, first);
 }

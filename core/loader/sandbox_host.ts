@@ -12,6 +12,7 @@ import type { PluginContext, Sink } from "../plugin.ts";
 import type { FromChild, SerializedError, ToChild } from "./sandbox_protocol.ts";
 import { shapeOf } from "./definition.ts";
 import { pluginFetch } from "./context.ts";
+import { withTelemetry } from "../otlp/telemetry.ts";
 
 /**
  * The child's main function. Self-contained: it uses only its arguments
@@ -24,6 +25,7 @@ export function sandboxChild(
   mod: unknown,
   describe: (mod: unknown) => PluginShape,
   makeFetch: (signal: AbortSignal, defaultTimeoutMs?: number) => PluginContext["fetch"],
+  telemetryAware: (sink: Sink) => Sink,
 ): void {
   const encoder = new TextEncoder();
   const out = Deno.stdout.writable.getWriter();
@@ -116,8 +118,8 @@ export function sandboxChild(
       post({ type: "failed", stage: "sink", message: `create() returned ${what} without log()` });
       return;
     }
-    sink = created as Sink;
-    post({ type: "ready" });
+    sink = telemetryAware(created as Sink);
+    post({ type: "ready", telemetry: sink.exportTelemetry !== undefined });
   };
 
   const call = async (message: Extract<ToChild, { op: string }>): Promise<void> => {
@@ -198,6 +200,7 @@ export function sandboxChild(
 /** The child's main module for `moduleUrl`: {@link sandboxChild} and its helpers as a `data:` URL. */
 export function sandboxMainUrl(moduleUrl: string): string {
   const code = `import * as plugin from ${JSON.stringify(moduleUrl)};\n` +
-    `(${sandboxChild.toString()})(plugin, ${shapeOf.toString()}, ${pluginFetch.toString()});\n`;
+    `(${sandboxChild.toString()})(plugin, ${shapeOf.toString()}, ${pluginFetch.toString()}, ` +
+    `${withTelemetry.toString()});\n`;
   return `data:text/javascript;charset=utf-8,${encodeURIComponent(code)}`;
 }

@@ -111,6 +111,8 @@ export interface RequestedMessage {
 export interface ReadyMessage {
   /** Discriminant. */
   type: "ready";
+  /** The sink has `exportTelemetry`: telemetry envelopes are opened in the plugin's process. */
+  telemetry?: boolean;
 }
 
 /** `init` failed. */

@@ -45,6 +45,8 @@ export interface LoadedSink {
   defaultOn?: SinkEventKind[];
   /** True when the plugin runs in its own sandboxed process. */
   sandboxed: boolean;
+  /** True when the sink takes OTLP telemetry (`exportTelemetry`): it is sent envelopes. */
+  telemetry?: boolean;
   /** The sink, ready to use (a message-passing proxy when sandboxed). */
   sink: Sink;
   /**

@@ -14,6 +14,16 @@ import { maskEventJson } from "../redaction/mask.ts";
 import { buildLogEvent } from "./build.ts";
 import type { FinishedCall } from "./call.ts";
 import { Metrics } from "./metrics.ts";
+import {
+  ingestTelemetry,
+  RECENT_PARENTS,
+  RecentKeys,
+  type TelemetryAnswer,
+  type TelemetryExport,
+} from "../otlp/ingest.ts";
+import { IngestCounters, type RefusedReason } from "../otlp/metrics.ts";
+import { configuredPrice } from "../otlp/genai.ts";
+import { builtInPrice, type ModelPrice } from "../cost/cost.ts";
 import { resolveTransport } from "../transport/options.ts";
 import { StreamPublisher } from "../transport/publisher.ts";
 import { maskSecrets } from "../loader/secrets.ts";
@@ -58,6 +68,11 @@ export class LogCore {
   #secrets: string[] = [];
   #heavy: FinishedCall[] = [];
   #heavyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** OTLP ingest's `/metrics` counters. */
+  readonly #ingest = new IngestCounters();
+  /** `trace:span` of the client spans whose calls the gateway logged (recent ones). */
+  readonly #loggedParents = new RecentKeys(RECENT_PARENTS);
+  #priceOf: (model: string) => ModelPrice | undefined = builtInPrice;
 
   private constructor(pipeline: LogPipeline, lifetime: AbortController, metrics: Metrics) {
     this.#pipeline = pipeline;
@@ -101,6 +116,7 @@ export class LogCore {
       entry: entries.find((e) => sinkInstanceName(e.use, e.name) === l.name)!,
       sink: l.sink,
       defaultOn: l.defaultOn,
+      telemetry: l.telemetry,
     }));
     let pipeline: LogPipeline;
     try {
@@ -125,6 +141,7 @@ export class LogCore {
     const core = new LogCore(pipeline, lifetime, new Metrics(config.models.map((m) => m.name)));
     core.#publisher = publisher;
     core.#secrets = [...init.secrets, ...loaded.flatMap((l) => l.secrets)];
+    core.#priceOf = configuredPrice(config.models);
     return core;
   }
 
@@ -144,6 +161,8 @@ export class LogCore {
     this.#metrics.recordShed(shed);
     for (const call of calls) {
       this.#metrics.recordCall(call);
+      const { traceId, parentSpanId } = call.trace;
+      if (parentSpanId) this.#loggedParents.add(`${traceId}:${parentSpanId}`);
       if (isHeavy(call)) this.#heavy.push(call);
       else this.#log(call);
     }
@@ -170,10 +189,32 @@ export class LogCore {
     this.#pipeline.emit(event, call.controls ?? DEFAULT_CONTROLS);
   }
 
+  /**
+   * OTLP ingest: decodes an export, prices its GenAI spans and routes it
+   * (spans and records to OTLP-capable sinks, GenAI spans as events to the
+   * others, except those the gateway itself logged). Never throws.
+   */
+  ingest(input: TelemetryExport): TelemetryAnswer {
+    const pipeline = this.#pipeline;
+    const answer = ingestTelemetry(input, {
+      telemetry: (batch, traceId, controls) => pipeline.emitTelemetry(batch, traceId, controls),
+      event: (event, controls) => pipeline.emit(event, controls),
+      gatewayLogged: (traceId, spanId) => this.#loggedParents.has(`${traceId}:${spanId}`),
+      priceOf: this.#priceOf,
+    });
+    this.#ingest.record(input.signal, answer);
+    return answer;
+  }
+
+  /** Counts an OTLP export the request thread refused before it reached this side. */
+  ingestRefused(signal: "traces" | "logs", reason: RefusedReason): void {
+    this.#ingest.refuse(signal, reason);
+  }
+
   /** The `/metrics` exposition text: calls, and each sink's numbers now. */
   metricsText(): string {
     return this.#metrics.render(this.#pipeline.snapshot()) +
-      (this.#publisher?.metricsText() ?? "");
+      (this.#publisher?.metricsText() ?? "") + this.#ingest.render();
   }
 
   /** Each sink's live state (queue, spool, circuit, counters, last error with secrets masked). */

@@ -11,6 +11,8 @@ import { LogCore, type LogInit } from "./core.ts";
 import { type FromLogWorker, type ToLogWorker, uncrossError } from "./protocol.ts";
 import { ThrottledReport } from "../pipeline/throttled_report.ts";
 import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import type { TelemetryAnswer, TelemetryExport } from "../otlp/ingest.ts";
+import type { RefusedReason } from "../otlp/metrics.ts";
 
 /** The request thread's handle on the log side. */
 export interface LogHost {
@@ -20,6 +22,14 @@ export interface LogHost {
   submit(calls: FinishedCall[]): void;
   /** The `/metrics` exposition text. */
   metrics(): Promise<string>;
+  /**
+   * Hands an OTLP export to the log side and waits for its answer;
+   * `saturated` when the log side is too far behind to take it now,
+   * `unavailable` when it failed. The body bytes are given away.
+   */
+  ingest(input: TelemetryExport): Promise<TelemetryAnswer | "saturated" | "unavailable">;
+  /** Counts an OTLP export the request thread refused (auth, size, type) in `/metrics`. */
+  ingestRefused(signal: "traces" | "logs", reason: RefusedReason): void;
   /** Each sink's live state: queue depth, spool, circuit, counters, last error (for the console). */
   sinks(): Promise<SinkSnapshot[]>;
   /** Delivers what it can within `deadlineMs`, keeps the rest in the write-ahead logs. */
@@ -59,6 +69,16 @@ export class InThreadLogHost implements LogHost {
     return Promise.resolve(this.#core.metricsText());
   }
 
+  /** Ingests an export now. */
+  ingest(input: TelemetryExport): Promise<TelemetryAnswer | "saturated" | "unavailable"> {
+    return Promise.resolve(this.#core.ingest(input));
+  }
+
+  /** Counts a refused export. */
+  ingestRefused(signal: "traces" | "logs", reason: RefusedReason): void {
+    this.#core.ingestRefused(signal, reason);
+  }
+
   /** Each sink's live state. */
   sinks(): Promise<SinkSnapshot[]> {
     return Promise.resolve(this.#core.sinkStates());
@@ -82,6 +102,12 @@ const TRANSFER_MIN_BYTES = 64 * 1024;
  * over (counted in `/metrics` and reported) so memory stays bounded.
  */
 const MAX_BACKLOG_CALLS = 100_000;
+
+/**
+ * Most body bytes of OTLP exports handed to the log Worker and not yet
+ * answered: past this, exports are answered 429 with `Retry-After`.
+ */
+const MAX_INGEST_BYTES = 64 * 1024 * 1024;
 
 /** How long past its own deadline a closing Worker may take before it is terminated. */
 const CLOSE_GRACE_MS = 2_000;
@@ -113,6 +139,9 @@ abstract class RemoteLogHost implements LogHost {
   readonly #endpoint: Endpoint;
   readonly #waiting = new Map<number, (text: string) => void>();
   readonly #waitingSinks = new Map<number, (sinks: SinkSnapshot[]) => void>();
+  readonly #waitingIngest = new Map<number, (answer: TelemetryAnswer | "unavailable") => void>();
+  /** Body bytes of OTLP exports handed over and not yet answered. */
+  #ingestBytes = 0;
   #nextId = 0;
   /** Set once the Worker failed: nothing more is sent. */
   protected dead?: string;
@@ -173,6 +202,38 @@ abstract class RemoteLogHost implements LogHost {
     return this.ask("metrics");
   }
 
+  /**
+   * Hands an export to the log Worker (its bytes transferred) and waits for
+   * the answer; `saturated` while the Worker is far behind on calls or holds
+   * {@link MAX_INGEST_BYTES} of unanswered exports.
+   */
+  ingest(input: TelemetryExport): Promise<TelemetryAnswer | "saturated" | "unavailable"> {
+    if (this.dead || this.closed) return Promise.resolve("unavailable");
+    const size = input.bytes.byteLength;
+    if (this.#backlog >= this.#maxBacklog || this.#ingestBytes + size > MAX_INGEST_BYTES) {
+      return Promise.resolve("saturated");
+    }
+    this.#ingestBytes += size;
+    const id = this.#nextId++;
+    const buffer = input.bytes.buffer;
+    const transfer = buffer instanceof ArrayBuffer && input.bytes.byteOffset === 0 &&
+        input.bytes.byteLength === buffer.byteLength
+      ? [buffer]
+      : [];
+    return new Promise((resolve) => {
+      this.#waitingIngest.set(id, (answer) => {
+        this.#ingestBytes -= size;
+        resolve(answer);
+      });
+      this.post({ type: "ingest", id, input }, transfer);
+    });
+  }
+
+  /** Counts a refused export on the log side. */
+  ingestRefused(signal: "traces" | "logs", reason: RefusedReason): void {
+    if (!this.dead && !this.closed) this.post({ type: "ingest-refused", signal, reason });
+  }
+
   /** Each sink's live state, from the log Worker (empty once it failed). */
   sinks(): Promise<SinkSnapshot[]> {
     if (this.dead) return Promise.resolve([]);
@@ -199,6 +260,11 @@ abstract class RemoteLogHost implements LogHost {
       this.#backlog -= data.calls;
       return true;
     }
+    if (data.type === "ingested") {
+      this.#waitingIngest.get(data.id)?.(data.answer);
+      this.#waitingIngest.delete(data.id);
+      return true;
+    }
     if (data.type === "sinks") {
       this.#waitingSinks.get(data.id)?.(data.sinks);
       this.#waitingSinks.delete(data.id);
@@ -214,6 +280,8 @@ abstract class RemoteLogHost implements LogHost {
     this.dead ??= reason;
     for (const resolve of this.#waiting.values()) resolve("");
     this.#waiting.clear();
+    for (const resolve of this.#waitingIngest.values()) resolve("unavailable");
+    this.#waitingIngest.clear();
     for (const resolve of this.#waitingSinks.values()) resolve([]);
     this.#waitingSinks.clear();
   }

@@ -11,6 +11,8 @@
 import type { FinishedCall } from "./call.ts";
 import type { LogInit } from "./core.ts";
 import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import type { TelemetryAnswer, TelemetryExport } from "../otlp/ingest.ts";
+import type { RefusedReason } from "../otlp/metrics.ts";
 
 /** From the request thread (or a serving isolate's port) to the log Worker. */
 export type ToLogWorker =
@@ -19,6 +21,8 @@ export type ToLogWorker =
   | { type: "calls"; calls: FinishedCall[]; shed: number }
   | { type: "metrics"; id: number }
   | { type: "sinks"; id: number }
+  | { type: "ingest"; id: number; input: TelemetryExport }
+  | { type: "ingest-refused"; signal: "traces" | "logs"; reason: RefusedReason }
   | { type: "sync"; id: number }
   | { type: "close"; deadlineMs: number };
 
@@ -38,6 +42,7 @@ export type FromLogWorker =
   | { type: "failed"; error: CrossedError }
   | { type: "metrics"; id: number; text: string }
   | { type: "sinks"; id: number; sinks: SinkSnapshot[] }
+  | { type: "ingested"; id: number; answer: TelemetryAnswer }
   | { type: "synced"; id: number }
   | { type: "taken"; calls: number }
   | { type: "closing" }

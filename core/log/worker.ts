@@ -10,6 +10,7 @@
 /// <reference lib="deno.worker" />
 import { maskSecrets } from "../loader/secrets.ts";
 import { LogCore } from "./core.ts";
+import type { TelemetryAnswer } from "../otlp/ingest.ts";
 import { crossError, type FromLogWorker, type ToLogWorker } from "./protocol.ts";
 
 type Reply = (message: FromLogWorker) => void;
@@ -44,6 +45,11 @@ self.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
 });
 
 let core: LogCore | undefined;
+
+/** The answer to an export that arrived before the sinks were loaded (never: messages wait). */
+function unavailable(): TelemetryAnswer {
+  return { status: 400, body: new Uint8Array(0), accepted: 0, rejected: 0, events: 0 };
+}
 // Messages are handled in order: calls that arrive while the core starts wait for it.
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -81,6 +87,14 @@ async function handle(data: ToLogWorker, reply: Reply): Promise<void> {
       return;
     case "metrics":
       reply({ type: "metrics", id: data.id, text: core?.metricsText() ?? "" });
+      return;
+    case "ingest": {
+      const answer = core?.ingest(data.input) ?? unavailable();
+      reply({ type: "ingested", id: data.id, answer });
+      return;
+    }
+    case "ingest-refused":
+      core?.ingestRefused(data.signal, data.reason);
       return;
     case "sinks":
       reply({ type: "sinks", id: data.id, sinks: core?.sinkStates() ?? [] });

@@ -114,11 +114,27 @@ async function readAll(
   return out;
 }
 
-async function readOtlp<T>(
+/** An OTLP body read (gzip undone) but not decoded: what the request thread hands on. */
+export interface OtlpBytes {
+  /** Read. */
+  ok: true;
+  /** The body, after gzip. */
+  bytes: Uint8Array;
+  /** The body's encoding; answer in the same. */
+  encoding: OtlpEncoding;
+  /** Bytes received on the wire. */
+  wireBytes: number;
+}
+
+/**
+ * Reads an OTLP/HTTP export body within `limits` without decoding it (the
+ * decode can run on another thread): 415, 413 and 408 as for
+ * {@link readTracesBody}, 400 for a body that is not valid gzip.
+ */
+export async function readOtlpBytes(
   req: Request,
   limits: OtlpBodyLimits,
-  decode: Record<OtlpEncoding, (bytes: Uint8Array, limits?: DecodeLimits) => Decoded<T>>,
-): Promise<OtlpBodyResult<T>> {
+): Promise<OtlpBytes | OtlpBodyFailure> {
   const type = req.headers.get("content-type");
   const encoding = otlpEncoding(type);
   const fail = (status: OtlpBodyFailure["status"], message: string): OtlpBodyFailure => ({
@@ -156,26 +172,27 @@ async function readOtlp<T>(
     ms,
     () => new ReadFault(408, `The request body did not arrive within ${ms} ms.`),
   );
-  let wire: Uint8Array;
-  let body: Uint8Array;
   try {
-    wire = req.body ? await readAll(req.body, max, tooLarge, until.promise) : new Uint8Array(0);
-    body = wire;
-    if (contentEncoding === "gzip") {
-      const maxOut = limits.maxDecompressedBytes ?? 8 * max;
-      const inflated = new Blob([wire as Uint8Array<ArrayBuffer>]).stream()
-        .pipeThrough(new DecompressionStream("gzip"));
-      try {
-        body = await readAll(
-          inflated,
-          maxOut,
-          `Request body decompresses to more than ${maxOut} bytes.`,
-          until.promise,
-        );
-      } catch (error) {
-        if (error instanceof ReadFault) throw error;
-        throw new ReadFault(400, "Request body is not valid gzip.");
-      }
+    const wire = req.body
+      ? await readAll(req.body, max, tooLarge, until.promise)
+      : new Uint8Array(0);
+    if (contentEncoding !== "gzip") {
+      return { ok: true, bytes: wire, encoding, wireBytes: wire.byteLength };
+    }
+    const maxOut = limits.maxDecompressedBytes ?? 8 * max;
+    const inflated = new Blob([wire as Uint8Array<ArrayBuffer>]).stream()
+      .pipeThrough(new DecompressionStream("gzip"));
+    try {
+      const bytes = await readAll(
+        inflated,
+        maxOut,
+        `Request body decompresses to more than ${maxOut} bytes.`,
+        until.promise,
+      );
+      return { ok: true, bytes, encoding, wireBytes: wire.byteLength };
+    } catch (error) {
+      if (error instanceof ReadFault) throw error;
+      throw new ReadFault(400, "Request body is not valid gzip.");
     }
   } catch (error) {
     if (error instanceof ReadFault) return fail(error.status, error.message);
@@ -183,14 +200,25 @@ async function readOtlp<T>(
   } finally {
     until.clear();
   }
-  const decoded = decode[encoding](body, limits.decode);
-  if (!decoded.ok) return fail(400, decoded.error);
+}
+
+async function readOtlp<T>(
+  req: Request,
+  limits: OtlpBodyLimits,
+  decode: Record<OtlpEncoding, (bytes: Uint8Array, limits?: DecodeLimits) => Decoded<T>>,
+): Promise<OtlpBodyResult<T>> {
+  const read = await readOtlpBytes(req, limits);
+  if (!read.ok) return read;
+  const decoded = decode[read.encoding](read.bytes, limits.decode);
+  if (!decoded.ok) {
+    return { ok: false, status: 400, message: decoded.error, encoding: read.encoding };
+  }
   return {
     ok: true,
     value: decoded.value,
-    encoding,
-    wireBytes: wire.byteLength,
-    bodyBytes: body.byteLength,
+    encoding: read.encoding,
+    wireBytes: read.wireBytes,
+    bodyBytes: read.bytes.byteLength,
   };
 }
 

@@ -14,6 +14,9 @@ import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
 import { randomHex, randomUuid } from "../ids.ts";
 import { type SinkCounters, SinkRunner } from "./sink_runner.ts";
 import { minimalEvent } from "../event/minimal.ts";
+import type { TelemetryBatch } from "../plugin.ts";
+import { envelopeOf } from "../otlp/telemetry.ts";
+import { redactTelemetry } from "../otlp/redact.ts";
 
 /** A sink's numbers at scrape time. */
 export interface SinkSnapshot {
@@ -45,6 +48,8 @@ export interface PipelineSink {
   sink: Sink;
   /** The plugin's default `on:` list. */
   defaultOn?: SinkEventKind[];
+  /** The sink takes OTLP telemetry: it gets envelopes, not events made from GenAI spans. */
+  telemetry?: boolean;
 }
 
 /**
@@ -95,6 +100,7 @@ interface Route {
   plugin: string;
   on: ReadonlySet<string>;
   required: boolean;
+  telemetry: boolean;
   runner: SinkRunner;
 }
 
@@ -150,6 +156,7 @@ export class LogPipeline {
           on: new Set(s.entry.on ?? s.defaultOn ?? DEFAULT_SINK_EVENT_KINDS),
           required: s.entry.required,
           redaction: s.entry.redaction,
+          telemetry: s.telemetry === true,
           runner,
         });
       }
@@ -175,7 +182,10 @@ export class LogPipeline {
     if (event.call_type === "gateway_error") {
       return this.#routes.filter((r) => r.on.has("gateway_error") && r.name !== event.source);
     }
+    // An event made from an ingested span goes to the sinks that do not take the span itself.
+    const fromOtlp = event.source === "otlp";
     return this.#routes.filter((r) => {
+      if (fromOtlp && r.telemetry) return false;
       if (!r.on.has(event.status)) return false;
       if (r.required) return true;
       if (controls.noLog) return false;
@@ -297,6 +307,61 @@ export class LogPipeline {
       return assemble(maskedContent, maskedRequest);
     }
     return Promise.all([maskedContent, maskedRequest]).then(([c, r]) => assemble(c, r));
+  }
+
+  /**
+   * Hands ingested telemetry to the sinks that take OTLP (the caller's
+   * controls apply as to a call), redacted once per distinct policy, in an
+   * envelope that the runners queue and spool like an event. Never throws.
+   */
+  emitTelemetry(batch: TelemetryBatch, traceId: string, controls: CallControls): void {
+    const routes = this.#routes.filter((r) => r.telemetry);
+    if (routes.length === 0) return;
+    const probe = envelopeOf(batch, traceId);
+    const selected = this.#select(probe, controls).filter((r) => r.telemetry);
+    if (this.#closed) {
+      for (const route of selected) {
+        route.runner.drop(probe, "it arrived after the log path began to close");
+      }
+      return;
+    }
+    const groups = new Map<string, { policy: EffectivePolicy; routes: Route[] }>();
+    for (const route of selected) {
+      const policy = this.#redaction
+        ? effectivePolicy(this.#redaction.global, route.redaction, controls)
+        : undefined;
+      const key = policy ? policyKey(policy) : "";
+      const group = groups.get(key);
+      if (group) group.routes.push(route);
+      else groups.set(key, { policy: policy!, routes: [route] });
+    }
+    for (const { policy, routes } of groups.values()) {
+      const push = (redacted: TelemetryBatch) => {
+        const envelope = envelopeOf(redacted, traceId);
+        for (const route of routes) route.runner.push(envelope);
+      };
+      try {
+        if (!policy) {
+          push(batch);
+          continue;
+        }
+        const ready = redactTelemetry(batch, policy, this.#secrets, this.#redaction?.mask);
+        if (!(ready instanceof Promise)) {
+          push(ready);
+          continue;
+        }
+        const done = ready.then(push).catch((error) => {
+          for (const route of routes) {
+            route.runner.drop(probe, `it could not be redacted: ${messageOf(error)}`);
+          }
+        }).finally(() => this.#pending.delete(done));
+        this.#pending.add(done);
+      } catch (error) {
+        for (const route of routes) {
+          route.runner.drop(probe, `it could not be redacted: ${messageOf(error)}`);
+        }
+      }
+    }
   }
 
   /** Emits a `gateway_error` event about `source` (never routed back to it). */

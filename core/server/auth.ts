@@ -27,11 +27,15 @@ export function hashKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
 }
 
-/** The key a request presents: `Authorization: Bearer`, `api-key` or `x-api-key`. */
+/**
+ * The key a request presents: `Authorization: Bearer`, `x-sluice-api-key`,
+ * `api-key`, `x-api-key` or Portkey's `x-portkey-api-key`.
+ */
 export function presentedKey(headers: Headers): string | undefined {
   const auth = headers.get("authorization");
   if (auth) return auth.replace(/^Bearer\s+/i, "").trim() || undefined;
-  return headers.get("api-key") ?? headers.get("x-api-key") ?? undefined;
+  return headers.get("x-sluice-api-key") ?? headers.get("api-key") ?? headers.get("x-api-key") ??
+    headers.get("x-portkey-api-key") ?? undefined;
 }
 
 function missingKey(): GatewayError {

@@ -50,7 +50,8 @@ export interface CallRecord extends Pick<FinishedCall, SharedFields> {
   deployment?: Deployment;
 }
 
-const TAG_HEADERS = ["x-sluice-tags", "x-litellm-tags"];
+/** The headers that carry request tags (Sluice's and LiteLLM's names). */
+export const TAG_HEADERS = ["x-sluice-tags", "x-litellm-tags"];
 
 /** The hand-off record of a finished call (cheap: it picks fields, it copies no content). */
 export function toFinishedCall(r: CallRecord, controls: CallControls | undefined): FinishedCall {

@@ -22,6 +22,7 @@ import { KeyStore } from "./auth.ts";
 import { CallHandler } from "./call_handler.ts";
 import { HandOff } from "./handoff.ts";
 import { modelIdOfPath, OperatorRoutes } from "./operator_routes.ts";
+import { OTLP_PATHS, OtlpRoutes } from "./otlp_routes.ts";
 import { ConsoleRoutes } from "../console/console.ts";
 import {
   jsonResponse,
@@ -106,6 +107,7 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
   const inflight = new InFlight();
   let closing: Promise<void> | undefined;
   const operator = new OperatorRoutes(keys, router, log, () => closing !== undefined);
+  const otlp = new OtlpRoutes(config, keys, log);
   // The console at /ui, when `ui:` is configured.
   const ui = config.ui ? new ConsoleRoutes(config, log) : undefined;
   const calls = new CallHandler({
@@ -132,6 +134,7 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
         ? calls.countTokens(req)
         : methodNotAllowed(req.method, path, "POST");
     }
+    if (OTLP_PATHS[path]) return closing ? shuttingDown() : await otlp.handle(req, path, info);
     const callType = ROUTES[path];
     if (callType) {
       if (req.method !== "POST") return methodNotAllowed(req.method, path, "POST");

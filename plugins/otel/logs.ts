@@ -4,13 +4,15 @@
  * `gen_ai.client.inference.operation.details` with the call's span
  * attributes (messages only where the sink's redaction policy kept them and
  * `capture_messages` is on), in the call's trace and span, so a backend's
- * "related logs" finds it from the span. A gateway error (a sink's failure,
+ * "related logs" finds it from the span. When the sink exports the spans
+ * too, the record keeps the GenAI identity, usage, outcome and content
+ * attributes only (the span has the rest). A gateway error (a sink's failure,
  * for a sink whose `on:` lists `gateway_error`) becomes a `sluice.gateway_error`
  * record, `WARN` when the gateway retries, else `ERROR`. Records are
  * collected per batch and exported by the sink in one request, like spans.
  * @module
  */
-import { ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
+import { type Attributes, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
 import { SeverityNumber } from "@opentelemetry/api-logs";
 import type { Resource } from "@opentelemetry/resources";
 import {
@@ -27,6 +29,33 @@ export const CALL_EVENT_NAME = "gen_ai.client.inference.operation.details";
 
 /** The event name of a gateway error's log record (a sink's failure, a sink that did not start). */
 export const GATEWAY_ERROR_EVENT_NAME = "sluice.gateway_error";
+
+/**
+ * The attributes a call's record keeps when the sink exports the call's
+ * span too (the span has the rest; the record points at it by its ids):
+ * the GenAI identity, usage, outcome and content, as the semantic
+ * conventions' inference event lists them, plus the call's ids and cost.
+ */
+export const COMPACT_RECORD_ATTRIBUTES: readonly string[] = [
+  "gen_ai.operation.name",
+  "gen_ai.provider.name",
+  "gen_ai.request.model",
+  "gen_ai.response.model",
+  "gen_ai.response.id",
+  "gen_ai.response.finish_reasons",
+  "gen_ai.usage.input_tokens",
+  "gen_ai.usage.output_tokens",
+  "gen_ai.conversation.id",
+  "gen_ai.input.messages",
+  "gen_ai.output.messages",
+  "gen_ai.system_instructions",
+  "gen_ai.tool.definitions",
+  "error.type",
+  "sluice.call_id",
+  "sluice.request_id",
+  "sluice.status",
+  "sluice.cost.usd",
+];
 
 /** Gateway error codes of failures the gateway retries (a warning, not an error). */
 const RETRIED_CODES = new Set(["call_timeout", "plugin_crashed"]);
@@ -48,8 +77,14 @@ class Collector implements LogRecordProcessor {
 
 /** Turns events into log records. */
 export interface CallLogger {
-  /** One log record per event, in order. */
-  records(events: readonly LogEvent[]): ReadableLogRecord[];
+  /**
+   * One log record per event, in order; `spans` (the events' spans, when the
+   * sink built them already) saves mapping each event again.
+   */
+  records(
+    events: readonly LogEvent[],
+    spans?: readonly ReturnType<typeof eventToGenAiSpan>[],
+  ): ReadableLogRecord[];
   /** Releases the provider. */
   shutdown(): Promise<void>;
 }
@@ -62,13 +97,21 @@ export interface CallLogger {
  * @param resource The resource (service name and attributes).
  * @param scope The instrumentation scope.
  * @param options The span mapping's options (message capture, limits).
+ * @param compact Keep only {@link COMPACT_RECORD_ATTRIBUTES} (the sink exports the spans too).
  * @returns The call logger.
  */
 export function createCallLogger(
   resource: Resource,
   scope: SpanScope,
   options: GenAiSpanOptions,
+  compact = false,
 ): CallLogger {
+  const attributesOf = (all: Attributes): Attributes => {
+    if (!compact) return all;
+    const kept: Attributes = {};
+    for (const key of COMPACT_RECORD_ATTRIBUTES) if (all[key] !== undefined) kept[key] = all[key];
+    return kept;
+  };
   const collector = new Collector();
   const provider = new LoggerProvider({
     resource,
@@ -80,9 +123,9 @@ export function createCallLogger(
   });
   const logger = provider.getLogger(scope.name, scope.version, { schemaUrl: scope.schemaUrl });
   return {
-    records(events) {
-      for (const event of events) {
-        const span = eventToGenAiSpan(event, options);
+    records(events, spans) {
+      for (const [i, event] of events.entries()) {
+        const span = spans?.[i] ?? eventToGenAiSpan(event, options);
         const context = trace.setSpanContext(ROOT_CONTEXT, {
           traceId: span.traceId,
           spanId: span.spanId,
@@ -119,7 +162,7 @@ export function createCallLogger(
           body: failed
             ? `${span.name} failed: ${event.error?.message ?? "error"}`
             : `${span.name} succeeded`,
-          attributes: span.attributes,
+          attributes: attributesOf(span.attributes),
           context,
         });
       }

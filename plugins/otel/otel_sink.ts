@@ -5,7 +5,7 @@
  * @module
  */
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import type { LogEvent, PluginContext, Sink } from "@sluice/core/plugin";
+import type { LogEvent, PluginContext, Sink, TelemetryBatch } from "@sluice/core/plugin";
 import denoJson from "./deno.json" with { type: "json" };
 import {
   parseOtelConfig,
@@ -28,6 +28,7 @@ import { type SpanScope, toReadableSpan } from "./spans.ts";
 import { createCallLogger } from "./logs.ts";
 import { createCallMetrics } from "./metrics.ts";
 import { RecentIds } from "./recent_ids.ts";
+import { createTelemetryForwarder } from "./ingest.ts";
 
 /** The instrumentation scope name of every span, log record and metric. */
 export const SCOPE_NAME = "@sluice/otel";
@@ -123,7 +124,8 @@ export function createOtelSink(
   const { traces, metrics, logs } = settings.signals;
   const spanExporter = traces && exporterOf("traces", traces);
   const logExporter = logs && exporterOf("logs", logs);
-  const callLogger = logs && createCallLogger(resource, scope, settings.span);
+  const callLogger = logs &&
+    createCallLogger(resource, scope, settings.span, spanExporter !== undefined);
   const callMetrics = metrics && createCallMetrics(resource, scope, {
     exporter: exporterOf("metrics", metrics),
     intervalMs: settings.metrics.intervalMs,
@@ -139,6 +141,7 @@ export function createOtelSink(
         }`,
       ),
   });
+  const forwarder = createTelemetryForwarder(settings, ctx);
   const sentSpans = new RecentIds(REMEMBERED_IDS);
   const sentLogs = new RecentIds(REMEMBERED_IDS);
   const measured = new RecentIds(REMEMBERED_IDS);
@@ -188,10 +191,20 @@ export function createOtelSink(
           spans,
         ),
         logExporter && callLogger &&
-        deliver(sentLogs, events, logExporter, (pending) => callLogger.records(pending), spans),
+        deliver(
+          sentLogs,
+          events,
+          logExporter,
+          (pending, pendingSpans) => callLogger.records(pending, pendingSpans),
+          spans,
+        ),
       ]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
+    },
+    exportTelemetry(batch: TelemetryBatch): Promise<void> {
+      if (closed) return Promise.reject(new Error("otel: the sink is closed"));
+      return forwarder.export(batch);
     },
     async flush(): Promise<void> {
       await Promise.all([
@@ -203,6 +216,7 @@ export function createOtelSink(
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      forwarder.close();
       await Promise.allSettled([
         spanExporter?.shutdown(),
         logExporter?.shutdown(),
