@@ -294,6 +294,16 @@ Deno.test({
         stream: true,
       });
       for await (const _ of stream) { /* drain */ }
+      // An agent run: four calls of one trace (the app's spans as their parents).
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+      const steps = ["plan the answer", "look up the order", "draft the reply", "check the tone"];
+      for (let step = 0; step < steps.length; step++) {
+        const parent = `00f067aa0ba902b${step}`;
+        await app.chat.completions.create({
+          model: step % 2 ? "gpt-4o-mini" : "gpt-4.1",
+          messages: [{ role: "user", content: `Agent step ${step + 1}: ${steps[step]}` }],
+        }, { headers: { traceparent: `00-${traceId}-${parent}-01` } });
+      }
       await app.embeddings.create({ model: "text-embed", input: ["sluice gates", "canal locks"] });
       await assert.rejects(
         bot.chat.completions.create({
@@ -344,9 +354,14 @@ Deno.test({
       await page.locator("table.sinks").getByText("stored").waitFor();
       await page.screenshot({ path: `${shots}/console-detail.png`, fullPage: true });
 
-      // Its trace.
+      // Its trace, then the agent run's trace from the recent traces: one bar per call.
       await page.getByText("Open the trace →").click();
       await page.locator("[data-testid=waterfall] .wf-bar").first().waitFor();
+      await page.locator(`a:has-text("${traceId}")`).click();
+      await page.waitForFunction(() =>
+        document.querySelectorAll("[data-testid=waterfall] .wf-bar").length === 4
+      );
+      assert.match(await page.locator("[data-testid=waterfall]").innerText(), /chat gpt-4\.1/);
       await page.screenshot({ path: `${shots}/console-trace.png` });
 
       // Overview.

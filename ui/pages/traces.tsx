@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { type CallPage, type CallRow, get, type Span } from "../api.ts";
-import { ErrorLine, Link, Panel } from "../components.tsx";
+import { Copyable, ErrorLine, Link, Panel } from "../components.tsx";
 import { duration, time } from "../format.ts";
 import { navigate } from "../router.ts";
 
@@ -59,6 +59,13 @@ function Waterfall(props: { traceId: string }) {
       {ordered(spans).map(({ span, depth }) => {
         const left = ((span.start_time - start) / width) * 100;
         const size = Math.max(0.6, ((span.end_time - span.start_time) / width) * 100);
+        // The duration after the bar; inside a wide bar at the right end; else before it.
+        const labelAt = left + size <= 85 ? "after" : size >= 12 ? "inside" : "before";
+        const labelStyle = labelAt === "after"
+          ? { left: `${left + size}%` }
+          : labelAt === "inside"
+          ? { right: `${Math.max(0, 100 - left - size)}%` }
+          : { right: `${100 - left}%` };
         return (
           <div class="wf-row" key={span.span_id}>
             <div class="wf-name" style={{ paddingLeft: `${depth * 14 + 4}px` }}>
@@ -66,6 +73,7 @@ function Waterfall(props: { traceId: string }) {
                 ? <Link href={`/ui/calls/${encodeURIComponent(span.request_id)}`}>{span.name}</Link>
                 : <span>{span.name}</span>}
               <span class="muted">
+                {" · "}
                 {span.service_name ?? (span.source === "call" ? "gateway" : "")}
               </span>
             </div>
@@ -75,7 +83,7 @@ function Waterfall(props: { traceId: string }) {
                 style={{ left: `${left}%`, width: `${Math.min(size, 100 - left)}%` }}
                 title={`${span.name}: ${duration(span.end_time - span.start_time)}`}
               />
-              <span class="wf-dur" style={{ left: `${Math.min(left + size, 92)}%` }}>
+              <span class={`wf-dur ${labelAt}`} style={labelStyle}>
                 {duration(span.end_time - span.start_time)}
               </span>
             </div>
@@ -91,6 +99,7 @@ export function TracesPage(props: { traceId?: string }) {
   const [recent, setRecent] = useState<CallRow[]>([]);
   const [error, setError] = useState<unknown>();
   const [input, setInput] = useState(props.traceId ?? "");
+  useEffect(() => setInput(props.traceId ?? ""), [props.traceId]);
   useEffect(() => {
     get<CallPage>("/calls?limit=200").then((p) => setRecent(p.calls)).catch(setError);
   }, []);
@@ -118,7 +127,8 @@ export function TracesPage(props: { traceId?: string }) {
         <button type="submit">Open</button>
       </form>
       {props.traceId && (
-        <Panel title={`Trace ${props.traceId}`}>
+        <Panel title="Trace">
+          <Copyable label="trace id" value={props.traceId} />
           <Waterfall traceId={props.traceId} />
         </Panel>
       )}
