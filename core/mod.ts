@@ -49,6 +49,7 @@ export type {
   SinkConfig,
   SinkEventKind,
   TeamConfig,
+  UiConfig,
 } from "./config/types.ts";
 export { EMBEDDED_DEFAULT_CONFIG } from "./config/default.ts";
 export type {
