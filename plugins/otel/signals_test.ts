@@ -367,3 +367,29 @@ Deno.test("delta temporality (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE)
     await rx.close();
   }
 });
+
+Deno.test("log records: compact beside the span (GenAI identity, usage, content, ids), the span's attributes without it", async () => {
+  const rx = startHttpSignalsReceiver();
+  const event = sampleEvent();
+  try {
+    for (const signals of [["traces", "logs"], ["logs"]] as const) {
+      const sink = createOtelSink(
+        { endpoint: rx.url, protocol: "http/json", signals: [...signals] },
+        createTestContext(),
+      );
+      await sink.log([event]);
+      await sink.close?.();
+    }
+    const [beside, alone] = logRecordsOf(rx.accepted).map((r) => attributesOf(r.attributes));
+    const span = attributesOf(spansOf(rx.accepted)[0].attributes);
+    for (const key of ["gen_ai.request.model", "gen_ai.usage.input_tokens", "sluice.call_id"]) {
+      assert.equal(beside[key], span[key], key);
+    }
+    assert.equal(beside["gen_ai.input.messages"], span["gen_ai.input.messages"], "content kept");
+    assert.equal(beside["sluice.model_group"], undefined, "the rest is on the span");
+    assert.ok(Object.keys(beside).length < Object.keys(span).length);
+    assert.deepEqual(Object.keys(alone).sort(), Object.keys(span).sort());
+  } finally {
+    await rx.close();
+  }
+});
