@@ -236,13 +236,23 @@ class NatsTransport implements LogTransport {
       const buffer: JsMsg[] = [];
       let ended = false;
       let notify: (() => void) | undefined;
-      const stop = () => messages.stop();
+      let space: (() => void) | undefined;
+      const stop = () => {
+        messages.stop();
+        space?.();
+      };
       signal.addEventListener("abort", stop, { once: true });
       (async () => {
         try {
           for await (const m of messages) {
             buffer.push(m);
             notify?.();
+            // Back-pressure: the client pulls more only once this worker took a batch, so
+            // messages wait in the engine, where another worker can have them.
+            while (buffer.length >= options.batch && !signal.aborted) {
+              await new Promise<void>((resolve) => (space = resolve));
+              space = undefined;
+            }
           }
         } catch {
           // The iteration failed (consumer or stream gone): re-created below.
@@ -261,7 +271,9 @@ class NatsTransport implements LogTransport {
           }
           if (buffer.length < options.batch && !ended) await abortableDelay(LINGER_MS, signal);
           if (signal.aborted) break;
-          yield buffer.splice(0, options.batch).map((m) => this.#delivery(options.sink, m));
+          const batch = buffer.splice(0, options.batch);
+          space?.();
+          yield batch.map((m) => this.#delivery(options.sink, m));
         }
       } finally {
         signal.removeEventListener("abort", stop);
