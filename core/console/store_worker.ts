@@ -1,12 +1,14 @@
 /**
  * The console's store Worker: opens the SQLite store read-only (through
- * `@sluice/sqlite`, imported at run time so core does not depend on it) and
+ * `@sluice/sqlite`, imported at run time as the loader imports built-ins, so
+ * core does not depend on it) and
  * answers queries one at a time, off the request thread. A store that does
  * not exist yet (no call stored so far) is opened again at the next query.
  * @module
  */
 /// <reference lib="deno.worker" />
 import type { FromStoreWorker, StoreOp, ToStoreWorker } from "./store_protocol.ts";
+import { importBuiltin } from "../loader/import.ts";
 
 /** The part of `@sluice/sqlite`'s `SqliteStore` the console reads. */
 type Store = Record<StoreOp, (...args: unknown[]) => unknown> & { close(): void };
@@ -20,9 +22,13 @@ let openStore: OpenStore | undefined;
 async function open(): Promise<Store> {
   if (store) return store;
   if (!openStore) {
-    // A variable specifier: resolved through the workspace's import map at run time.
-    const specifier = "@sluice/sqlite";
-    openStore = (await import(specifier)).openStore as OpenStore;
+    // The sqlite built-in, resolved as the loader resolves it (workspace, else JSR).
+    const sqlite = await importBuiltin({
+      kind: "builtin",
+      name: "sqlite",
+      specifiers: ["@sluice/sqlite", "jsr:@sluice/sqlite"],
+    });
+    openStore = (sqlite as { openStore: OpenStore }).openStore;
   }
   try {
     Deno.statSync(path);
