@@ -9,7 +9,10 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { startGateway, type TestGateway } from "./fakes/gateway.ts";
 import { until } from "./fakes/outage.ts";
-import { createGateway } from "../core/mod.ts";
+import { Buffer } from "node:buffer";
+import { createGateway, parseConfig } from "../core/mod.ts";
+import { ConsoleAuth } from "../core/console/session.ts";
+import { generateCalls } from "../plugins/sqlite/test_support.ts";
 
 const MASTER = "sk-master-console-test";
 const ADMIN = "sk-admin-console-test";
@@ -384,4 +387,81 @@ Deno.test("console: loopback only by default; absent without ui:; open without k
     await without.close();
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("console: a slow store read does not hold up calls (it runs in the store Worker)", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sluice-console-slow-" });
+  const path = `${dataDir}/sluice.db`;
+  // 200,000 calls that all contain "question": a search for it collects every match.
+  generateCalls(path, { rows: 200_000, t0: Date.now() - 200_000 * 600, spacingMs: 600 });
+  const gw = await startGateway({
+    server: { data_dir: dataDir, master_key: MASTER },
+    models: [{ name: "mock-gpt", provider: "mock" }],
+    ui: { store: path },
+  });
+  const auth = { authorization: `Bearer ${MASTER}` };
+  try {
+    let slowDone = false;
+    const started = performance.now();
+    const slow = fetch(`${gw.url}/ui/api/calls?q=question&provider=none-such`, { headers: auth })
+      .then(async (res) => {
+        assert.equal(res.status, 200);
+        assert.deepEqual((await res.json()).calls, []);
+        slowDone = true;
+        return performance.now() - started;
+      });
+    // Calls through the gateway are answered while the store Worker is busy.
+    const client = new OpenAI({ apiKey: MASTER, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    await until(
+      async () => {
+        const res = await fetch(`${gw.url}/ui/api/session`, { headers: auth });
+        await res.body?.cancel();
+        return true;
+      },
+      5_000,
+      "the console to answer",
+    );
+    const answered = await client.chat.completions.create({
+      model: "mock-gpt",
+      messages: [{ role: "user", content: "still there?" }],
+    });
+    assert.equal(answered.object, "chat.completion");
+    const callDoneWhileSlowPending = !slowDone;
+    const slowMs = await slow;
+    assert.ok(
+      callDoneWhileSlowPending,
+      `the chat call waited for the ${slowMs.toFixed(0)} ms store read`,
+    );
+  } finally {
+    await gw.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("console sessions: signed, expiring, revocable, and bound to the login keys", () => {
+  const config = parseConfig({
+    server: { master_key: MASTER },
+    keys: [{ key: ADMIN, alias: "ops", admin: true }, { key: PLAIN }],
+  });
+  const auth = new ConsoleAuth(config, 60_000);
+  assert.deepEqual(auth.userOfKey(MASTER), { kind: "master", name: "master key" });
+  assert.deepEqual(auth.userOfKey(ADMIN), { kind: "key", name: "ops" });
+  assert.equal(auth.userOfKey(PLAIN), undefined);
+  const now = Date.now();
+  const token = auth.issue({ kind: "key", name: "ops" }, now);
+  assert.deepEqual(auth.verify(token, now + 1000), { kind: "key", name: "ops" });
+  assert.equal(auth.verify(token, now + 60_001), undefined, "expired");
+  const [payload, signature] = token.split(".");
+  const forged = Buffer.from(JSON.stringify({ k: "master", n: "x", e: now + 1e9, r: "0" }))
+    .toString("base64url");
+  assert.equal(auth.verify(`${forged}.${signature}`, now), undefined, "a changed payload");
+  assert.equal(auth.verify(`${payload}.${signature.slice(1)}`, now), undefined);
+  // Another set of login keys signs differently: old sessions end when the keys change.
+  const rotated = new ConsoleAuth(parseConfig({ server: { master_key: "sk-new-master" } }), 60_000);
+  assert.equal(rotated.verify(token, now), undefined);
+  auth.revoke(token, now);
+  assert.equal(auth.verify(token, now + 1000), undefined, "revoked");
+  assert.ok(
+    !token.includes(ADMIN) && !Buffer.from(payload, "base64url").toString().includes(ADMIN),
+  );
 });
