@@ -305,8 +305,8 @@ function observePipeline(meter: Meter, stats: () => readonly SinkStats[]): void 
     unit: "{event}",
     description: "Events waiting in the disk spool per sink.",
   });
+  // No unit: a gauge of unit "1" gets a `_ratio` suffix in Prometheus, unlike /metrics' name.
   const circuit = meter.createObservableGauge(METRIC_NAMES.sinkCircuitOpen, {
-    unit: "1",
     description: "1 while a sink's circuit is open (failing).",
   });
   meter.addBatchObservableCallback((result) => {
