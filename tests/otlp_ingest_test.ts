@@ -25,6 +25,10 @@ import {
   until,
 } from "../plugins/otel/testdata/signals_receiver.ts";
 import { encodeStatus } from "../core/otlp/proto.ts";
+import { startUpstream } from "./fakes/upstream.ts";
+import { generateText } from "npm:ai@7.0.185";
+import { createOpenAI } from "npm:@ai-sdk/openai@4.0.126";
+import { OpenTelemetry } from "npm:@ai-sdk/otel@1.0.185";
 
 const APP_KEY = "sk-otlp-app-key-0001";
 const EMAIL = "alice.jones@example.com";
@@ -55,7 +59,6 @@ async function gateway(receiverUrl: string, dir: string) {
 
 async function jsonl(dir: string, check: (events: Record<string, unknown>[]) => boolean) {
   let events: Record<string, unknown>[] = [];
-  await until(() => check(events), 10_000).catch(() => {});
   for (let i = 0; i < 500 && !check(events); i++) {
     events = await readJsonlEvents(dir).catch(() => []);
     if (!check(events)) await new Promise((r) => setTimeout(r, 20));
@@ -335,6 +338,55 @@ Deno.test("bad exports get the OTLP spec's answers: 400, 401, 413, 415, and 405 
   } finally {
     await gw.close();
     await receiver.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the Vercel AI SDK's telemetry (@ai-sdk/otel; a provider called directly) arrives priced and redacted", async () => {
+  const upstream = startUpstream();
+  const receiver = startHttpSignalsReceiver();
+  const dir = await Deno.makeTempDir();
+  const gw = await gateway(receiver.url, dir);
+  const provider = tracerProvider(
+    new ProtoTraceExporter({
+      url: `${gw.url}/v1/traces`,
+      headers: { "x-sluice-api-key": APP_KEY },
+    }),
+  );
+  try {
+    const openai = createOpenAI({ baseURL: `${upstream.url}/v1`, apiKey: "sk-direct-provider" });
+    await generateText({
+      model: openai.chat("gpt-4o-mini"),
+      prompt: `Write to ${EMAIL} about the refund.`,
+      telemetry: { integrations: [new OpenTelemetry({ tracer: provider.getTracer("ai") })] },
+    });
+    await provider.forceFlush();
+    const events = await jsonl(dir, (e) => e.some((x) => x.source === "otlp"));
+    await until(() => spansOf(receiver.accepted).length >= 2, 10_000);
+    const names = spansOf(receiver.accepted).map((s) => s.name);
+    const chat = spansOf(receiver.accepted).find((s) =>
+      attributesOf(s.attributes)["gen_ai.operation.name"] === "chat"
+    );
+    assert.ok(chat, names.join(", "));
+    const wire = JSON.stringify(receiver.all.map((r) => r.request));
+    assert.ok(!wire.includes(EMAIL) && wire.includes("[EMAIL]"), "the prompt's email is masked");
+    const attrs = attributesOf(chat.attributes);
+    assert.equal(attrs["sluice.provider"], "openai");
+    assert.ok(Number(attrs["sluice.cost.usd"]) > 0, JSON.stringify(attrs));
+    const otlpEvents = events.filter((e) => e.source === "otlp");
+    assert.equal(
+      otlpEvents.length,
+      1,
+      "one GenAI call: the chat span, not the agent span around it",
+    );
+    assert.equal(otlpEvents[0].model, "gpt-4o-mini");
+    assert.ok(Number(otlpEvents[0].response_cost) > 0);
+    assert.ok(!JSON.stringify(otlpEvents[0]).includes(EMAIL));
+  } finally {
+    await provider.shutdown();
+    await gw.close();
+    await receiver.close();
+    await upstream.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

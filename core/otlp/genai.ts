@@ -90,13 +90,23 @@ export function normalProvider(raw: string | undefined): string | undefined {
   return name.replace(/\..*$/, "");
 }
 
-/** The GenAI call a span describes, or undefined for any other span. */
+/** Inference operations (`gen_ai.operation.name`) and the call type of their events. */
+const CALL_TYPES: Record<string, CallType> = {
+  chat: "chat",
+  generate_content: "chat",
+  text_completion: "completion",
+  embeddings: "embedding",
+};
+
+/** The GenAI call a span describes, or undefined for any other span (agents, tools). */
 export function genAiCallOf(attributes: Map<string, unknown>): GenAiCall | undefined {
   const requestModel = text(attributes, "gen_ai.request.model");
   const model = text(attributes, "gen_ai.response.model") ?? requestModel;
   const provider = text(attributes, "gen_ai.provider.name", "gen_ai.system");
   const operation = text(attributes, "gen_ai.operation.name");
   if (!model || (!provider && !operation)) return undefined;
+  // Agent and tool spans name a model too; only inference spans are calls.
+  if (operation !== undefined && !(operation in CALL_TYPES)) return undefined;
   const input = count(
     attributes,
     "gen_ai.usage.input_tokens",
@@ -175,13 +185,6 @@ export function enrichSpan(
   span.attributes = [...kept, ...added];
   return { call, cost };
 }
-
-const CALL_TYPES: Record<string, CallType> = {
-  chat: "chat",
-  generate_content: "chat",
-  text_completion: "completion",
-  embeddings: "embedding",
-};
 
 /** Nanoseconds since the epoch (decimal string) to milliseconds. */
 function millis(nanos: string | undefined): number {
