@@ -317,22 +317,20 @@ Deno.test({
       // Filter: text search over the redacted content, then a model filter.
       await page.fill("input[name=q]", "invoice totals");
       await page.press("input[name=q]", "Enter");
-      await page.waitForFunction(() => {
-        const rows = document.querySelectorAll("tr[data-call-id]");
-        return rows.length === 2 && location.search.includes("q=invoice");
-      });
+      // (Locator waits only: the page's CSP refuses the eval a string predicate needs.)
+      await page.waitForURL(/q=invoice/);
+      await page.locator(`tr[data-call-id="${ids[1]}"]`).waitFor();
+      await page.locator(`tr[data-call-id="${ids[6]}"]`).waitFor();
+      await page.locator("tr[data-call-id]").nth(2).waitFor({ state: "detached" });
       const shown = await page.locator("tr[data-call-id]").evaluateAll((rows) =>
         rows.map((r) => r.getAttribute("data-call-id"))
       );
       assert.deepEqual(shown.sort(), [ids[1], ids[6]].sort());
       await page.click("button.secondary:has-text('Clear')");
       await page.selectOption("select[name=model]", "claude-sonnet");
-      await page.waitForFunction(() => location.search.includes("model=claude-sonnet"));
-      await page.waitForFunction(() => {
-        const rows = [...document.querySelectorAll("tr[data-call-id]")];
-        return rows.length > 0 &&
-          rows.every((r) => r.getAttribute("data-model") === "claude-sonnet");
-      });
+      await page.waitForURL(/model=claude-sonnet/);
+      await page.locator(`tr[data-call-id]:not([data-model="claude-sonnet"])`).first()
+        .waitFor({ state: "detached" });
       for (const i of [1, 5, 9]) await page.locator(`tr[data-call-id="${ids[i]}"]`).waitFor();
       assert.equal(await page.locator(`tr[data-call-id="${ids[0]}"]`).count(), 0);
       await page.selectOption("select[name=model]", "");
@@ -358,9 +356,8 @@ Deno.test({
       await page.getByText("Open the trace →").click();
       await page.locator("[data-testid=waterfall] .wf-bar").first().waitFor();
       await page.locator(`a:has-text("${traceId}")`).click();
-      await page.waitForFunction(() =>
-        document.querySelectorAll("[data-testid=waterfall] .wf-bar").length === 4
-      );
+      await page.locator("[data-testid=waterfall] .wf-bar").nth(3).waitFor();
+      await page.locator("[data-testid=waterfall] .wf-bar").nth(4).waitFor({ state: "detached" });
       assert.match(await page.locator("[data-testid=waterfall]").innerText(), /chat gpt-4\.1/);
       await page.screenshot({ path: `${shots}/console-trace.png` });
 
