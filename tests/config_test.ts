@@ -84,7 +84,7 @@ Deno.test("errors name the key path, the value's type and what was expected", as
 
 Deno.test("unknown top-level keys and cross-references get suggestions", async () => {
   assert.deepEqual(await messages({ modles: [] }), [
-    'error modles: unknown key "modles"; did you mean "models"? (expected one of: server, models, teams, keys, redaction, sinks, controls, log, environment)',
+    'error modles: unknown key "modles"; did you mean "models"? (expected one of: server, models, teams, keys, redaction, sinks, controls, log, ui, environment)',
   ]);
   assert.deepEqual(
     await messages({
@@ -154,6 +154,7 @@ Deno.test("the JSON Schema covers the whole native shape", () => {
     "sinks",
     "controls",
     "log",
+    "ui",
     "environment",
   ]);
   assert.ok("master_key" in schema.properties.server.properties!);
