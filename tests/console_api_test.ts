@@ -430,6 +430,43 @@ Deno.test("console: a slow store read does not hold up calls (it runs in the sto
   }
 });
 
+Deno.test("console: ten failed logins in a minute, then 429 even for the right key", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sluice-console-429-" });
+  const gateway = await createGateway({
+    server: { master_key: MASTER, data_dir: dataDir },
+    models: [{ name: "m", provider: "mock" }],
+    ui: {},
+  });
+  const login = (key: string) =>
+    gateway.fetch(
+      new Request("http://gw/ui/api/login", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ key }),
+      }),
+    );
+  try {
+    for (let i = 0; i < 10; i++) {
+      const res = await login(`sk-guess-${i}`);
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+    }
+    const limited = await login(MASTER);
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get("retry-after")) > 0);
+    assert.equal((await limited.json()).error.code, "too_many_logins");
+    // A Bearer key still works: scripts are not locked out by a guesser.
+    const res = await gateway.fetch(
+      new Request("http://gw/ui/api/meta", { headers: { authorization: `Bearer ${MASTER}` } }),
+    );
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await gateway.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("console sessions: signed, expiring, revocable, and bound to the login keys", () => {
   const config = parseConfig({
     server: { master_key: MASTER },

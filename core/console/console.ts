@@ -35,6 +35,8 @@ const LIVE_POLL_MS = 500;
 const LIVE_HEARTBEAT_MS = 15_000;
 /** Largest login body. */
 const MAX_LOGIN_BYTES = 4096;
+/** Failed logins allowed per minute (per serving isolate), against guessing. */
+const MAX_FAILED_LOGINS = 10;
 
 const ASSETS: Record<string, { file: string; type: string }> = {
   "app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
@@ -117,6 +119,8 @@ export class ConsoleRoutes {
   readonly #storePath: string;
   readonly #closing = new AbortController();
   readonly #assets = new Map<string, Uint8Array<ArrayBuffer>>();
+  /** Times of the failed logins of the last minute. */
+  #failedLogins: number[] = [];
 
   /**
    * @param config The gateway's config (its `ui:` must be set).
@@ -214,7 +218,7 @@ export class ConsoleRoutes {
         authenticated: user !== undefined,
         login_required: this.#auth.required,
         user: user ?? null,
-        store: this.#storePath,
+        store: user ? this.#storePath : null,
       });
     }
     if (!user) {
@@ -275,8 +279,21 @@ export class ConsoleRoutes {
     if (!this.#auth.required) {
       return json(200, { user: { kind: "open", name: "no login (no key configured)" } });
     }
+    const now = Date.now();
+    this.#failedLogins = this.#failedLogins.filter((at) => at > now - 60_000);
+    if (this.#failedLogins.length >= MAX_FAILED_LOGINS) {
+      const wait = Math.ceil((this.#failedLogins[0] + 60_000 - now) / 1000);
+      const response = problem(
+        429,
+        "too_many_logins",
+        `${MAX_FAILED_LOGINS} failed logins in the last minute: try again in ${wait} s.`,
+      );
+      response.headers.set("retry-after", String(wait));
+      return response;
+    }
     const user = typeof key === "string" && key !== "" ? this.#auth.userOfKey(key) : undefined;
     if (!user) {
+      this.#failedLogins.push(now);
       return problem(
         401,
         "invalid_login",
