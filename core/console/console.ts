@@ -2,7 +2,8 @@
  * The console at `/ui`: the page and its bundle, and the JSON API under
  * `/ui/api` (calls, one call, a trace, statistics, the sinks' live state,
  * a live feed of new calls over SSE, login and logout). Store reads run in
- * the store Worker (`store_client.ts`); the sinks' state comes from the log
+ * two store Workers (`store_client.ts`: one for pages, one for statistics,
+ * which scan whole windows); the sinks' state comes from the log
  * side. Every answer carries a strict CSP (no inline script, no eval,
  * `default-src 'self'`), `X-Frame-Options: DENY` and `nosniff`. The API is
  * documented in docs/console-api.md.
@@ -116,6 +117,8 @@ export class ConsoleRoutes {
   readonly #log: LogHost;
   readonly #auth: ConsoleAuth;
   readonly #store: StoreClient;
+  /** Statistics scan whole windows: a Worker of their own, so they never hold a page up. */
+  readonly #statsStore: StoreClient;
   readonly #storePath: string;
   readonly #closing = new AbortController();
   readonly #assets = new Map<string, Uint8Array<ArrayBuffer>>();
@@ -133,6 +136,7 @@ export class ConsoleRoutes {
     this.#auth = new ConsoleAuth(config, this.#ui.session_ttl_s * 1000);
     this.#storePath = consoleStorePath(config);
     this.#store = new StoreClient(this.#storePath);
+    this.#statsStore = new StoreClient(this.#storePath);
   }
 
   /** Answers a request whose path is `/ui` or under it. */
@@ -361,7 +365,7 @@ export class ConsoleRoutes {
     if ((to - from) / bucketMs > 10_000) {
       throw new QueryError("more than 10,000 buckets: raise bucket_ms");
     }
-    return await this.#store.query("stats", { from, to, bucketMs, top });
+    return await this.#statsStore.query("stats", { from, to, bucketMs, top });
   }
 
   async #sinks(): Promise<ConsoleSink[]> {
@@ -497,9 +501,10 @@ export class ConsoleRoutes {
     });
   }
 
-  /** Ends live feeds and the store Worker. */
+  /** Ends live feeds and the store Workers. */
   close(): void {
     this.#closing.abort();
     this.#store.close();
+    this.#statsStore.close();
   }
 }
