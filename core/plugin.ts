@@ -386,7 +386,7 @@ export interface Sink {
     options?: SinkCallOptions,
   ): Promise<void | SinkLogResult> | void | SinkLogResult;
   /**
-   * Optional (contract 1, gateway 0.5 on): the sink takes OTLP telemetry as
+   * Optional (added to contract 1 after core 0.4.0): the sink takes OTLP telemetry as
    * is. A sink that has it receives the application's redacted spans and log
    * records through it, with the same durability as events (write-ahead
    * log, retry, circuit): resolve once the destination confirmed, throw as

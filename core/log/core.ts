@@ -192,9 +192,10 @@ export class LogCore {
   /**
    * OTLP ingest: decodes an export, prices its GenAI spans and routes it
    * (spans and records to OTLP-capable sinks, GenAI spans as events to the
-   * others, except those the gateway itself logged). Never throws.
+   * others, except those the gateway itself logged); resolves once what it
+   * accepted is in the sinks' write-ahead logs. Never rejects.
    */
-  ingest(input: TelemetryExport): TelemetryAnswer {
+  async ingest(input: TelemetryExport): Promise<TelemetryAnswer> {
     const pipeline = this.#pipeline;
     const answer = ingestTelemetry(input, {
       telemetry: (batch, traceId, controls) => pipeline.emitTelemetry(batch, traceId, controls),
@@ -203,6 +204,8 @@ export class LogCore {
       priceOf: this.#priceOf,
     });
     this.#ingest.record(input.signal, answer);
+    // Answered once on disk: an exporter that got 200 never has to send it again.
+    if (answer.accepted > 0) await pipeline.durable();
     return answer;
   }
 

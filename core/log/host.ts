@@ -71,7 +71,7 @@ export class InThreadLogHost implements LogHost {
 
   /** Ingests an export now. */
   ingest(input: TelemetryExport): Promise<TelemetryAnswer | "saturated" | "unavailable"> {
-    return Promise.resolve(this.#core.ingest(input));
+    return this.#core.ingest(input);
   }
 
   /** Counts a refused export. */

@@ -89,8 +89,9 @@ async function handle(data: ToLogWorker, reply: Reply): Promise<void> {
       reply({ type: "metrics", id: data.id, text: core?.metricsText() ?? "" });
       return;
     case "ingest": {
-      const answer = core?.ingest(data.input) ?? unavailable();
-      reply({ type: "ingested", id: data.id, answer });
+      // Routed in order with the calls; answered once on disk, without holding up the messages after it.
+      const answered = core?.ingest(data.input) ?? Promise.resolve(unavailable());
+      answered.then((answer) => reply({ type: "ingested", id: data.id, answer }));
       return;
     }
     case "ingest-refused":

@@ -364,6 +364,17 @@ export class LogPipeline {
     }
   }
 
+  /**
+   * Resolves once everything emitted before the call is committed to every
+   * sink's write-ahead log (asynchronous redactions included): what OTLP
+   * ingest waits for before it answers, so an accepted export survives a
+   * crash.
+   */
+  async durable(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+    await Promise.all(this.#routes.map((r) => r.runner.durable()));
+  }
+
   /** Emits a `gateway_error` event about `source` (never routed back to it). */
   gatewayError(source: string, message: string, code: string): void {
     const now = Date.now();

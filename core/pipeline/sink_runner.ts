@@ -300,6 +300,15 @@ export class SinkRunner {
     }, delay);
   }
 
+  /**
+   * Resolves once every event pushed before the call went through a commit
+   * (written to the write-ahead log, or kept in memory when the disk refused
+   * it): commits now instead of waiting for the group-commit interval.
+   */
+  durable(): Promise<void> {
+    return this.#commitNow();
+  }
+
   /** Runs one group commit now (or waits for the running one and runs another if needed). */
   async #commitNow(): Promise<void> {
     clearTimeout(this.#commitTimer);
