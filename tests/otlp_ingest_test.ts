@@ -26,6 +26,11 @@ import {
 } from "../plugins/otel/testdata/signals_receiver.ts";
 import { encodeStatus } from "../core/otlp/proto.ts";
 import { startUpstream } from "./fakes/upstream.ts";
+import {
+  startLangfuseReceiver,
+  TEST_PUBLIC_KEY,
+  TEST_SECRET_KEY,
+} from "../plugins/langfuse/test_support.ts";
 import { generateText } from "npm:ai@7.0.185";
 import { createOpenAI } from "npm:@ai-sdk/openai@4.0.126";
 import { OpenTelemetry } from "npm:@ai-sdk/otel@1.0.185";
@@ -387,6 +392,72 @@ Deno.test("the Vercel AI SDK's telemetry (@ai-sdk/otel; a provider called direct
     await gw.close();
     await receiver.close();
     await upstream.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("langfuse (OTLP transport) gets the app's spans redacted; its batch-API transport gets the GenAI span as an event", async () => {
+  const langfuse = startLangfuseReceiver();
+  const dir = await Deno.makeTempDir();
+  const gw = await startGateway({
+    keys: [{ key: APP_KEY, alias: "checkout-app" }],
+    sinks: [
+      {
+        name: "lf-otel",
+        use: "langfuse",
+        config: { public_key: TEST_PUBLIC_KEY, secret_key: TEST_SECRET_KEY, host: langfuse.host },
+        queue: { flush_interval_ms: 10 },
+      },
+      {
+        name: "lf-batch",
+        use: "langfuse",
+        config: {
+          public_key: TEST_PUBLIC_KEY,
+          secret_key: TEST_SECRET_KEY,
+          host: langfuse.host,
+          transport: "ingestion",
+        },
+        queue: { flush_interval_ms: 10 },
+      },
+    ],
+  });
+  const provider = tracerProvider(
+    new ProtoTraceExporter({
+      url: `${gw.url}/v1/traces`,
+      headers: { "x-sluice-api-key": APP_KEY },
+    }),
+  );
+  try {
+    provider.getTracer("app").startSpan("chat gpt-4o-mini", {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.usage.input_tokens": 10,
+        "gen_ai.usage.output_tokens": 5,
+        "gen_ai.input.messages": JSON.stringify([{
+          role: "user",
+          parts: [{ type: "text", content: `mail ${EMAIL}` }],
+        }]),
+      },
+    }).end();
+    await provider.forceFlush();
+    await until(() =>
+      langfuse.spans().some((s) => s.name === "chat gpt-4o-mini") &&
+      langfuse.stored().some((e) => e.type === "generation-create"), 10_000);
+    const span = langfuse.spans().find((s) => s.name === "chat gpt-4o-mini")!;
+    assert.match(String(span.attributes["gen_ai.input.messages"]), /\[EMAIL\]/);
+    assert.ok(Number(span.attributes["sluice.cost.usd"]) > 0);
+    const generation = langfuse.stored().find((e) => e.type === "generation-create")!;
+    assert.equal(generation.body.model, "gpt-4o-mini");
+    const wire = langfuse.all.map((r) => new TextDecoder().decode(r.body)).join("\n");
+    assert.ok(!wire.includes(EMAIL), "no email reached Langfuse");
+    assert.deepEqual(langfuse.problems(), []);
+  } finally {
+    await provider.shutdown();
+    await gw.close();
+    await langfuse.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -4,7 +4,14 @@
  * @module
  */
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import type { LogEvent, PluginContext, Sink, SinkLogResult } from "@sluice/core/plugin";
+import type {
+  LogEvent,
+  PluginContext,
+  Sink,
+  SinkLogResult,
+  TelemetryBatch,
+} from "@sluice/core/plugin";
+import { encodeTraces } from "@sluice/core/otlp";
 import { GENAI_SCHEMA_URL, toReadableSpan } from "@sluice/otel/genai";
 import {
   basicAuth,
@@ -431,8 +438,24 @@ export function createLangfuseSink(
     return dropped;
   }
 
+  /** Spans an app exported to the gateway, forwarded as they are (Langfuse takes no OTLP logs). */
+  async function exportTelemetry(batch: TelemetryBatch): Promise<void> {
+    if (closed) throw new Error("langfuse: the sink is closed");
+    if (batch.signal !== "traces") return;
+    const res = await post(
+      settings.protocol === "http/json"
+        ? JSON.stringify(batch.request)
+        : encodeTraces(batch.request),
+    );
+    if (res.status < 200 || res.status >= 300) throw await failureOf(res);
+    await res.body?.cancel();
+    delivered();
+  }
+
   return {
     settings: publicSettings,
+    // Only the OTLP transport takes an app's spans; the batch API gets GenAI spans as events.
+    ...(settings.transport === "otel" ? { exportTelemetry } : {}),
     async log(events: readonly LogEvent[]): Promise<SinkLogResult> {
       if (closed) throw new Error("langfuse: the sink is closed");
       const { mapped, skipped, sampledOut } = prepare(events);
