@@ -77,6 +77,24 @@ Deno.bench("GET /ui/api/calls/:id (detail)", { group: "other API at 1M" }, async
 Deno.bench("GET /ui/api/stats last hour (6,000 calls)", { group: "other API at 1M" }, async () => {
   await api(`/stats?from=${now - 3_600_000}&to=${now}`);
 });
+Deno.bench(
+  "GET /ui/api/stats last 24 h (144,000 calls)",
+  { group: "other API at 1M" },
+  async () => {
+    await api(`/stats?from=${now - 86_400_000}&to=${now}`);
+  },
+);
+let slowStats: Promise<unknown> | undefined;
+let statsRunning = true;
+Deno.bench("GET /ui/api/calls first page while 24 h stats run", {
+  group: "other API at 1M",
+}, async () => {
+  // The statistics have a Worker of their own: a page does not wait behind them.
+  slowStats ??= (async () => {
+    while (statsRunning) await api(`/stats?from=${now - 86_400_000}&to=${now}`);
+  })();
+  await api("/calls?limit=50");
+});
 
 async function chat(): Promise<void> {
   const response = await fetch(`${base}/v1/chat/completions`, {
@@ -88,6 +106,10 @@ async function chat(): Promise<void> {
 }
 
 Deno.bench("chat call, 1 connection", { group: "proxy", baseline: true }, async () => {
+  if (statsRunning) {
+    statsRunning = false;
+    await slowStats;
+  }
   await chat();
 });
 let refresher: ReturnType<typeof setInterval> | undefined;
