@@ -52,6 +52,7 @@ import type {
   PluginPermissions,
   Sink,
   SinkError,
+  TelemetryBatch,
 } from "./plugin.ts";
 
 // ---------------------------------------------------------------------------
@@ -247,6 +248,66 @@ export function sampleEvents(n: number, overrides: Partial<LogEvent> = {}): LogE
   return events;
 }
 
+/**
+ * A small telemetry batch as `exportTelemetry` receives it: one resource
+ * with a GenAI chat span (usage, `sluice.cost.usd`) and a tool span under
+ * it, in the OTLP/JSON shape, with fresh ids.
+ *
+ * @example
+ * ```ts
+ * import { sampleTelemetry } from "@sluice/core/testing";
+ * const batch = sampleTelemetry();
+ * console.log(batch.signal); // "traces"
+ * ```
+ */
+export function sampleTelemetry(): TelemetryBatch {
+  const hex = (n: number) =>
+    Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+  const traceId = hex(16);
+  const chatId = hex(8);
+  const start = BigInt(Date.now() - 1000) * 1_000_000n;
+  const text = (key: string, value: string) => ({ key, value: { stringValue: value } });
+  const int = (key: string, value: number) => ({ key, value: { intValue: String(value) } });
+  return {
+    signal: "traces",
+    request: {
+      resourceSpans: [{
+        resource: { attributes: [text("service.name", "sample-app")] },
+        scopeSpans: [{
+          scope: { name: "sample-app", version: "1.0.0" },
+          spans: [{
+            traceId,
+            spanId: chatId,
+            name: "chat gpt-4o-mini",
+            kind: 3,
+            startTimeUnixNano: String(start),
+            endTimeUnixNano: String(start + 800_000_000n),
+            attributes: [
+              text("gen_ai.operation.name", "chat"),
+              text("gen_ai.provider.name", "openai"),
+              text("gen_ai.request.model", "gpt-4o-mini"),
+              int("gen_ai.usage.input_tokens", 120),
+              int("gen_ai.usage.output_tokens", 30),
+              { key: "sluice.cost.usd", value: { doubleValue: 0.000036 } },
+            ],
+            status: { code: 1 },
+          }, {
+            traceId,
+            spanId: hex(8),
+            parentSpanId: chatId,
+            name: "execute_tool lookup",
+            kind: 1,
+            startTimeUnixNano: String(start + 100_000_000n),
+            endTimeUnixNano: String(start + 200_000_000n),
+            attributes: [text("gen_ai.tool.name", "lookup")],
+          }],
+        }],
+      }],
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Test context
 
@@ -428,6 +489,7 @@ export const HTTP_SINK_CHECKS: {
   readonly permanent4xx: string;
   readonly credentials4xx: string;
   readonly retrySucceeds: string;
+  readonly telemetry: string;
   readonly flushClose: string;
 } = {
   delivers: "delivers a batch",
@@ -437,6 +499,7 @@ export const HTTP_SINK_CHECKS: {
   permanent4xx: "400, 413 and 422 are permanent",
   credentials4xx: "401, 403 and 404 are not permanent",
   retrySucceeds: "a retry after failures succeeds",
+  telemetry: "exportTelemetry, if present, delivers and fails like log",
   flushClose: "flush and close resolve",
 };
 
@@ -769,6 +832,38 @@ export async function checkHttpSinkConformance<Config>(
     }, "after 503 and 429, the same batch was delivered in full");
 
     // 8
+    const exportTelemetry = sink.exportTelemetry?.bind(sink);
+    await run(
+      HTTP_SINK_CHECKS.telemetry,
+      async () => {
+        if (!exportTelemetry) return undefined;
+        const problems: string[] = [];
+        for (const [status, want] of [[200, "ok"], [503, "retry"], [400, "permanent"]] as const) {
+          receiver.answer({ status });
+          receiver.requests.length = 0;
+          const outcome = await within(timeoutMs, () => exportTelemetry(sampleTelemetry()));
+          const sent = receiver.requests.length > 0;
+          const got = outcome.kind === "resolved"
+            ? "ok"
+            : outcome.kind === "rejected"
+            ? (errorProps(outcome.error).permanent === true ? "permanent" : "retry")
+            : "timeout";
+          if (!sent || got !== want) {
+            problems.push(
+              `${status}: ${sent ? "" : "no request sent; "}${
+                describeOutcome(outcome, timeoutMs)
+              }, expected ${want === "ok" ? "resolved" : `a ${want} rejection`}`,
+            );
+          }
+        }
+        return problems.join("; ") || undefined;
+      },
+      exportTelemetry
+        ? "exportTelemetry resolved on 200, rejected retryable on 503 and permanent on 400"
+        : "no exportTelemetry (the sink gets GenAI spans as events)",
+    );
+
+    // 9
     await run(HTTP_SINK_CHECKS.flushClose, async () => {
       receiver.answer({ status: 200 });
       const problems: string[] = [];
