@@ -10,7 +10,7 @@ import OpenAI from "openai";
 import { startGateway, type TestGateway } from "./fakes/gateway.ts";
 import { until } from "./fakes/outage.ts";
 import { Buffer } from "node:buffer";
-import { createGateway, parseConfig } from "../core/mod.ts";
+import { createGateway, EMBEDDED_DEFAULT_CONFIG, parseConfig } from "../core/mod.ts";
 import { ConsoleAuth } from "../core/console/session.ts";
 import { generateCalls } from "../plugins/sqlite/test_support.ts";
 
@@ -493,4 +493,44 @@ Deno.test("console sessions: signed, expiring, revocable, and bound to the login
   assert.ok(
     !token.includes(ADMIN) && !Buffer.from(payload, "base64url").toString().includes(ADMIN),
   );
+});
+
+Deno.test("the embedded default serves the console over its SQLite store", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "sluice-console-default-" });
+  const gw = await startGateway({
+    ...EMBEDDED_DEFAULT_CONFIG,
+    // The console sink's lines stay out of the test output.
+    sinks: EMBEDDED_DEFAULT_CONFIG.sinks!.filter((s) => s.use !== "console"),
+    server: { data_dir: dataDir },
+  });
+  try {
+    const page = await fetch(`${gw.url}/ui/calls/anything`); // every page path serves the app
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /app\.js/);
+    const client = new OpenAI({ apiKey: "none", baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const { response } = await client.chat.completions.create({
+      model: "mock-gpt",
+      messages: [{ role: "user", content: "hello console" }],
+    }).withResponse();
+    const callId = response.headers.get("x-sluice-call-id")!;
+    await until(
+      async () => {
+        const res = await fetch(`${gw.url}/ui/api/calls?q=console`);
+        if (res.status !== 200) {
+          await res.body?.cancel();
+          return false;
+        }
+        return ((await res.json()).calls as { call_id: string }[]).some((c) =>
+          c.call_id === callId
+        );
+      },
+      10_000,
+      "the call in the default store",
+    );
+    const detail = await (await fetch(`${gw.url}/ui/api/calls/${callId}`)).json();
+    assert.equal(detail.call.cost > 0, true, "the default's mock model is priced");
+  } finally {
+    await gw.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });
