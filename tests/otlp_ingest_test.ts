@@ -25,6 +25,10 @@ import {
   until,
 } from "../plugins/otel/testdata/signals_receiver.ts";
 import { encodeStatus } from "../core/otlp/proto.ts";
+import { gatewayOn } from "../core/server/gateway.ts";
+import { type LogHost, PortLogHost } from "../core/log/host.ts";
+import { parseConfig } from "../core/config/load.ts";
+import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
 import { startUpstream } from "./fakes/upstream.ts";
 import {
   startLangfuseReceiver,
@@ -460,4 +464,59 @@ Deno.test("langfuse (OTLP transport) gets the app's spans redacted; its batch-AP
     await langfuse.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A log side that answers every export with `answer` (and counts refusals). */
+function stubLog(answer: "saturated" | "unavailable"): LogHost & { refused: string[] } {
+  const refused: string[] = [];
+  return {
+    sinkNames: [],
+    refused,
+    submit() {},
+    metrics: () => Promise.resolve(""),
+    sinks: () => Promise.resolve([]),
+    ingest: () => Promise.resolve(answer),
+    ingestRefused: (_signal, reason) => void refused.push(reason),
+    close: () => Promise.resolve(),
+  };
+}
+
+Deno.test("a saturated log side answers 429 with Retry-After, a failed one 503: OTLP statuses, never a silent drop", async () => {
+  for (const [state, status, code] of [["saturated", 429, 8], ["unavailable", 503, 14]] as const) {
+    const log = stubLog(state);
+    const gateway = gatewayOn(parseConfig({}), log);
+    const res = await gateway.fetch(
+      new Request("http://gateway/v1/traces", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      }),
+    );
+    assert.equal(res.status, status);
+    assert.ok(Number(res.headers.get("retry-after")) >= 1);
+    assert.equal((await res.json()).code, code);
+    assert.deepEqual(log.refused, state === "saturated" ? ["saturated"] : []);
+    await gateway.close();
+  }
+});
+
+Deno.test("the log host refuses an export past 64 MiB of unanswered ones (not sent to the log side)", async () => {
+  const channel = new MessageChannel();
+  const posted: string[] = [];
+  channel.port2.onmessage = (m) => posted.push(m.data.type); // a log side that never answers
+  const host = new PortLogHost(channel.port1, []);
+  const input = (mib: number) => ({
+    signal: "traces" as const,
+    encoding: "protobuf" as const,
+    bytes: new Uint8Array(mib * 1024 * 1024),
+    controls: DEFAULT_CONTROLS,
+    caller: { tags: [], request: {} },
+  });
+  const first = host.ingest(input(40)); // pending: the log side has not answered
+  assert.equal(await host.ingest(input(30)), "saturated");
+  await until(() => posted.includes("ingest"), 5_000);
+  assert.equal(posted.filter((t) => t === "ingest").length, 1, "the refused one was not sent");
+  channel.port1.close();
+  channel.port2.close();
+  void first; // never answered: the port is gone
 });
