@@ -216,6 +216,10 @@ Deno.test("the SDK's spans and logs reach the collector redacted and priced, in 
     assert.match(metrics, /sluice_otlp_items_total\{signal="traces",outcome="accepted"\} 4/);
     assert.match(metrics, /sluice_otlp_items_total\{signal="logs",outcome="accepted"\} 1/);
     assert.match(metrics, /sluice_otlp_genai_events_total 1/);
+    // The email in the messages, the blob, the tool arguments' email, the log body's email.
+    const redacted = Number(/sluice_otlp_values_redacted_total (\d+)/.exec(metrics)?.[1]);
+    assert.ok(redacted >= 4, `redacted ${redacted}`);
+    assert.ok(Number(/sluice_otlp_batches_routed_total (\d+)/.exec(metrics)?.[1]) >= 2);
   } finally {
     await provider.shutdown();
     await loggerProvider.shutdown();

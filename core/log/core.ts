@@ -217,7 +217,7 @@ export class LogCore {
   /** The `/metrics` exposition text: calls, and each sink's numbers now. */
   metricsText(): string {
     return this.#metrics.render(this.#pipeline.snapshot()) +
-      (this.#publisher?.metricsText() ?? "") + this.#ingest.render();
+      (this.#publisher?.metricsText() ?? "") + this.#ingest.render(this.#pipeline.telemetryCounts);
   }
 
   /** Each sink's live state (queue, spool, circuit, counters, last error with secrets masked). */

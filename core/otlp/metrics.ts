@@ -38,8 +38,8 @@ export class IngestCounters {
     this.#add(this.#refused, `${signal}\u0000${reason}`, 1);
   }
 
-  /** The exposition lines. */
-  render(): string {
+  /** The exposition lines; `routed` and `redacted` are the pipeline's telemetry counts. */
+  render(pipeline: { routed: number; redacted: number } = { routed: 0, redacted: 0 }): string {
     const out = [
       "# HELP sluice_otlp_items_total Ingested spans and log records by signal and outcome (accepted, rejected).",
       "# TYPE sluice_otlp_items_total counter",
@@ -60,6 +60,12 @@ export class IngestCounters {
       "# HELP sluice_otlp_genai_events_total Ingested GenAI spans routed as call events.",
       "# TYPE sluice_otlp_genai_events_total counter",
       `sluice_otlp_genai_events_total ${this.#events}`,
+      "# HELP sluice_otlp_batches_routed_total Ingested batches handed to OTLP-capable sinks (one per sink).",
+      "# TYPE sluice_otlp_batches_routed_total counter",
+      `sluice_otlp_batches_routed_total ${pipeline.routed}`,
+      "# HELP sluice_otlp_values_redacted_total Ingested attribute values and log bodies redaction changed or removed (per sink policy).",
+      "# TYPE sluice_otlp_values_redacted_total counter",
+      `sluice_otlp_values_redacted_total ${pipeline.redacted}`,
     );
     return out.join("\n") + "\n";
   }

@@ -29,14 +29,25 @@ export function contentSide(key: string): "input" | "output" | undefined {
   return undefined;
 }
 
+/** A redacted copy of a batch, and how many of its strings redaction changed or removed. */
+export interface RedactedTelemetry {
+  /** The copy. */
+  batch: TelemetryBatch;
+  /** Strings masked, stripped or removed. */
+  changed: number;
+}
+
 /** A string slot in the batch: read, then written back after masking. */
 interface Slot {
   value: string;
   write(masked: string): void;
 }
 
+/** The slots of a batch, and how many values were removed outright. */
+type Slots = Slot[] & { removed: number };
+
 /** Collects the strings of one value; `removed` replaces the whole value instead. */
-function collectValue(value: AnyValue | undefined, slots: Slot[]): void {
+function collectValue(value: AnyValue | undefined, slots: Slots): void {
   if (!value) return;
   if (value.stringValue !== undefined) {
     slots.push({ value: value.stringValue, write: (m) => (value.stringValue = m) });
@@ -59,20 +70,21 @@ function collectValue(value: AnyValue | undefined, slots: Slot[]): void {
 
 function collectAttributes(
   attributes: KeyValue[] | undefined,
-  slots: Slot[],
+  slots: Slots,
   policy: EffectivePolicy | undefined,
 ): void {
   for (const kv of attributes ?? []) {
     const side = policy && kv.key ? contentSide(kv.key) : undefined;
     if (side && policy![side] === "remove") {
       kv.value = { stringValue: REMOVED };
+      slots.removed++;
       continue;
     }
     collectValue(kv.value, slots);
   }
 }
 
-function collectSpan(span: Span, slots: Slot[], policy: EffectivePolicy): void {
+function collectSpan(span: Span, slots: Slots, policy: EffectivePolicy): void {
   collectAttributes(span.attributes, slots, policy);
   for (const event of span.events ?? []) collectAttributes(event.attributes, slots, policy);
   for (const link of span.links ?? []) collectAttributes(link.attributes, slots, policy);
@@ -87,10 +99,11 @@ function isGenAiEvent(record: LogRecord): boolean {
   return typeof name === "string" && name.startsWith("gen_ai.");
 }
 
-function collectLog(record: LogRecord, slots: Slot[], policy: EffectivePolicy): void {
+function collectLog(record: LogRecord, slots: Slots, policy: EffectivePolicy): void {
   collectAttributes(record.attributes, slots, policy);
   if (isGenAiEvent(record) && (policy.input === "remove" || policy.output === "remove")) {
     record.body = { stringValue: REMOVED };
+    slots.removed++;
   } else collectValue(record.body, slots);
 }
 
@@ -103,9 +116,9 @@ export function redactTelemetry(
   policy: EffectivePolicy,
   secrets: readonly string[],
   mask?: Masker,
-): TelemetryBatch | Promise<TelemetryBatch> {
+): RedactedTelemetry | Promise<RedactedTelemetry> {
   const copy = structuredClone(batch);
-  const slots: Slot[] = [];
+  const slots = Object.assign([] as Slot[], { removed: 0 });
   if (copy.signal === "traces") {
     for (const rs of copy.request.resourceSpans ?? []) {
       for (const ss of rs.scopeSpans ?? []) {
@@ -119,13 +132,17 @@ export function redactTelemetry(
       }
     }
   }
-  if (slots.length === 0) return copy;
+  if (slots.length === 0) return { batch: copy, changed: slots.removed };
   let json = JSON.stringify(slots.map((s) => s.value));
   if (secrets.length > 0) json = scrubSecrets(json, secrets);
-  const writeBack = (masked: string): TelemetryBatch => {
+  const writeBack = (masked: string): RedactedTelemetry => {
     const values = JSON.parse(masked) as string[];
-    slots.forEach((slot, i) => slot.write(values[i]));
-    return copy;
+    let changed = slots.removed;
+    slots.forEach((slot, i) => {
+      if (values[i] !== slot.value) changed++;
+      slot.write(values[i]);
+    });
+    return { batch: copy, changed };
   };
   if (!mask || (policy.detectors.length === 0 && !policy.stripBase64)) return writeBack(json);
   const masked = mask(json, policy);

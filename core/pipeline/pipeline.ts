@@ -168,6 +168,12 @@ export class LogPipeline {
     return pipeline;
   }
 
+  /**
+   * Ingested telemetry so far: batches handed to sink runners (one per sink),
+   * and strings redaction changed or removed in them (each sink policy counted).
+   */
+  readonly telemetryCounts: { routed: number; redacted: number } = { routed: 0, redacted: 0 };
+
   /** Names of the sink instances. */
   get sinkNames(): string[] {
     return this.#routes.map((r) => r.name);
@@ -336,9 +342,11 @@ export class LogPipeline {
       else groups.set(key, { policy: policy!, routes: [route] });
     }
     for (const { policy, routes } of groups.values()) {
-      const push = (redacted: TelemetryBatch) => {
+      const push = (redacted: TelemetryBatch, changed = 0) => {
         const envelope = envelopeOf(redacted, traceId);
         for (const route of routes) route.runner.push(envelope);
+        this.telemetryCounts.routed += routes.length;
+        this.telemetryCounts.redacted += changed;
       };
       try {
         if (!policy) {
@@ -347,10 +355,10 @@ export class LogPipeline {
         }
         const ready = redactTelemetry(batch, policy, this.#secrets, this.#redaction?.mask);
         if (!(ready instanceof Promise)) {
-          push(ready);
+          push(ready.batch, ready.changed);
           continue;
         }
-        const done = ready.then(push).catch((error) => {
+        const done = ready.then((r) => push(r.batch, r.changed)).catch((error) => {
           for (const route of routes) {
             route.runner.drop(probe, `it could not be redacted: ${messageOf(error)}`);
           }
