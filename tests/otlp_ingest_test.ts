@@ -524,3 +524,55 @@ Deno.test("the log host refuses an export past 64 MiB of unanswered ones (not se
   channel.port2.close();
   void first; // never answered: the port is gone
 });
+
+Deno.test("a key's own sink list applies to what it exports", async () => {
+  const receiver = startHttpSignalsReceiver();
+  const dir = await Deno.makeTempDir();
+  const gw = await startGateway({
+    keys: [
+      { key: APP_KEY, alias: "all-sinks" },
+      { key: "sk-otlp-jsonl-only-0001", alias: "jsonl-only", sinks: ["events"] },
+    ],
+    sinks: [
+      {
+        name: "collector",
+        use: "otel",
+        config: { endpoint: receiver.url, protocol: "http/protobuf" },
+        queue: { flush_interval_ms: 10 },
+      },
+      { name: "events", use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } },
+    ],
+  });
+  const post = (key: string, name: string, spanId: string) =>
+    fetch(`${gw.url}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body: JSON.stringify({
+        resourceSpans: [{
+          scopeSpans: [{
+            spans: [{
+              traceId: "5b8efff798038103d269b633813fc60c",
+              spanId,
+              name,
+              attributes: [
+                { key: "gen_ai.operation.name", value: { stringValue: "chat" } },
+                { key: "gen_ai.request.model", value: { stringValue: "gpt-4o-mini" } },
+              ],
+            }],
+          }],
+        }],
+      }),
+    }).then((r) => r.text());
+  try {
+    await post("sk-otlp-jsonl-only-0001", "restricted", "eee19b7ec3c1b171");
+    await post(APP_KEY, "open", "eee19b7ec3c1b172");
+    const events = await jsonl(dir, (e) => e.filter((x) => x.source === "otlp").length === 2);
+    assert.equal(events.filter((e) => e.source === "otlp").length, 2);
+    await until(() => spansOf(receiver.accepted).some((s) => s.name === "open"), 10_000);
+    assert.deepEqual(spansOf(receiver.all).map((s) => s.name), ["open"]);
+  } finally {
+    await gw.close();
+    await receiver.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
