@@ -155,6 +155,9 @@ big.control = await bigHandOff({
   sinkNames: [],
   submit() {},
   metrics: () => Promise.resolve(""),
+  sinks: () => Promise.resolve([]),
+  ingest: () => Promise.resolve("unavailable" as const),
+  ingestRefused() {},
   close: () => Promise.resolve(),
 });
 for (let round = 0; round < ROUNDS; round++) {
