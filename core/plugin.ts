@@ -87,6 +87,7 @@ export type {
 } from "./event/content.ts";
 export type {
   AnyValue,
+  EntityRef,
   ExportLogsServiceRequest,
   ExportTraceServiceRequest,
   InstrumentationScope,
