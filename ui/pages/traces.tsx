@@ -57,8 +57,9 @@ function Waterfall(props: { traceId: string }) {
         <span class="muted">0 ms — {duration(width)}</span>
       </div>
       {ordered(spans).map(({ span, depth }) => {
-        const left = ((span.start_time - start) / width) * 100;
+        // At least a sliver for an instant span, kept inside the track (one at the very end too).
         const size = Math.max(0.6, ((span.end_time - span.start_time) / width) * 100);
+        const left = Math.min(((span.start_time - start) / width) * 100, 100 - size);
         // The duration after the bar; inside a wide bar at the right end; else before it.
         const labelAt = left + size <= 85 ? "after" : size >= 12 ? "inside" : "before";
         const labelStyle = labelAt === "after"
@@ -80,7 +81,7 @@ function Waterfall(props: { traceId: string }) {
             <div class="wf-track">
               <div
                 class={`wf-bar ${span.error ? "bad" : span.source}`}
-                style={{ left: `${left}%`, width: `${Math.min(size, 100 - left)}%` }}
+                style={{ left: `${left}%`, width: `${size}%` }}
                 title={`${span.name}: ${duration(span.end_time - span.start_time)}`}
               />
               <span class={`wf-dur ${labelAt}`} style={labelStyle}>
