@@ -170,3 +170,21 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "nats: a publish no stream takes fails (no responders), naming the cause",
+  ignore: !run,
+  fn: async () => {
+    const stream = uniqueStream("sluice-test");
+    const t = await openNatsTransport({ url: NATS_URL, stream });
+    try {
+      // No ensure(): the stream does not exist.
+      await assert.rejects(
+        t.publish(events("hook", ["lost"])),
+        /did not store 1 of 1 events: no stream/,
+      );
+    } finally {
+      await t.close();
+    }
+  },
+});

@@ -13,7 +13,14 @@
  * and the dead-letter stream `<stream>-dlq` (limits retention).
  * @module
  */
-import { connect, headers, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
+import {
+  connect,
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "npm:@nats-io/transport-node@3.4.0";
 import {
   AckPolicy,
   type Consumer,
@@ -202,19 +209,80 @@ class NatsTransport implements LogTransport {
     }
   }
 
+  /** Publish acks by reply token; one inbox subscription serves every publish. */
+  readonly #acks = new Map<string, (error: string | undefined) => void>();
+  #inbox?: { prefix: string; sub: Subscription };
+  #token = 0;
+  readonly #decoder = new TextDecoder();
+
+  /**
+   * Publishes a batch with one reply inbox for the connection and one timer
+   * per batch (the client's `js.publish` sets up a request, a timer and a
+   * parse per message); each message carries `Nats-Msg-Id`, and the batch
+   * resolves once every publish ack arrived.
+   */
   async publish(events: readonly PublishedEvent[]): Promise<void> {
-    const acks = await Promise.allSettled(
-      events.map((e) => this.#js.publish(this.#subject(e.sink), e.body, { msgID: e.id })),
-    );
-    const failed = acks.filter((a) => a.status === "rejected");
-    if (failed.length > 0) {
-      const reason = (failed[0] as PromiseRejectedResult).reason;
+    if (events.length === 0) return;
+    if (this.#nc.isClosed()) throw new Error("the NATS connection is closed");
+    if (!this.#inbox) {
+      const prefix = createInbox();
+      const sub = this.#nc.subscribe(`${prefix}.*`, {
+        callback: (_error, msg) => this.#onAck(prefix, msg),
+      });
+      this.#inbox = { prefix, sub };
+    }
+    const { prefix } = this.#inbox;
+    const tokens: string[] = [];
+    const results = events.map((e) => {
+      const token = (this.#token++).toString(36);
+      tokens.push(token);
+      const h = headers();
+      h.set("Nats-Msg-Id", e.id);
+      const acked = new Promise<string | undefined>((resolve) => this.#acks.set(token, resolve));
+      this.#nc.publish(this.#subject(e.sink), e.body, { headers: h, reply: `${prefix}.${token}` });
+      return acked;
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<void>((
+      resolve,
+    ) => (timer = setTimeout(resolve, REQUEST_TIMEOUT_MS)));
+    const all = Promise.all(results);
+    const outcome = await Promise.race([all, expired.then(() => undefined)]);
+    clearTimeout(timer);
+    for (const token of tokens) this.#acks.delete(token);
+    if (!outcome) {
       throw new Error(
-        `the NATS stream did not store ${failed.length} of ${events.length} events: ${
-          reason instanceof Error ? reason.message : String(reason)
-        }`,
+        `the NATS stream did not confirm ${events.length} events within ${REQUEST_TIMEOUT_MS} ms`,
       );
     }
+    const failed = outcome.filter((e) => e !== undefined);
+    if (failed.length > 0) {
+      throw new Error(
+        `the NATS stream did not store ${failed.length} of ${events.length} events: ${failed[0]}`,
+      );
+    }
+  }
+
+  /** A publish ack (or a no-responders status, or an API error) for one token. */
+  #onAck(prefix: string, msg: Msg): void {
+    const resolve = this.#acks.get(msg.subject.slice(prefix.length + 1));
+    if (!resolve) return; // late, after its batch timed out
+    if (msg.data.length === 0) {
+      // A status message: 503 is "no responders" (no stream takes the subject).
+      const code = msg.headers?.code ?? 0;
+      resolve(code === 503 ? "no stream takes the subject (503)" : `status ${code}`);
+      return;
+    }
+    // A PubAck is {"stream":…,"seq":…}; an API error carries "error" (parsed only then).
+    const text = this.#decoder.decode(msg.data);
+    if (text.includes('"error"')) {
+      const error = (JSON.parse(text) as { error?: { description?: string } }).error;
+      if (error) {
+        resolve(error.description ?? "an API error");
+        return;
+      }
+    }
+    resolve(undefined);
   }
 
   async *consume(options: ConsumeOptions): AsyncIterable<Delivery[]> {
@@ -342,6 +410,7 @@ class NatsTransport implements LogTransport {
 
   async close(): Promise<void> {
     if (this.#nc.isClosed()) return;
+    this.#inbox?.sub.unsubscribe();
     try {
       await this.#nc.drain();
     } catch {
