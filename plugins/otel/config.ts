@@ -69,6 +69,12 @@ export interface OtelConfig {
   logs_endpoint?: string;
   /** Request headers (gRPC metadata), e.g. authentication (use `${NAME}` for secrets). */
   headers?: Record<string, string>;
+  /** PEM file (absolute path) of the CA that signed the collector's certificate (default `OTEL_EXPORTER_OTLP_CERTIFICATE`). */
+  certificate?: string;
+  /** PEM file (absolute path) of the client's private key for mTLS (default `OTEL_EXPORTER_OTLP_CLIENT_KEY`). */
+  client_key?: string;
+  /** PEM file (absolute path) of the client's certificate chain for mTLS (default `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`). */
+  client_certificate?: string;
   /** `gzip` or `none` (default `OTEL_EXPORTER_OTLP_COMPRESSION`, else none). */
   compression?: Compression;
   /** Timeout of one export request in milliseconds (default 10,000). */
@@ -115,7 +121,16 @@ const SIGNAL_ENV = ["TRACES", "METRICS", "LOGS"] as const;
 
 /** The standard OpenTelemetry variables the plugin reads. */
 export const OTEL_ENV_VARS: readonly string[] = [
-  ...["ENDPOINT", "HEADERS", "PROTOCOL", "TIMEOUT", "COMPRESSION"].flatMap((what) => [
+  ...[
+    "ENDPOINT",
+    "HEADERS",
+    "PROTOCOL",
+    "TIMEOUT",
+    "COMPRESSION",
+    "CERTIFICATE",
+    "CLIENT_KEY",
+    "CLIENT_CERTIFICATE",
+  ].flatMap((what) => [
     `OTEL_EXPORTER_OTLP_${what}`,
     ...SIGNAL_ENV.map((signal) => `OTEL_EXPORTER_OTLP_${signal}_${what}`),
   ]),
@@ -174,6 +189,8 @@ const httpUrl = z.url({
   error: "must be an absolute http:// or https:// URL",
 });
 
+const absolutePath = z.string().regex(/^\//, { error: "must be an absolute file path" });
+
 const configZod = z.strictObject({
   preset: z.enum(PRESET_NAMES).optional()
     .describe("backend template filling endpoint and auth header from its documented env vars"),
@@ -191,6 +208,13 @@ const configZod = z.strictObject({
   headers: z.record(z.string(), z.string()).optional()
     .describe("request headers / gRPC metadata, e.g. authentication (use ${NAME} for secrets)"),
   compression: z.enum(["gzip", "none"]).optional().describe("request compression (default none)"),
+  certificate: absolutePath.optional().describe(
+    "PEM file of the CA that signed the collector's certificate",
+  ),
+  client_key: absolutePath.optional().describe("PEM file of the client's private key (mTLS)"),
+  client_certificate: absolutePath.optional().describe(
+    "PEM file of the client's certificate (mTLS)",
+  ),
   timeout_ms: z.int().positive().optional().describe("timeout of one export request (ms)"),
   metric_export_interval_ms: z.int().min(100).optional()
     .describe("interval between metric exports (ms, default 60000)"),
@@ -249,6 +273,18 @@ export interface ResolvedSignal {
   timeoutMs: number;
   /** Request body compression. */
   compression: Compression;
+  /** TLS files (absolute paths of PEM files): a CA to trust, a client key and certificate (mTLS). */
+  tls: TlsFiles;
+}
+
+/** PEM files for TLS: the CA to trust (beside the system's), the client's key and certificate. */
+export interface TlsFiles {
+  /** CA certificate(s) that signed the collector's certificate. */
+  ca?: string;
+  /** The client's private key (mTLS). */
+  key?: string;
+  /** The client's certificate chain (mTLS). */
+  cert?: string;
 }
 
 /** Everything the sink needs, resolved from config, preset and environment. */
@@ -464,6 +500,7 @@ function resolveSignal(
     (compressionVar ? oneOf(compressionVar.value, compressionVar.name, ["gzip", "none"]) : "none");
   const timeoutMs = config.timeout_ms ??
     positiveInt(env, otlpVars(signal, "TIMEOUT"), warnings) ?? DEFAULT_TIMEOUT_MS;
+  const tls = tlsOf(config, signal, env);
   if (console) {
     return {
       exporter: "console",
@@ -473,6 +510,7 @@ function resolveSignal(
       headers: {},
       timeoutMs,
       compression,
+      tls: {},
     };
   }
   const endpoint = endpointOf(
@@ -504,7 +542,33 @@ function resolveSignal(
     headers,
     timeoutMs,
     compression,
+    tls,
   };
+}
+
+/** The TLS files: config, else `OTEL_EXPORTER_OTLP_<SIGNAL>_…`, else `OTEL_EXPORTER_OTLP_…`. */
+function tlsOf(config: OtelConfig, signal: SignalName, env: EnvReader): TlsFiles {
+  const pick = (own: string | undefined, what: string, key: keyof OtelConfig) => {
+    if (own) return own;
+    const found = firstEnv(env, otlpVars(signal, what));
+    if (!found) return undefined;
+    if (!found.value.startsWith("/")) {
+      throw new Error(`otel: ${found.name} must be an absolute file path (config.${key} too)`);
+    }
+    return found.value;
+  };
+  const files: TlsFiles = {
+    ca: pick(config.certificate, "CERTIFICATE", "certificate"),
+    key: pick(config.client_key, "CLIENT_KEY", "client_key"),
+    cert: pick(config.client_certificate, "CLIENT_CERTIFICATE", "client_certificate"),
+  };
+  if (Boolean(files.key) !== Boolean(files.cert)) {
+    throw new Error(
+      "otel: a client key needs its client certificate and the other way round " +
+        "(client_key and client_certificate, or OTEL_EXPORTER_OTLP_CLIENT_KEY and _CLIENT_CERTIFICATE)",
+    );
+  }
+  return Object.fromEntries(Object.entries(files).filter(([, v]) => v)) as TlsFiles;
 }
 
 function resourceOf(

@@ -50,7 +50,7 @@ import {
   sinkError,
 } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
-import type { OtlpProtocol, ResolvedSignal, SignalName } from "./config.ts";
+import type { OtlpProtocol, ResolvedSignal, SignalName, TlsFiles } from "./config.ts";
 import { createGrpcTransport } from "./grpc_transport.ts";
 
 /** The wait after a 429 without a readable `Retry-After` (`@sluice/core/sink-http`'s default). */
@@ -135,6 +135,8 @@ export interface FetchTransportOptions {
   fetch: PluginContext["fetch"];
   /** Called with a partial success answer (rejected > 0). */
   onPartialSuccess?: (partial: PartialSuccess) => void;
+  /** A client with the configured CA and client certificate (`Deno.createHttpClient`). */
+  client?: Deno.HttpClient;
 }
 
 /**
@@ -200,6 +202,7 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
           body: options.compression === "gzip" ? await gzip(data) : data as Uint8Array<ArrayBuffer>,
           redirect: "manual",
           timeoutMs: timeoutMillis,
+          ...(options.client ? { client: options.client } : {}),
         });
       } catch (error) {
         return {
@@ -234,7 +237,9 @@ export function createFetchTransport(options: FetchTransportOptions): IExporterT
       });
       return { status: "failure", error };
     },
-    shutdown() {},
+    shutdown() {
+      options.client?.close();
+    },
   };
 }
 
@@ -264,11 +269,13 @@ export function createOtlpExporter<S extends SignalName>(
 ): OTLPExporterBase<SignalItems[S]> {
   const codec = CODECS[signal] as unknown as SignalCodec<SignalItems[S]>;
   const protobuf = settings.protocol !== "http/json";
+  const pem = readTlsFiles(settings.tls);
   const transport = settings.protocol === "grpc"
     ? createGrpcTransport({
       signal,
       url: settings.url,
       headers: settings.headers,
+      tls: pem,
       compression: settings.compression,
       readPartialSuccess: (body) => codec.rejected(codec.protobuf.deserializeResponse(body)),
       onPartialSuccess: options.onPartialSuccess,
@@ -281,6 +288,12 @@ export function createOtlpExporter<S extends SignalName>(
       compression: settings.compression,
       fetch: options.fetch,
       onPartialSuccess: options.onPartialSuccess,
+      client: pem.ca || pem.cert
+        ? Deno.createHttpClient({
+          ...(pem.ca ? { caCerts: [pem.ca] } : {}),
+          ...(pem.cert && pem.key ? { cert: pem.cert, key: pem.key } : {}),
+        })
+        : undefined,
     });
   const metrics = new ExporterMetrics<SignalItems[S]>({
     componentType: `otlp_${settings.protocol === "grpc" ? "grpc" : "http"}_${signal}_exporter`,
@@ -299,6 +312,25 @@ export function createOtlpExporter<S extends SignalName>(
     transport,
   );
   return new OTLPExporterBase<SignalItems[S]>(delegate);
+}
+
+/**
+ * Reads the TLS files (PEM) once, when the exporter is made; an unreadable
+ * one refuses the config, naming the file and the key that named it.
+ */
+function readTlsFiles(files: TlsFiles): TlsFiles {
+  const out: TlsFiles = {};
+  for (const [key, path] of Object.entries(files) as [keyof TlsFiles, string][]) {
+    try {
+      out[key] = Deno.readTextFileSync(path);
+    } catch (error) {
+      const what = { ca: "certificate", key: "client key", cert: "client certificate" }[key];
+      throw new Error(
+        `otel: cannot read the ${what} ${path}: ${error instanceof Error ? error.name : error}`,
+      );
+    }
+  }
+  return out;
 }
 
 /** The SDK's console exporter of each signal (prints with `console.dir`). */

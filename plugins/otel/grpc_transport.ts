@@ -12,6 +12,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
 import type * as GrpcJs from "@grpc/grpc-js";
 import type { ExportResponse, IExporterTransport } from "@opentelemetry/otlp-exporter-base";
 import {
@@ -86,6 +88,9 @@ const HTTP_STATUS_OF: Readonly<Record<number, number>> = {
   [status.DATA_LOSS]: 503,
 };
 
+/** The TLS server name sent for a collector addressed by IP (see `createGrpcTransport`). */
+const IP_SERVERNAME = "otlp-collector.invalid";
+
 /** Options of {@link createGrpcTransport}. */
 export interface GrpcTransportOptions {
   /** The signal (its service path, and messages). */
@@ -94,6 +99,8 @@ export interface GrpcTransportOptions {
   url: string;
   /** Sent as metadata (names lowercased). */
   headers: Record<string, string>;
+  /** PEM contents: a CA to trust instead of the system roots, the client's key and certificate (mTLS). */
+  tls?: { ca?: string; key?: string; cert?: string };
   /** `gzip` compresses every message. */
   compression: Compression;
   /** Decodes a response body's partial success. */
@@ -118,10 +125,16 @@ export function createGrpcTransport(options: GrpcTransportOptions): IExporterTra
   const tls = address.protocol === "https:";
   const target = `${address.hostname.replace(/^\[|\]$/g, "")}:${address.port || (tls ? 443 : 80)}`;
   const shown = displayUrl(options.url);
+  const pem = options.tls ?? {};
   const path = GRPC_EXPORT_PATHS[options.signal];
   const scrub = secretScrubber(Object.values(options.headers), { urls: [options.url] });
+  // Deno's TLS refuses an IP address as the TLS server name, which grpc-js passes: for an IP
+  // collector, a placeholder name goes in SNI and the certificate is checked against the IP.
+  const host = address.hostname.replace(/^\[|\]$/g, "");
+  const ipHost = isIP(host) !== 0;
   const channelOptions: GrpcJs.ChannelOptions = {
     "grpc.primary_user_agent": `sluice-otel/${denoJson.version}`,
+    ...(tls && ipHost ? { "grpc.ssl_target_name_override": IP_SERVERNAME } : {}),
     ...(options.compression === "gzip" ? { "grpc.default_compression_algorithm": GZIP } : {}),
   };
   let client: GrpcJs.Client | undefined;
@@ -131,7 +144,14 @@ export function createGrpcTransport(options: GrpcTransportOptions): IExporterTra
     if (closed) throw new Error(`otel: the gRPC transport to ${shown} is shut down`);
     return client ??= new grpc.Client(
       target,
-      tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+      tls
+        ? grpc.credentials.createSsl(
+          pem.ca ? Buffer.from(pem.ca) : null,
+          pem.key ? Buffer.from(pem.key) : null,
+          pem.cert ? Buffer.from(pem.cert) : null,
+          ipHost ? { checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert) } : {},
+        )
+        : grpc.credentials.createInsecure(),
       channelOptions,
     );
   };

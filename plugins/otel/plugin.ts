@@ -44,13 +44,21 @@ const otelPlugin: PluginDefinition<OtelConfig> = {
   apiVersion: 1,
   configSchema: otelConfigSchema as JsonSchema,
   // The collectors' hosts it resolves per signal (config, a preset or the OTEL_* variables).
-  permissions: (config, env) =>
-    httpPermissions(
-      () =>
-        Object.values(resolveOtelConfig(parseOtelConfig(config), env).signals)
-          .map((signal) => signal.url || undefined),
-      OTEL_PLUGIN_ENV,
-    ),
+  // The TLS files it reads (CA, client key and certificate), when set.
+  permissions: (config, env) => {
+    const signals = () => {
+      try {
+        return Object.values(resolveOtelConfig(parseOtelConfig(config), env).signals);
+      } catch {
+        return []; // a config create() refuses
+      }
+    };
+    const read = [...new Set(signals().flatMap((s) => Object.values(s.tls)))];
+    return {
+      ...httpPermissions(() => signals().map((signal) => signal.url || undefined), OTEL_PLUGIN_ENV),
+      ...(read.length ? { read } : {}),
+    };
+  },
   // LiteLLM's OTEL_EXPORTER / OTEL_ENDPOINT / OTEL_HEADERS are read by the plugin itself.
   // `arize` and `langtrace` are LiteLLM callbacks that export OTLP: their presets. LiteLLM's
   // `langsmith` callback is the langsmith plugin (runs API); `preset: langsmith` is native only.
