@@ -707,3 +707,56 @@ export function batchFailure(
 export function skippedResult(skipped: number): SinkLogResult | void {
   return skipped > 0 ? { skipped } : undefined;
 }
+
+/**
+ * The last `capacity` ids added, in insertion order: what a sink remembers
+ * to skip, on a retried batch, the items the destination already took
+ * (delivery is at least once, so the gateway may hand the same batch again).
+ * The oldest id is forgotten once it is full.
+ *
+ * @example
+ * ```ts
+ * import { RecentIds } from "@sluice/core/sink-http";
+ * const sent = new RecentIds(2);
+ * sent.add("a");
+ * sent.add("b");
+ * sent.add("c"); // "a" is forgotten
+ * console.log(sent.has("a"), sent.has("c")); // false true
+ * ```
+ */
+export class RecentIds {
+  readonly #ids = new Set<string>();
+  readonly #capacity: number;
+
+  /** A set that keeps at most `capacity` ids. */
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  /** How many ids it holds. */
+  get size(): number {
+    return this.#ids.size;
+  }
+
+  /** Whether `id` was added and not yet forgotten. */
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
+  /** Adds `id` (as the newest), forgetting the oldest when full. */
+  add(id: string): void {
+    this.#ids.delete(id);
+    this.#ids.add(id);
+    if (this.#ids.size > this.#capacity) this.#ids.delete(this.#ids.values().next().value!);
+  }
+
+  /** Forgets `id`. */
+  delete(id: string): void {
+    this.#ids.delete(id);
+  }
+
+  /** Forgets every id. */
+  clear(): void {
+    this.#ids.clear();
+  }
+}

@@ -17,12 +17,12 @@ import { Metrics } from "./metrics.ts";
 import {
   ingestTelemetry,
   RECENT_PARENTS,
-  RecentKeys,
   type TelemetryAnswer,
   type TelemetryExport,
 } from "../otlp/ingest.ts";
 import { IngestCounters, type RefusedReason } from "../otlp/metrics.ts";
 import { configuredPrice } from "../otlp/genai.ts";
+import { RecentIds } from "../sink_http.ts";
 import { builtInPrice, type ModelPrice } from "../cost/cost.ts";
 import { resolveTransport } from "../transport/options.ts";
 import { StreamPublisher } from "../transport/publisher.ts";
@@ -71,7 +71,7 @@ export class LogCore {
   /** OTLP ingest's `/metrics` counters. */
   readonly #ingest = new IngestCounters();
   /** `trace:span` of the client spans whose calls the gateway logged (recent ones). */
-  readonly #loggedParents = new RecentKeys(RECENT_PARENTS);
+  readonly #loggedParents = new RecentIds(RECENT_PARENTS);
   #priceOf: (model: string) => ModelPrice | undefined = builtInPrice;
 
   private constructor(pipeline: LogPipeline, lifetime: AbortController, metrics: Metrics) {

@@ -219,26 +219,3 @@ function badBody(message: string, encoding: OtlpEncoding): TelemetryAnswer {
 
 /** How many client spans whose calls the gateway logged are remembered. */
 export const RECENT_PARENTS = 100_000;
-
-/** A set of the most recent `max` keys (the oldest forgotten first). */
-export class RecentKeys {
-  readonly #keys = new Set<string>();
-  readonly #max: number;
-
-  /** Remembers at most `max` keys. */
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  /** Remembers a key (as the newest). */
-  add(key: string): void {
-    this.#keys.delete(key);
-    this.#keys.add(key);
-    if (this.#keys.size > this.#max) this.#keys.delete(this.#keys.values().next().value!);
-  }
-
-  /** Whether the key is remembered. */
-  has(key: string): boolean {
-    return this.#keys.has(key);
-  }
-}

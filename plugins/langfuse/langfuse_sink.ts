@@ -21,6 +21,7 @@ import {
   failureError,
   fetchFailure,
   type HttpSinkError,
+  RecentIds,
   secretScrubber,
   sinkError,
 } from "@sluice/core/sink-http";
@@ -192,17 +193,11 @@ export function createLangfuseSink(
   let reportedFailure = "";
   let warnedDynamicKeys = false;
   /** Ingestion envelopes confirmed or refused for good, across the attempts of a batch. */
-  const settled = new Set<string>();
+  const settled = new RecentIds(MAX_REMEMBERED_ITEMS);
   /** Why a call's envelopes were refused for good (counted when its batch settles). */
   const dropReasonOf = new Map<string, string>();
 
-  const remember = (id: string) => {
-    settled.add(id);
-    if (settled.size > MAX_REMEMBERED_ITEMS) {
-      const oldest = settled.values().next().value;
-      if (oldest !== undefined) settled.delete(oldest);
-    }
-  };
+  const remember = (id: string) => settled.add(id);
 
   /** Maps the batch; counts what is sampled out or skipped. */
   const prepare = (events: readonly LogEvent[]) => {

@@ -14,7 +14,7 @@ import {
   resolveOtelConfig,
   type SignalName,
 } from "./config.ts";
-import { displayUrl } from "@sluice/core/sink-http";
+import { displayUrl, RecentIds } from "@sluice/core/sink-http";
 import {
   createConsoleExporter,
   createOtlpExporter,
@@ -27,7 +27,6 @@ import { eventToGenAiSpan, GENAI_SCHEMA_URL } from "./genai.ts";
 import { type SpanScope, toReadableSpan } from "./spans.ts";
 import { createCallLogger } from "./logs.ts";
 import { createCallMetrics } from "./metrics.ts";
-import { RecentIds } from "./recent_ids.ts";
 import { createTelemetryForwarder } from "./ingest.ts";
 
 /** The instrumentation scope name of every span, log record and metric. */

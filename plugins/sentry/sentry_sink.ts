@@ -10,6 +10,7 @@ import {
   failureError,
   fetchFailure,
   type HttpSinkError,
+  RecentIds,
   sinkError,
 } from "@sluice/core/sink-http";
 import denoJson from "./deno.json" with { type: "json" };
@@ -203,13 +204,10 @@ export function createSentrySink(
   }
 
   let limits: RateLimits = {};
-  const delivered = new Set<string>();
+  const delivered = new RecentIds(REMEMBERED);
   let warnedSuccess = false;
 
-  const remember = (id: string) => {
-    delivered.add(id);
-    if (delivered.size > REMEMBERED) delivered.delete(delivered.values().next().value!);
-  };
+  const remember = (id: string) => delivered.add(id);
 
   async function post(body: Uint8Array<ArrayBuffer>): Promise<Response> {
     try {
