@@ -305,6 +305,24 @@ Deno.test({
         }, { headers: { traceparent: `00-${traceId}-${parent}-01` } });
       }
       await app.embeddings.create({ model: "text-embed", input: ["sluice gates", "canal locks"] });
+      // A call that asks for a tool: the mock calls lookup_order.
+      const { response: toolResponse } = await app.chat.completions.create({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "Use lookup_order for order 4242" }],
+        tools: [{
+          type: "function",
+          function: {
+            name: "lookup_order",
+            description: "Find an order by number",
+            parameters: {
+              type: "object",
+              properties: { order: { type: "string" } },
+              required: ["order"],
+            },
+          },
+        }],
+      }).withResponse();
+      const toolCallId = toolResponse.headers.get("x-sluice-call-id")!;
       await assert.rejects(
         bot.chat.completions.create({
           model: "gpt-5-unknown",
@@ -360,6 +378,11 @@ Deno.test({
       await page.locator("[data-testid=waterfall] .wf-bar").nth(4).waitFor({ state: "detached" });
       assert.match(await page.locator("[data-testid=waterfall]").innerText(), /chat gpt-4\.1/);
       await page.screenshot({ path: `${shots}/console-trace.png` });
+
+      // The tool call's detail lists the call the model made.
+      await page.goto(`${gw.url}/ui/calls/${toolCallId}`);
+      const tools = page.locator("section.panel").filter({ hasText: "Tool calls (1)" });
+      await tools.locator("pre").getByText("lookup_order").waitFor();
 
       // Overview.
       await page.click("nav.top a:has-text('Overview')");
