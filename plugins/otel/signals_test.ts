@@ -393,3 +393,38 @@ Deno.test("log records: compact beside the span (GenAI identity, usage, content,
     await rx.close();
   }
 });
+
+Deno.test("gateway errors: a sluice.gateway_error record, WARN when the gateway retries, ERROR otherwise; not a call in the metrics", async () => {
+  const rx = startHttpSignalsReceiver();
+  const gatewayError = (code: string, message: string): LogEvent => ({
+    ...sampleFailureEvent(),
+    call_type: "gateway_error",
+    source: "webhook",
+    error: { status: 500, code, class: "GatewayError", message },
+  });
+  const sink = createOtelSink(
+    { endpoint: rx.url, protocol: "http/json", signals: ["logs", "metrics"] },
+    createTestContext(),
+  );
+  try {
+    await sink.log([
+      gatewayError("call_timeout", "delivery failed (will retry; events kept): timed out"),
+      gatewayError("permanent_failure", "dropped 3 events the sink rejected as malformed"),
+    ]);
+    await sink.flush?.();
+    const records = logRecordsOf(rx.accepted);
+    assert.deepEqual(records.map((r) => [r.eventName, r.severityText]), [
+      ["sluice.gateway_error", "WARN"],
+      ["sluice.gateway_error", "ERROR"],
+    ]);
+    assert.equal(
+      records[1].body.stringValue,
+      "sink webhook: dropped 3 events the sink rejected as malformed",
+    );
+    assert.equal(attributesOf(records[1].attributes)["error.type"], "permanent_failure");
+    assert.ok(!metricsOf(rx.accepted).some((m) => m.name === METRIC_NAMES.requests));
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});
