@@ -359,13 +359,21 @@ export class DeliveryWorker {
     const end = Date.now() + deadlineMs;
     clearInterval(this.#statsTimer);
     this.#lifetime.abort();
-    await Promise.race([this.#running, pause(deadlineMs, new AbortController().signal)]);
+    const waited = new AbortController();
+    await Promise.race([this.#running, pause(deadlineMs, waited.signal)]);
+    waited.abort();
     const left = () => Math.max(0, end - Date.now());
     await Promise.allSettled(this.#loops.map(async (loop) => {
       await deadlined("flush()", left(), (signal) => loop.sink.flush?.({ signal })).result;
       await deadlined("close()", left(), (signal) => loop.sink.close?.({ signal })).result;
     }));
-    await this.#transport?.close().catch(() => {});
+    // An engine that is away cannot take a drain: the close gives up after a while.
+    const giveUp = new AbortController();
+    await Promise.race([
+      this.#transport?.close().catch(() => {}),
+      pause(3_000, giveUp.signal),
+    ]);
+    giveUp.abort();
   }
 }
 

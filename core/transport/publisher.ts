@@ -35,6 +35,8 @@ const MAX_RECONNECT_WAIT_MS = 5_000;
 const FORWARD_FLUSH_MS = 10;
 /** Fewest events per forwarding batch (more when the sink's `batch_size` is larger). */
 const FORWARD_BATCH = 500;
+/** Longest wait for the connection to drain at close. */
+const CLOSE_TIMEOUT_MS = 3_000;
 /** Deadline of one forwarding batch (a publish the engine does not answer). */
 const FORWARD_TIMEOUT_MS = 10_000;
 
@@ -244,7 +246,13 @@ export class StreamPublisher {
     clearInterval(this.#statsTimer);
     this.#wake?.();
     await this.#connecting;
-    await this.#transport?.close().catch(() => {});
+    // An engine that is away cannot take a drain: the close gives up after a while.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#transport?.close().catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 }
 
