@@ -291,6 +291,7 @@ Deno.test("console: login, headers, calls, search, detail, trace, stats, live fe
       assert.equal(delivery.find((d) => d.sink === "sqlite")!.state, "stored");
       const missing = await getJson(gw, "/ui/api/calls/no-such-call", master);
       assert.equal(missing.status, 404);
+      assert.equal((await getJson(gw, "/ui/api/calls/%E0%A4%A", master)).status, 400);
 
       const trace = await getJson(gw, `/ui/api/traces/${call.trace_id}`, master);
       const spans = trace.body.spans as { span_id: string; source: string }[];

@@ -74,6 +74,15 @@ function respond(
   return response;
 }
 
+/** A path segment, URL-decoded. @throws {QueryError} for a malformed escape. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new QueryError(`malformed path segment "${segment}"`);
+  }
+}
+
 function json(status: number, body: unknown, extra: Record<string, string> = {}): Response {
   return respond(status, JSON.stringify(body), "application/json", extra);
 }
@@ -240,9 +249,9 @@ export class ConsoleRoutes {
       return json(200, await this.#store.query("listCalls", filter, page));
     }
     if (route === "/calls/live") return await this.#live(request, params);
-    if (route.startsWith("/calls/")) return await this.#call(decodeURIComponent(route.slice(7)));
+    if (route.startsWith("/calls/")) return await this.#call(decoded(route.slice(7)));
     if (route.startsWith("/traces/")) {
-      const traceId = decodeURIComponent(route.slice(8));
+      const traceId = decoded(route.slice(8));
       if (!/^[0-9a-f]{32}$/.test(traceId)) {
         throw new QueryError("a trace id is 32 lowercase hex characters");
       }
