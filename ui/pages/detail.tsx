@@ -30,15 +30,15 @@ function toolCalls(event: Json): unknown[] {
 
 /** The timing bar: gateway overhead, upstream, TTFT and total on one scale. */
 function TimingBar(props: { event: Json; total: number; ttft: number | null }) {
+  // `gateway_overhead_ms` / `upstream_ms`, top-level or under `timings`, once events carry them.
   const timings = (props.event.timings ?? {}) as Json;
-  const overhead = typeof timings.gateway_overhead_ms === "number"
-    ? timings.gateway_overhead_ms
-    : null;
-  const upstream = typeof timings.upstream_ms === "number"
-    ? timings.upstream_ms
-    : overhead !== null
-    ? Math.max(0, props.total - overhead)
-    : null;
+  const figure = (name: string): number | null => {
+    const value = props.event[name] ?? timings[name];
+    return typeof value === "number" && Number.isFinite(value) ? value : null;
+  };
+  const overhead = figure("gateway_overhead_ms");
+  const upstream = figure("upstream_ms") ??
+    (overhead !== null ? Math.max(0, props.total - overhead) : null);
   const total = Math.max(props.total, 1);
   const pct = (ms: number) => `${Math.min(100, Math.max(0.5, (ms / total) * 100)).toFixed(2)}%`;
   return (
@@ -60,6 +60,12 @@ function TimingBar(props: { event: Json; total: number; ttft: number | null }) {
         )}
         {props.ttft === null && <div class="seg total" style={{ width: "100%" }} />}
       </div>
+      {overhead !== null && upstream !== null && (
+        <div class="timing-track thin" title="gateway overhead and upstream">
+          <div class="seg overhead" style={{ width: pct(overhead) }} />
+          <div class="seg upstream" style={{ width: pct(upstream) }} />
+        </div>
+      )}
       <dl class="timing-legend">
         <div>
           <dt>
