@@ -61,6 +61,8 @@ function GroupTable(props: { title: string; groups: Group[] }) {
 export function OverviewPage(props: { query: URLSearchParams }) {
   const windowName = props.query.get("window") ?? "1h";
   const span = WINDOWS.find((w) => w[0] === windowName)?.[2] ?? 3_600_000;
+  // Long windows scan more rows: refresh them less often.
+  const refreshMs = span <= 3_600_000 ? 5_000 : span <= 21_600_000 ? 15_000 : 60_000;
   const [stats, setStats] = useState<Stats | null>(null);
   const [error, setError] = useState<unknown>();
   useEffect(() => {
@@ -77,7 +79,7 @@ export function OverviewPage(props: { query: URLSearchParams }) {
       } catch (e) {
         if (!stopped) setError(e);
       }
-      if (!stopped) timer = setTimeout(load, 5_000);
+      if (!stopped) timer = setTimeout(load, refreshMs);
     };
     load();
     return () => {
@@ -130,7 +132,7 @@ export function OverviewPage(props: { query: URLSearchParams }) {
             </button>
           ))}
         </div>
-        <span class="muted">per {bucket} · refreshes every 5 s</span>
+        <span class="muted">per {bucket} · refreshes every {refreshMs / 1000} s</span>
       </div>
       <ErrorLine error={error} />
       {t && (
