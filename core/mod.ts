@@ -37,6 +37,7 @@ export type {
   KeyConfig,
   LoadedFacts,
   LogConfig,
+  LogTransportConfig,
   Loose,
   MessagesPolicy,
   ModelConfig,

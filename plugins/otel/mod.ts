@@ -76,6 +76,7 @@ export {
   SIGNAL_NAMES,
   type SignalName,
   type TemporalityPreference,
+  type TlsFiles,
 } from "./config.ts";
 export { METRIC_NAMES, SINK_OUTCOMES } from "./metrics.ts";
 export { CALL_EVENT_NAME, GATEWAY_ERROR_EVENT_NAME } from "./logs.ts";
