@@ -162,6 +162,7 @@ async function main(args: string[]): Promise<number> {
         scrub.text(config.sinks.map((s) => s.name ?? s.use).join(", ")) || "none"
       }`,
     );
+    if (config.ui) console.error(`  console: http://${hostname}:${port}/ui`);
     if (!flags.config) {
       console.error(
         `  try: curl -s http://${hostname}:${port}/v1/chat/completions -H 'content-type: application/json' ` +
