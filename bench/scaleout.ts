@@ -21,7 +21,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { fmt, machine, median, ROOT } from "./common.ts";
-import { freePort, type Server, spawnServer, waitReady } from "./procs.ts";
+import { childPids, freePort, type Server, spawnServer, waitReady } from "./procs.ts";
 import { openTransport } from "../core/transport/open.ts";
 
 const MOD = fileURLToPath(new URL("../mod.ts", import.meta.url));
@@ -211,11 +211,19 @@ async function proxyPart(): Promise<string[]> {
     stream: await writeConfig("proxy-stream", configFor(engine, receiver.url, stream)),
   };
   const results: Record<"local" | "stream", number[]> = { local: [], stream: [] };
+  const cpu: Record<"local" | "stream", number[]> = { local: [], stream: [] };
+  const enginePid = await pidOf(engine === "nats" ? "nats-server" : "redis-server");
   for (let r = 0; r < rounds; r++) {
     for (const kind of ["local", "stream"] as const) {
       const gw = await startGateway(configs[kind], `${dir}/proxy-${kind}-${r}`);
       await closedLoop(gw.url, 1); // warm-up
-      results[kind].push(await closedLoop(gw.url, durationS));
+      // CPU of the gateway, its sandboxed sinks and the engine, per call.
+      const tree = () => [gw.server.child.pid, ...descendants(gw.server.child.pid), enginePid];
+      const before = tree().reduce((sum, pid) => sum + cpuTicks(pid), 0);
+      const rate = await closedLoop(gw.url, durationS);
+      const after = tree().reduce((sum, pid) => sum + cpuTicks(pid), 0);
+      results[kind].push(rate);
+      cpu[kind].push(((after - before) * 10_000) / (rate * durationS)); // µs per call
       await stop(gw.server);
     }
   }
@@ -224,12 +232,39 @@ async function proxyPart(): Promise<string[]> {
   const streamed = median(results.stream);
   return [
     `proxy throughput (closed loop, 32 callers, ${durationS} s, median of ${rounds} interleaved rounds):`,
-    `  local ${fmt(local, 0)} calls/s [${results.local.map((n) => fmt(n, 0)).join(", ")}]`,
-    `  ${engine} ${fmt(streamed, 0)} calls/s [${results.stream.map((n) => fmt(n, 0)).join(", ")}]`,
+    `  local ${fmt(local, 0)} calls/s [${results.local.map((n) => fmt(n, 0)).join(", ")}], ` +
+    `${fmt(median(cpu.local), 0)} µs CPU per call (gateway, sandboxed sink, engine)`,
+    `  ${engine} ${fmt(streamed, 0)} calls/s [${
+      results.stream.map((n) => fmt(n, 0)).join(", ")
+    }], ` +
+    `${fmt(median(cpu.stream), 0)} µs CPU per call`,
     `  ratio of medians ${fmt(streamed / local, 2)}×; median of per-round ratios ${
       fmt(median(results.stream.map((n, i) => n / results.local[i])), 2)
-    }× (target ≥ 0.9×)`,
+    }× (target ≥ 0.9×); CPU per call ${fmt(median(cpu.stream) / median(cpu.local), 2)}×`,
   ];
+}
+
+/** User + system CPU ticks (1/100 s) of a process, 0 once it is gone. */
+function cpuTicks(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  for (const child of childPids(pid)) out.push(child, ...descendants(child));
+  return out;
+}
+
+async function pidOf(name: string): Promise<number> {
+  const out = await new Deno.Command("pgrep", { args: ["-o", "-x", name], stdout: "piped" })
+    .output();
+  return Number(new TextDecoder().decode(out.stdout).trim()) || 0;
 }
 
 async function lagPart(): Promise<string[]> {
