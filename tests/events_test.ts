@@ -23,6 +23,7 @@ Deno.test("a success event has ids, model, timings, usage, cost and metadata; ke
     sinks: [{ use: "jsonl", config: { dir }, queue: { flush_interval_ms: 10 } }],
   });
   let callId = "";
+  let overheadHeader = "";
   try {
     const client = new OpenAI({
       apiKey: "sk-team-key-0001",
@@ -38,6 +39,7 @@ Deno.test("a success event has ids, model, timings, usage, cost and metadata; ke
       ...({ metadata: { trace_id: "my-trace", session_id: "sess-1", tags: ["t1"] } } as any),
     }, { headers: { "x-sluice-tags": "web, beta", "user-agent": "test-agent/1" } }).withResponse();
     callId = response.headers.get("x-sluice-call-id")!;
+    overheadHeader = response.headers.get("x-sluice-overhead-ms")!;
     assert.ok(data.id);
   } finally {
     await gw.close();
@@ -60,6 +62,10 @@ Deno.test("a success event has ids, model, timings, usage, cost and metadata; ke
   assert.deepEqual(e.model_parameters, { temperature: 0.5 });
   assert.ok(e.end_time >= e.start_time);
   assert.equal(e.response_time_ms, e.end_time - e.start_time);
+  // The timing split the console's bar shows: the header's overhead, the upstream's wait.
+  assert.equal(e.gateway_overhead_ms.toFixed(3), overheadHeader);
+  assert.ok(e.upstream_ms >= 0 && e.gateway_overhead_ms >= 0);
+  assert.ok(e.upstream_ms + e.gateway_overhead_ms <= e.response_time_ms + 1);
   assert.ok(e.prompt_tokens > 0 && e.completion_tokens > 0);
   assert.equal(e.total_tokens, e.prompt_tokens + e.completion_tokens);
   assert.ok(

@@ -115,6 +115,16 @@ export interface LogEvent {
   completion_start_time?: number;
   /** `end_time - start_time`. */
   response_time_ms: number;
+  /**
+   * Milliseconds spent waiting on the upstream until its response headers
+   * (every attempt), when the call reached one.
+   */
+  upstream_ms?: number;
+  /**
+   * Milliseconds the gateway itself took before its response headers left
+   * (the `x-sluice-overhead-ms` header: arrival to headers, minus `upstream_ms`).
+   */
+  gateway_overhead_ms?: number;
   /** Input tokens. */
   prompt_tokens: number;
   /** Output tokens. */

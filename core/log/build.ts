@@ -174,6 +174,8 @@ export function buildLogEvent(r: FinishedCall): LogEvent {
     end_time: r.endTime,
     completion_start_time: r.completionStartTime,
     response_time_ms: r.endTime - r.startTime,
+    upstream_ms: r.upstreamMs,
+    gateway_overhead_ms: r.overheadMs,
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: usage?.total_tokens ?? prompt + completion,

@@ -68,6 +68,10 @@ export interface FinishedCall {
   endTime: number;
   /** Epoch ms of the first token. */
   completionStartTime?: number;
+  /** Milliseconds spent waiting on the upstream until its response headers (all attempts). */
+  upstreamMs?: number;
+  /** Milliseconds the gateway itself took before its response headers left (`x-sluice-overhead-ms`). */
+  overheadMs?: number;
   /** The `user-agent` header. */
   userAgent?: string;
   /** The raw `x-sluice-tags` / `x-litellm-tags` header values. */

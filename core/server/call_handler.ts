@@ -415,7 +415,10 @@ export class CallHandler {
 
   /** The gateway's own time (`x-sluice-overhead-ms`), and LiteLLM's headers when asked for. */
   #timingHeaders(call: Call, headers: Record<string, string>): void {
-    headers["x-sluice-overhead-ms"] = (performance.now() - call.t0 - call.upstreamMs).toFixed(3);
+    const overhead = performance.now() - call.t0 - call.upstreamMs;
+    headers["x-sluice-overhead-ms"] = overhead.toFixed(3);
+    call.record.upstreamMs = Math.round(call.upstreamMs * 1000) / 1000;
+    call.record.overheadMs = Math.round(overhead * 1000) / 1000;
     if (this.#deps.config.server.litellm_headers) addLiteLLMHeaders(headers, call.t0);
   }
 

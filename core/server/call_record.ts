@@ -18,6 +18,8 @@ type SharedFields =
   | "startTime"
   | "endTime"
   | "completionStartTime"
+  | "upstreamMs"
+  | "overheadMs"
   | "requesterIp"
   | "bodyBytes"
   | "model"
@@ -77,6 +79,8 @@ export function toFinishedCall(r: CallRecord, controls: CallControls | undefined
     endTime: r.endTime,
     stream: r.stream,
     completionStartTime: r.completionStartTime,
+    upstreamMs: r.upstreamMs,
+    overheadMs: r.overheadMs,
     userAgent: r.headers.get("user-agent") ?? undefined,
     tagHeaders,
     requesterIp: r.requesterIp,
