@@ -367,6 +367,9 @@ Deno.test({
       const timing = await page.locator("[data-testid=timing-bar]").innerText();
       assert.match(timing, /total/);
       assert.match(timing, /time to first token/);
+      // The gateway's own time and the upstream's, from the event's upstream_ms / gateway_overhead_ms.
+      await page.locator(".timing-track.thin .seg.overhead").waitFor();
+      assert.doesNotMatch(timing, /not in the event/);
       await page.locator("table.sinks").getByText("stored").waitFor();
       await page.screenshot({ path: `${shots}/console-detail.png`, fullPage: true });
 

@@ -18,6 +18,8 @@ export function time(ms: number): string {
 /** `843 ms`, `2.41 s`, `—` for none. */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return "—";
+  // Sub-millisecond figures (the gateway's own overhead) keep their decimals.
+  if (ms < 10) return `${ms.toFixed(ms < 1 ? 2 : 1)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
