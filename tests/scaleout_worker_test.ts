@@ -1,0 +1,151 @@
+/**
+ * The delivery worker against the shared NATS server, in-process, with a
+ * webhook sink and a receiver whose answers the test switches: a 400 sends
+ * the batch to the dead-letter stream, a 503 is retried and dead-lettered
+ * after `max_attempts`, a kind the sink does not take is acked unsent, and a
+ * healthy receiver gets each event once, with `/metrics` counting it all.
+ */
+import assert from "node:assert/strict";
+import { checkConfig } from "../core/config/load.ts";
+import { DeliveryWorker } from "../core/deliver/worker.ts";
+import { openNatsTransport } from "../core/transport/nats.ts";
+import { resolveTransport } from "../core/transport/options.ts";
+import type { LogTransport } from "../core/transport/types.ts";
+import { startReceiver } from "./fakes/receiver.ts";
+import { until } from "./fakes/outage.ts";
+import {
+  deleteNatsStreams,
+  NATS_URL,
+  serviceAvailable,
+  uniqueStream,
+} from "./scaleout_services.ts";
+
+const run = await serviceAvailable("nats");
+const encoder = new TextEncoder();
+
+function event(id: string, status: "success" | "failure" = "success") {
+  return encoder.encode(JSON.stringify({
+    schema_version: 1,
+    request_id: id,
+    call_id: id,
+    id,
+    call_type: "chat",
+    status,
+    start_time: 0,
+    end_time: 0,
+  }));
+}
+
+async function withWorker(
+  receiverUrl: string,
+  options: { maxAttempts?: number; on?: string[] },
+  fn: (ctx: { worker: DeliveryWorker; transport: LogTransport }) => Promise<void>,
+): Promise<void> {
+  const stream = uniqueStream("sluice-worker");
+  const check = await checkConfig({
+    sinks: [{
+      use: "webhook",
+      sandbox: false,
+      config: { url: receiverUrl },
+      queue: { batch_size: 10 },
+      ...(options.on ? { on: options.on } : {}),
+    }],
+    log: {
+      transport: { kind: "nats", url: NATS_URL, stream, max_attempts: options.maxAttempts ?? 10 },
+    },
+  });
+  assert.ok(check.config, JSON.stringify(check.problems));
+  const transport = await openNatsTransport({ url: NATS_URL, stream });
+  const worker = await DeliveryWorker.start({
+    config: check.config,
+    transport: resolveTransport(check.config.log.transport)!,
+    baseDir: Deno.cwd(),
+    secrets: [],
+    log: () => {},
+  });
+  try {
+    await until(() => worker.connected, 10_000, "the worker to connect");
+    await fn({ worker, transport });
+  } finally {
+    await worker.close(2_000);
+    await transport.close();
+    await deleteNatsStreams(NATS_URL, stream);
+  }
+}
+
+function counter(worker: DeliveryWorker, outcome: string): number {
+  const line = worker.metricsText().split("\n").find((l) =>
+    l.startsWith("sluice_stream_consumed_total") && l.includes(`outcome="${outcome}"`)
+  );
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+Deno.test({
+  name: "worker: delivered once and acked; a kind the sink does not take is acked unsent",
+  ignore: !run,
+  fn: async () => {
+    const receiver = startReceiver("ok");
+    try {
+      await withWorker(receiver.url, { on: ["success"] }, async ({ worker, transport }) => {
+        await transport.publish(
+          ["a", "b", "c"].map((id) => ({ sink: "webhook", id: `${id}.webhook`, body: event(id) })),
+        );
+        await transport.publish([{
+          sink: "webhook",
+          id: "f.webhook",
+          body: event("f", "failure"),
+        }]);
+        await until(() => receiver.seen.size === 3, 10_000, "three events");
+        await until(() => counter(worker, "filtered") === 1, 10_000, "the failure filtered");
+        assert.deepEqual([...receiver.seen.keys()].sort(), ["a", "b", "c"]);
+        assert.equal(counter(worker, "delivered"), 3);
+        await until(
+          async () => (await transport.stats(["webhook"])).messages === 0,
+          10_000,
+          "every message acked",
+        );
+        await worker.refreshStats();
+        assert.match(
+          worker.metricsText(),
+          /sluice_stream_consumer_pending\{engine="nats",sink="webhook"\} 0/,
+        );
+      });
+    } finally {
+      await receiver.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "worker: a 400 dead-letters the batch at once; a 503 is retried, then dead-lettered",
+  ignore: !run,
+  fn: async () => {
+    const receiver = startReceiver("400");
+    try {
+      await withWorker(receiver.url, { maxAttempts: 2 }, async ({ worker, transport }) => {
+        await transport.publish(
+          ["p1", "p2"].map((id) => ({ sink: "webhook", id: `${id}.webhook`, body: event(id) })),
+        );
+        await until(
+          async () => (await transport.stats(["webhook"])).deadLettered === 2,
+          10_000,
+          "two dead letters",
+        );
+        assert.equal(counter(worker, "retried"), 0, "a permanent failure is not retried");
+        receiver.setMode("503");
+        await transport.publish([{ sink: "webhook", id: "t1.webhook", body: event("t1") }]);
+        await until(
+          async () => (await transport.stats(["webhook"])).deadLettered === 3,
+          20_000,
+          "the retried event dead-lettered after 2 attempts",
+        );
+        assert.equal(counter(worker, "retried"), 1);
+        assert.equal(counter(worker, "redelivered"), 1);
+        assert.equal(counter(worker, "dead_lettered"), 3);
+        assert.equal(receiver.seen.size, 0);
+      });
+    } finally {
+      await receiver.close();
+    }
+  },
+});
