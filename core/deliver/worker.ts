@@ -21,7 +21,7 @@ import { DEFAULT_SINK_EVENT_KINDS, type Sink } from "../plugin.ts";
 import { orderSecrets, scrubSecrets } from "../redaction/structural.ts";
 import { TransportCounters } from "../transport/metrics.ts";
 import { openTransport } from "../transport/open.ts";
-import { displayUrl, type ResolvedTransport } from "../transport/options.ts";
+import { describeLimits, displayUrl, type ResolvedTransport } from "../transport/options.ts";
 import type { Delivery, LogTransport } from "../transport/types.ts";
 
 /** Ids remembered per sink to tell a redelivery of an acked message (a duplicate). */
@@ -176,7 +176,12 @@ export class DeliveryWorker {
     }
     const transport = this.#transport;
     if (!transport) return;
-    this.#log("info", `delivering ${this.sinkNames.join(", ") || "no sinks"} from ${where}`);
+    this.#log(
+      "info",
+      `delivering ${this.sinkNames.join(", ") || "no sinks"} from ${where}; ${
+        describeLimits(options)
+      }`,
+    );
     this.#statsTimer = setInterval(() => this.refreshStats(), STATS_EVERY_MS);
     Deno.unrefTimer(this.#statsTimer);
     this.refreshStats();

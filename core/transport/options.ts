@@ -151,3 +151,19 @@ export function subjectToken(name: string): string {
     (c) => `~${c.codePointAt(0)!.toString(16)}`,
   );
 }
+
+/**
+ * The stream's limits as start-up lines show them.
+ *
+ * @param options The transport options.
+ * @returns e.g. `limits: max_bytes 1073741824, max_age_ms 86400000`, or a note that there are none.
+ */
+export function describeLimits(options: TransportOptions): string {
+  const parts = [
+    options.maxBytes !== undefined ? `max_bytes ${options.maxBytes}` : "",
+    options.maxAgeMs !== undefined ? `max_age_ms ${options.maxAgeMs}` : "",
+  ].filter(Boolean);
+  return parts.length > 0
+    ? `limits: ${parts.join(", ")} (oldest messages dropped past them)`
+    : "no size or age limit (the stream grows while workers are behind)";
+}

@@ -21,7 +21,7 @@ import type { LogEvent } from "../event/log_event.ts";
 import { type Sink, SINK_EVENT_KINDS } from "../plugin.ts";
 import { TransportCounters } from "./metrics.ts";
 import { openTransport } from "./open.ts";
-import { displayUrl, type ResolvedTransport } from "./options.ts";
+import { describeLimits, displayUrl, type ResolvedTransport } from "./options.ts";
 import type { LogTransport, PublishedEvent } from "./types.ts";
 
 /** How often the stream's size and lag are read for `/metrics`. */
@@ -126,7 +126,7 @@ export class StreamPublisher {
           return;
         }
         this.#transport = transport;
-        this.#log("info", `log events go to ${this.where}`);
+        this.#log("info", `log events go to ${this.where}; ${describeLimits(options)}`);
         this.#statsTimer = setInterval(() => this.refreshStats(), STATS_EVERY_MS);
         Deno.unrefTimer(this.#statsTimer);
         await this.refreshStats();
