@@ -38,7 +38,7 @@ function event(id: string, status: "success" | "failure" = "success") {
 
 async function withWorker(
   receiverUrl: string,
-  options: { maxAttempts?: number; on?: string[] },
+  options: { maxAttempts?: number; on?: string[]; sinkDownMs?: number },
   fn: (ctx: { worker: DeliveryWorker; transport: LogTransport }) => Promise<void>,
 ): Promise<void> {
   const stream = uniqueStream("sluice-worker");
@@ -62,6 +62,7 @@ async function withWorker(
     baseDir: Deno.cwd(),
     secrets: [],
     log: () => {},
+    ...(options.sinkDownMs !== undefined ? { sinkDownMs: options.sinkDownMs } : {}),
   });
   try {
     await until(() => worker.connected, 10_000, "the worker to connect");
@@ -144,6 +145,30 @@ Deno.test({
         assert.equal(counter(worker, "dead_lettered"), 3);
         assert.equal(receiver.seen.size, 0);
       });
+    } finally {
+      await receiver.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "worker: a sink that is down as a whole keeps its events in the stream past max_attempts",
+  ignore: !run,
+  fn: async () => {
+    const receiver = startReceiver("503");
+    try {
+      await withWorker(
+        receiver.url,
+        { maxAttempts: 2, sinkDownMs: 0 }, // down from the first failure on
+        async ({ worker, transport }) => {
+          await transport.publish([{ sink: "webhook", id: "d1.webhook", body: event("d1") }]);
+          await until(() => counter(worker, "redelivered") >= 3, 20_000, "four attempts");
+          assert.equal((await transport.stats(["webhook"])).deadLettered, 0);
+          receiver.setMode("ok");
+          await until(() => receiver.seen.has("d1"), 40_000, "the event once the sink is back");
+          assert.equal(counter(worker, "dead_lettered"), 0);
+        },
+      );
     } finally {
       await receiver.close();
     }

@@ -28,6 +28,11 @@ import type { Delivery, LogTransport } from "../transport/types.ts";
 const REMEMBERED_IDS = 200_000;
 /** Longest pause of a sink's loop after failures. */
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * A sink that has accepted nothing for this long counts as down: its events
+ * wait in the stream instead of reaching the dead-letter stream.
+ */
+const SINK_DOWN_MS = 60_000;
 /** How often the stream's size and lag are read for `/metrics`. */
 const STATS_EVERY_MS = 2_000;
 
@@ -50,6 +55,8 @@ export interface DeliveryWorkerOptions {
   log?: WorkerLog;
   /** Opens the transport (default {@link openTransport}). */
   open?: typeof openTransport;
+  /** After this long without a sink answering, it counts as down (default 60 s; tests shorten it). */
+  sinkDownMs?: number;
 }
 
 interface SinkLoop {
@@ -61,6 +68,10 @@ interface SinkLoop {
   /** Acked ids, oldest first (a Set keeps insertion order). */
   done: Set<string>;
   failures: number;
+  /** When the sink last answered (delivered, or rejected as permanent), epoch ms. */
+  answeredAt: number;
+  /** The "down" line was written (once per outage). */
+  reportedDown?: boolean;
   secrets: string[];
 }
 
@@ -124,6 +135,7 @@ export class DeliveryWorker {
         callTimeoutMs: entry.queue.call_timeout_ms ?? 30_000,
         done: new Set(),
         failures: 0,
+        answeredAt: Date.now(),
         secrets: ordered,
       };
     });
@@ -294,6 +306,8 @@ export class DeliveryWorker {
       this.#count(loop, "skipped", skipped);
       if (loop.failures > 0) this.#log("info", `sink "${loop.name}": delivering again`);
       loop.failures = 0;
+      loop.answeredAt = Date.now();
+      loop.reportedDown = false;
       for (const d of send) {
         settle.push(d.ack());
         loop.done.add(d.id);
@@ -311,6 +325,7 @@ export class DeliveryWorker {
       const message = maskSecrets(messageOf(error), loop.secrets);
       const failure = error as { permanent?: unknown; retryAfterMs?: unknown };
       if (failure?.permanent === true) {
+        loop.answeredAt = Date.now(); // it answered: up, and only these events are at fault
         this.#count(loop, "dead_lettered", send.length);
         this.#log(
           "error",
@@ -327,9 +342,12 @@ export class DeliveryWorker {
         Math.min(MAX_BACKOFF_MS, 250 * 2 ** (loop.failures - 1)) * (0.5 + Math.random() / 2),
       );
       const maxAttempts = this.#options.config.log.transport.max_attempts;
+      // A sink that is down as a whole keeps its events in the stream: attempts count only
+      // while it answers other batches (these events are what fails).
+      const down = Date.now() - loop.answeredAt >= (this.#options.sinkDownMs ?? SINK_DOWN_MS);
       let gaveUp = 0;
       for (const d of send) {
-        if (d.attempt >= maxAttempts) {
+        if (d.attempt >= maxAttempts && !down) {
           gaveUp++;
           settle.push(d.deadLetter(`gave up after ${d.attempt} attempts: ${message}`));
         } else settle.push(d.retry(backoff));
@@ -341,6 +359,15 @@ export class DeliveryWorker {
           "warn",
           `sink "${loop.name}": delivery failed (${send.length - gaveUp} to retry, ${gaveUp} ` +
             `dead-lettered after ${maxAttempts} attempts): ${message}`,
+        );
+      }
+      if (down && !loop.reportedDown) {
+        loop.reportedDown = true;
+        this.#log(
+          "warn",
+          `sink "${loop.name}" has not answered for ${
+            Math.round((Date.now() - loop.answeredAt) / 1000)
+          } s: its events wait in the stream (not dead-lettered) until it does`,
         );
       }
       // The sink is failing: the loop waits too, with what it holds left to the engine.
