@@ -30,6 +30,7 @@ import { configBaseDir, configScrubber, configSecrets } from "./core/config/load
 import { checkSinkConfigs } from "./core/loader/check.ts";
 import { serveIsolates } from "./core/server/isolates.ts";
 import { runDeliver } from "./core/deliver/cli.ts";
+import { resolveTransport, TransportConfigError } from "./core/transport/options.ts";
 
 export * from "./core/mod.ts";
 
@@ -119,6 +120,18 @@ async function main(args: string[]): Promise<number> {
         configSecrets(check.config),
       ),
     );
+    // The log stream's URL as start would resolve it (REDIS_* fallbacks included).
+    try {
+      const environment = check.config.environment;
+      resolveTransport(
+        check.config.log.transport,
+        (name) => Object.hasOwn(environment, name) ? environment[name] : Deno.env.get(name),
+      );
+    } catch (error) {
+      if (!(error instanceof TransportConfigError)) throw error;
+      const message = error.message.slice(error.path.length + 2);
+      check.problems.push({ path: error.path, severity: "error", message });
+    }
   }
   const errors = check.problems.filter((p) => p.severity === "error");
   const warnings = check.problems.filter((p) => p.severity === "warning");

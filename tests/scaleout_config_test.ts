@@ -90,6 +90,27 @@ Deno.test("subjectToken keeps safe names and escapes the rest", () => {
   assert.equal(subjectToken("my.sink *>"), "my~2esink~20~2a~3e");
 });
 
+Deno.test("--check reports a log stream URL of the wrong engine, without its credential", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/gateway.json`,
+      JSON.stringify({ log: { transport: { kind: "nats", url: "http://u:chk-secret-4@h:1" } } }),
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MOD, "--check", "--config", `${dir}/gateway.json`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 1);
+    assert.match(text, /error: log\.transport\.url: expected a nats URL like nats:\/\/host:4222/);
+    assert.ok(!text.includes("chk-secret-4"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("deliver refuses a config whose transport is local", async () => {
   const dir = await Deno.makeTempDir();
   try {
