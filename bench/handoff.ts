@@ -156,6 +156,7 @@ big.control = await bigHandOff({
   submit() {},
   metrics: () => Promise.resolve(""),
   sinks: () => Promise.resolve([]),
+  delivery: () => Promise.resolve([]),
   ingest: () => Promise.resolve("unavailable" as const),
   ingestRefused() {},
   close: () => Promise.resolve(),

@@ -289,6 +289,16 @@ Deno.test("console: login, headers, calls, search, detail, trace, stats, live fe
       const delivery = detail.body.delivery as { sink: string; state: string }[];
       assert.deepEqual(delivery.map((d) => d.sink).sort(), ["dead-webhook", "sqlite"]);
       assert.equal(delivery.find((d) => d.sink === "sqlite")!.state, "stored");
+      // This call's own state with the dead webhook: kept and retried, never "sent".
+      await until(
+        async () => {
+          const again = await getJson(gw, `/ui/api/calls/${callIds[2]}`, master);
+          const states = again.body.delivery as { sink: string; state: string }[];
+          return /^retrying/.test(states.find((d) => d.sink === "dead-webhook")!.state);
+        },
+        10_000,
+        "the dead webhook's state for the call",
+      );
       const missing = await getJson(gw, "/ui/api/calls/no-such-call", master);
       assert.equal(missing.status, 404);
       assert.equal((await getJson(gw, "/ui/api/calls/%E0%A4%A", master)).status, 400);

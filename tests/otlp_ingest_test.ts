@@ -479,6 +479,7 @@ function stubLog(answer: "saturated" | "unavailable"): LogHost & { refused: stri
     submit() {},
     metrics: () => Promise.resolve(""),
     sinks: () => Promise.resolve([]),
+    delivery: () => Promise.resolve([]),
     ingest: () => Promise.resolve(answer),
     ingestRefused: (_signal, reason) => void refused.push(reason),
     close: () => Promise.resolve(),

@@ -327,3 +327,40 @@ Deno.test("an event emitted while close waits for pending masking is dropped, ne
   assert.deepEqual(seen.map((e) => e.request_id), [sampleEvent(1).request_id]);
   assert.equal(s.counters.dropped, 1);
 });
+
+Deno.test("each call's state with each sink: queued, retrying, sent, dropped, unknown", async () => {
+  const dir = await Deno.makeTempDir();
+  let isDown = true;
+  const flaky = recordingSink(() => isDown);
+  const picky = recordingSink(() => Object.assign(new Error("malformed"), { permanent: true }));
+  const pipeline = await LogPipeline.start(
+    [
+      {
+        name: "flaky",
+        plugin: "flaky",
+        entry: entry("flaky", { flush_interval_ms: 1000 }),
+        sink: flaky.sink,
+      },
+      { name: "picky", plugin: "picky", entry: entry("picky"), sink: picky.sink },
+    ],
+    { dataDir: dir, log },
+  );
+  const stateOf = (id: string, sink: string) =>
+    pipeline.deliveryOf(id).find((d) => d.sink === sink)?.state;
+  try {
+    const event = sampleEvent(1);
+    pipeline.emit(event, DEFAULT_CONTROLS);
+    assert.equal(stateOf(event.request_id, "flaky"), "queued", "waiting for its batch");
+    await until(() => flaky.attempts() > 0);
+    assert.equal(stateOf(event.request_id, "flaky"), "retrying");
+    assert.match(pipeline.deliveryOf(event.request_id)[0].lastError ?? "", /503/);
+    await until(() => stateOf(event.request_id, "picky") === "dropped");
+    isDown = false;
+    await until(() => stateOf(event.request_id, "flaky") === "sent");
+    assert.deepEqual(flaky.received, [event.request_id]);
+    assert.equal(stateOf("no-such-call", "flaky"), "unknown");
+  } finally {
+    await pipeline.close(1000);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -331,23 +331,27 @@ export class ConsoleRoutes {
     if (!call) {
       return problem(404, "call_not_found", `no stored call with request or call id ${id}`);
     }
-    const sinks = await this.#sinks();
-    // The pipeline tracks sinks, not single events: each sink's state now is what it knows.
-    const delivery = sinks.map((sink) => ({
-      sink: sink.name,
-      state: sink.use === "sqlite" || sink.use === "@sluice/sqlite"
-        ? "stored"
-        : sink.state === "down"
-        ? "retrying (circuit open)"
-        : sink.state === "retrying"
-        ? "retrying"
-        : sink.spool_events > 0 || sink.queue_depth > 0
-        ? "queued or sent"
-        : "sent",
-      spooled_events: sink.spool_events,
-      dropped: sink.dropped,
-      last_error: sink.last_error,
-    }));
+    const [sinks, states] = await Promise.all([
+      this.#sinks(),
+      this.#log.delivery(String(call.request_id)),
+    ]);
+    // This call's state with each sink (its runner remembers the last 20,000 events by id),
+    // beside the sink's own numbers now.
+    const delivery = sinks.map((sink) => {
+      const state = states.find((d) => d.sink === sink.name)?.state ?? "unknown";
+      const stored = state === "sent" && (sink.use === "sqlite" || sink.use === "@sluice/sqlite");
+      return {
+        sink: sink.name,
+        state: stored
+          ? "stored"
+          : state === "retrying" && sink.circuit === "open"
+          ? "retrying (circuit open)"
+          : state,
+        spooled_events: sink.spool_events,
+        dropped: sink.dropped,
+        last_error: sink.last_error,
+      };
+    });
     return json(200, { call, delivery });
   }
 

@@ -27,7 +27,7 @@ import { builtInPrice, type ModelPrice } from "../cost/cost.ts";
 import { resolveTransport } from "../transport/options.ts";
 import { StreamPublisher } from "../transport/publisher.ts";
 import { maskSecrets } from "../loader/secrets.ts";
-import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import type { CallDelivery, SinkSnapshot } from "../pipeline/pipeline.ts";
 import type { SinkStats } from "../plugin.ts";
 
 /** A sink's snapshot as plugins see it (`ctx.pipelineStats`): numbers only, no error text. */
@@ -218,6 +218,13 @@ export class LogCore {
   metricsText(): string {
     return this.#metrics.render(this.#pipeline.snapshot()) +
       (this.#publisher?.metricsText() ?? "") + this.#ingest.render(this.#pipeline.telemetryCounts);
+  }
+
+  /** Where one call's event stands with each sink (last errors with secrets masked). */
+  delivery(requestId: string): CallDelivery[] {
+    return this.#pipeline.deliveryOf(requestId).map((d) =>
+      d.lastError ? { ...d, lastError: maskSecrets(d.lastError, this.#secrets) } : d
+    );
   }
 
   /** Each sink's live state (queue, spool, circuit, counters, last error with secrets masked). */

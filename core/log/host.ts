@@ -10,7 +10,7 @@ import type { FinishedCall } from "./call.ts";
 import { LogCore, type LogInit } from "./core.ts";
 import { type FromLogWorker, type ToLogWorker, uncrossError } from "./protocol.ts";
 import { ThrottledReport } from "../pipeline/throttled_report.ts";
-import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import type { CallDelivery, SinkSnapshot } from "../pipeline/pipeline.ts";
 import type { TelemetryAnswer, TelemetryExport } from "../otlp/ingest.ts";
 import type { RefusedReason } from "../otlp/metrics.ts";
 
@@ -30,6 +30,8 @@ export interface LogHost {
   ingest(input: TelemetryExport): Promise<TelemetryAnswer | "saturated" | "unavailable">;
   /** Counts an OTLP export the request thread refused (auth, size, type) in `/metrics`. */
   ingestRefused(signal: "traces" | "logs", reason: RefusedReason): void;
+  /** Where one call's event stands with each sink (for the console's call page). */
+  delivery(requestId: string): Promise<CallDelivery[]>;
   /** Each sink's live state: queue depth, spool, circuit, counters, last error (for the console). */
   sinks(): Promise<SinkSnapshot[]>;
   /** Delivers what it can within `deadlineMs`, keeps the rest in the write-ahead logs. */
@@ -77,6 +79,11 @@ export class InThreadLogHost implements LogHost {
   /** Counts a refused export. */
   ingestRefused(signal: "traces" | "logs", reason: RefusedReason): void {
     this.#core.ingestRefused(signal, reason);
+  }
+
+  /** Where one call's event stands with each sink. */
+  delivery(requestId: string): Promise<CallDelivery[]> {
+    return Promise.resolve(this.#core.delivery(requestId));
   }
 
   /** Each sink's live state. */
@@ -139,6 +146,7 @@ abstract class RemoteLogHost implements LogHost {
   readonly #endpoint: Endpoint;
   readonly #waiting = new Map<number, (text: string) => void>();
   readonly #waitingSinks = new Map<number, (sinks: SinkSnapshot[]) => void>();
+  readonly #waitingDelivery = new Map<number, (delivery: CallDelivery[]) => void>();
   readonly #waitingIngest = new Map<number, (answer: TelemetryAnswer | "unavailable") => void>();
   /** Body bytes of OTLP exports handed over and not yet answered. */
   #ingestBytes = 0;
@@ -234,6 +242,16 @@ abstract class RemoteLogHost implements LogHost {
     if (!this.dead && !this.closed) this.post({ type: "ingest-refused", signal, reason });
   }
 
+  /** Where one call's event stands with each sink, from the log Worker (empty once it failed). */
+  delivery(requestId: string): Promise<CallDelivery[]> {
+    if (this.dead) return Promise.resolve([]);
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#waitingDelivery.set(id, resolve);
+      this.post({ type: "delivery", id, requestId });
+    });
+  }
+
   /** Each sink's live state, from the log Worker (empty once it failed). */
   sinks(): Promise<SinkSnapshot[]> {
     if (this.dead) return Promise.resolve([]);
@@ -265,6 +283,11 @@ abstract class RemoteLogHost implements LogHost {
       this.#waitingIngest.delete(data.id);
       return true;
     }
+    if (data.type === "delivery") {
+      this.#waitingDelivery.get(data.id)?.(data.delivery);
+      this.#waitingDelivery.delete(data.id);
+      return true;
+    }
     if (data.type === "sinks") {
       this.#waitingSinks.get(data.id)?.(data.sinks);
       this.#waitingSinks.delete(data.id);
@@ -283,6 +306,8 @@ abstract class RemoteLogHost implements LogHost {
     for (const resolve of this.#waitingIngest.values()) resolve("unavailable");
     this.#waitingIngest.clear();
     for (const resolve of this.#waitingSinks.values()) resolve([]);
+    for (const resolve of this.#waitingDelivery.values()) resolve([]);
+    this.#waitingDelivery.clear();
     this.#waitingSinks.clear();
   }
 }

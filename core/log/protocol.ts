@@ -10,7 +10,7 @@
  */
 import type { FinishedCall } from "./call.ts";
 import type { LogInit } from "./core.ts";
-import type { SinkSnapshot } from "../pipeline/pipeline.ts";
+import type { CallDelivery, SinkSnapshot } from "../pipeline/pipeline.ts";
 import type { TelemetryAnswer, TelemetryExport } from "../otlp/ingest.ts";
 import type { RefusedReason } from "../otlp/metrics.ts";
 
@@ -21,6 +21,7 @@ export type ToLogWorker =
   | { type: "calls"; calls: FinishedCall[]; shed: number }
   | { type: "metrics"; id: number }
   | { type: "sinks"; id: number }
+  | { type: "delivery"; id: number; requestId: string }
   | { type: "ingest"; id: number; input: TelemetryExport }
   | { type: "ingest-refused"; signal: "traces" | "logs"; reason: RefusedReason }
   | { type: "sync"; id: number }
@@ -42,6 +43,7 @@ export type FromLogWorker =
   | { type: "failed"; error: CrossedError }
   | { type: "metrics"; id: number; text: string }
   | { type: "sinks"; id: number; sinks: SinkSnapshot[] }
+  | { type: "delivery"; id: number; delivery: CallDelivery[] }
   | { type: "ingested"; id: number; answer: TelemetryAnswer }
   | { type: "synced"; id: number }
   | { type: "taken"; calls: number }

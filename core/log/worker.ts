@@ -97,6 +97,9 @@ async function handle(data: ToLogWorker, reply: Reply): Promise<void> {
     case "ingest-refused":
       core?.ingestRefused(data.signal, data.reason);
       return;
+    case "delivery":
+      reply({ type: "delivery", id: data.id, delivery: core?.delivery(data.requestId) ?? [] });
+      return;
     case "sinks":
       reply({ type: "sinks", id: data.id, sinks: core?.sinkStates() ?? [] });
       return;

@@ -12,7 +12,7 @@ import type { LogEvent } from "../event/log_event.ts";
 import { DEFAULT_SINK_EVENT_KINDS, type Sink, type SinkEventKind } from "../plugin.ts";
 import { type CallControls, DEFAULT_CONTROLS } from "./controls.ts";
 import { randomHex, randomUuid } from "../ids.ts";
-import { type SinkCounters, SinkRunner } from "./sink_runner.ts";
+import { type EventDelivery, type SinkCounters, SinkRunner } from "./sink_runner.ts";
 import { minimalEvent } from "../event/minimal.ts";
 import type { TelemetryBatch } from "../plugin.ts";
 import { envelopeOf } from "../otlp/telemetry.ts";
@@ -33,6 +33,20 @@ export interface SinkSnapshot {
   /** Bytes of the spool on disk. */
   spoolBytes?: number;
   /** The last delivery failure's message (absent while delivering). */
+  lastError?: string;
+}
+
+/** Where one call's event stands with one sink. */
+export interface CallDelivery {
+  /** Instance name. */
+  sink: string;
+  /**
+   * `sent`, `queued`, `spooled`, `retrying` or `dropped`; `unknown` when the
+   * sink was not handed the event, or it is older than the recent events a
+   * sink remembers (20,000).
+   */
+  state: EventDelivery | "unknown";
+  /** The sink's last delivery error, while it fails. */
   lastError?: string;
 }
 
@@ -407,6 +421,15 @@ export class LogPipeline {
       error: { status: 500, code, class: "GatewayError", message },
       source,
     }, DEFAULT_CONTROLS);
+  }
+
+  /** Where the event of `requestId` stands with each sink. */
+  deliveryOf(requestId: string): CallDelivery[] {
+    return this.#routes.map((r) => ({
+      sink: r.name,
+      state: r.runner.deliveryOf(requestId) ?? "unknown",
+      lastError: r.runner.lastError || undefined,
+    }));
   }
 
   /** Each sink's numbers, for `/metrics`. */

@@ -24,6 +24,7 @@ import { ThrottledReport } from "./throttled_report.ts";
 import { truncateEvent } from "../event/truncate.ts";
 import { exceedsJsonDepth } from "../json_depth.ts";
 import { type AppendResult, WriteAheadLog } from "./wal.ts";
+import { RecentIds } from "../sink_http.ts";
 
 /** Consecutive failures that open the circuit. */
 const FAILURES_TO_OPEN = 5;
@@ -46,6 +47,19 @@ export const DEFAULT_MAX_EVENT_BYTES = 4 * 1024 * 1024;
  * disk is slower than the traffic, and events are dropped and counted.
  */
 const MAX_INCOMING_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How many recent events a runner remembers by `request_id` for
+ * {@link SinkRunner.deliveryOf} (routed here, confirmed, dropped).
+ */
+export const TRACKED_EVENTS = 20_000;
+
+/**
+ * Where one event stands with one sink: confirmed by it, waiting in memory,
+ * waiting in the write-ahead log on disk, waiting while deliveries fail, or
+ * dropped (malformed, or lost past the spool limit).
+ */
+export type EventDelivery = "sent" | "queued" | "spooled" | "retrying" | "dropped";
 
 /** Outcome counters of one sink. */
 export interface SinkCounters {
@@ -147,6 +161,10 @@ export class SinkRunner {
   #loop?: Promise<void>;
   /** Settles when the last sink call has finished (see {@link SinkRunner.#call}). */
   #settled: Promise<void> = Promise.resolve();
+  /** Recent events handed to this sink, confirmed by it, and dropped (by `request_id`). */
+  readonly #routedIds = new RecentIds(TRACKED_EVENTS);
+  readonly #sentIds = new RecentIds(TRACKED_EVENTS);
+  readonly #droppedIds = new RecentIds(TRACKED_EVENTS);
 
   private constructor(options: SinkRunnerOptions, wal: WriteAheadLog) {
     this.name = options.name;
@@ -179,6 +197,21 @@ export class SinkRunner {
     if (wal.size > 0) options.hooks.log("info", `replaying ${wal.size} logged events`);
     runner.#loop = runner.#run();
     return runner;
+  }
+
+  /**
+   * Where the event with this `request_id` stands with this sink, if it is
+   * one of the last {@link TRACKED_EVENTS} handed to it (or replayed from its
+   * log); undefined otherwise.
+   */
+  deliveryOf(requestId: string): EventDelivery | undefined {
+    if (this.#droppedIds.has(requestId)) return "dropped";
+    if (this.#sentIds.has(requestId)) return "sent";
+    const inMemory = this.#incoming.some((i) => i.event.request_id === requestId) ||
+      this.#memory.some((e) => e.event.request_id === requestId);
+    if (!inMemory && !this.#routedIds.has(requestId)) return undefined;
+    if (this.#failures > 0) return "retrying";
+    return inMemory ? "queued" : "spooled";
   }
 
   /** Events in memory (waiting for their fsync or for delivery). */
@@ -238,11 +271,13 @@ export class SinkRunner {
     if (this.#incoming.length > 0 && this.#incomingBytes + line.length > MAX_INCOMING_BYTES) {
       // The disk is slower than the traffic: memory stays bounded, and the loss is counted.
       this.counters.dropped++;
+      this.#droppedIds.add(event.request_id);
       this.#drops.add(1, "the write-ahead log is not keeping up (64 MiB of events wait for it)");
       return;
     }
     this.#incoming.push({ event, line });
     this.#incomingBytes += line.length;
+    this.#routedIds.add(event.request_id);
     this.#scheduleCommit();
   }
 
@@ -253,6 +288,7 @@ export class SinkRunner {
    */
   drop(event: LogEvent, why: string): void {
     this.counters.dropped++;
+    this.#droppedIds.add(event.request_id);
     if (event.call_type === "gateway_error") {
       this.#hooks.log("error", `dropped gateway_error event ${event.request_id}: ${why}`);
     } else {
@@ -375,6 +411,7 @@ export class SinkRunner {
       return;
     }
     this.counters.dropped++;
+    this.#droppedIds.add(entry.event.request_id);
     this.#drops.add(
       1,
       "the write-ahead log could not take them and the in-memory queue (max_queue) is full",
@@ -394,6 +431,8 @@ export class SinkRunner {
         continue;
       }
       // Delivered, or dropped as malformed: release now, never earlier.
+      const settled = outcome === "ok" ? this.#sentIds : this.#droppedIds;
+      for (const entry of batch) settled.add(entry.event.request_id);
       this.#memory.splice(0, batch.length);
       const last = batch.findLast((e) => e.lsn !== undefined)?.lsn;
       if (last !== undefined) await this.#wal.confirm(last + 1);

@@ -28,6 +28,14 @@ function toolCalls(event: Json): unknown[] {
   return found;
 }
 
+/** The badge colour of a call's state with a sink. */
+function deliveryBadge(state: string): string {
+  if (state === "sent" || state === "stored") return "ok";
+  if (/retrying|dropped/.test(state)) return "bad";
+  if (state === "queued" || state === "spooled") return "warn";
+  return "muted";
+}
+
 /** The timing bar: gateway overhead, upstream, TTFT and total on one scale. */
 function TimingBar(props: { event: Json; total: number; ttft: number | null }) {
   // `gateway_overhead_ms` / `upstream_ms`, top-level or under `timings`, once events carry them.
@@ -269,7 +277,7 @@ export function DetailPage(props: { id: string }) {
           <JsonBlock value={metadata} />
         </Panel>
       </div>
-      <Panel title="Delivery to sinks (the pipeline's state now)">
+      <Panel title="Delivery of this call to each sink">
         <table class="sinks">
           <thead>
             <tr>
@@ -285,7 +293,7 @@ export function DetailPage(props: { id: string }) {
               <tr key={d.sink}>
                 <td>{d.sink}</td>
                 <td>
-                  <span class={`badge ${/retrying/.test(d.state) ? "bad" : "ok"}`}>{d.state}</span>
+                  <span class={`badge ${deliveryBadge(d.state)}`}>{d.state}</span>
                 </td>
                 <td class="num">{count(d.spooled_events)}</td>
                 <td class="num">{count(d.dropped)}</td>
