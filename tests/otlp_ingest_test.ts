@@ -30,6 +30,7 @@ import { type LogHost, PortLogHost } from "../core/log/host.ts";
 import { parseConfig } from "../core/config/load.ts";
 import { DEFAULT_CONTROLS } from "../core/pipeline/controls.ts";
 import { startUpstream } from "./fakes/upstream.ts";
+import { openStore } from "../plugins/sqlite/mod.ts";
 import {
   startLangfuseReceiver,
   TEST_PUBLIC_KEY,
@@ -574,6 +575,78 @@ Deno.test("a key's own sink list applies to what it exports", async () => {
   } finally {
     await gw.close();
     await receiver.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the SQLite store (the console's) keeps an app's spans beside the gateway's calls, GenAI calls once", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/sluice.db`;
+  const gw = await startGateway({
+    keys: [{ key: APP_KEY, alias: "checkout-app" }],
+    models: [{ name: "mock-gpt", provider: "mock" }],
+    sinks: [{ use: "sqlite", config: { path }, queue: { flush_interval_ms: 10 } }],
+  });
+  const provider = tracerProvider(
+    new JsonTraceExporter({ url: `${gw.url}/v1/traces`, headers: { "x-sluice-api-key": APP_KEY } }),
+  );
+  try {
+    const tracer = provider.getTracer("app");
+    const agent = tracer.startSpan("invoke_agent support");
+    const inAgent = trace.setSpan(context.active(), agent);
+    tracer.startSpan("chat gpt-4o-mini", {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.usage.input_tokens": 1000,
+        "gen_ai.usage.output_tokens": 200,
+      },
+    }, inAgent).end();
+    const viaGateway = tracer.startSpan("chat mock-gpt", {
+      kind: SpanKind.CLIENT,
+      attributes: { "gen_ai.operation.name": "chat", "gen_ai.request.model": "mock-gpt" },
+    }, inAgent);
+    const ctx = viaGateway.spanContext();
+    const client = new OpenAI({ apiKey: APP_KEY, baseURL: `${gw.url}/v1` });
+    await client.chat.completions.create(
+      { model: "mock-gpt", messages: [{ role: "user", content: "Hi" }] },
+      { headers: { traceparent: `00-${ctx.traceId}-${ctx.spanId}-01` } },
+    );
+    viaGateway.end();
+    agent.end();
+    await provider.forceFlush();
+    const traceId = agent.spanContext().traceId;
+    const store = openStore(path, { readOnly: true });
+    try {
+      await until(() => store.traceSpans(traceId).length === 4, 10_000);
+      const spans = store.traceSpans(traceId);
+      // The agent span and the span around the proxied call (OTLP), the direct GenAI call (as a
+      // call: once, not also as a span), and the gateway's own call.
+      assert.deepEqual(
+        spans.map((s) => `${s.source} ${s.name}`).sort(),
+        [
+          "call chat gpt-4o-mini",
+          "call chat mock-gpt",
+          "otlp chat mock-gpt",
+          "otlp invoke_agent support",
+        ],
+      );
+      const calls = store.listCalls({}).calls;
+      assert.equal(
+        calls.length,
+        2,
+        "the proxied call and the direct one; the span around the proxied call is not a call",
+      );
+      const direct = calls.find((c) => c.model_group === "gpt-4o-mini")!;
+      assert.ok(Math.abs(Number(direct.cost) - 0.00027) < 1e-12, JSON.stringify(direct));
+    } finally {
+      store.close();
+    }
+  } finally {
+    await provider.shutdown();
+    await gw.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -11,6 +11,7 @@ import type { ModelConfig } from "../config/types.ts";
 import type { CallType, LogEvent } from "../event/log_event.ts";
 import type { ChatMessage } from "../event/content.ts";
 import type { AnyValue, KeyValue, Resource, Span } from "./types.ts";
+import type { TelemetryBatch } from "../plugin.ts";
 
 /** What a GenAI span says about its call. */
 export interface GenAiCall {
@@ -184,6 +185,67 @@ export function enrichSpan(
   const kept = (span.attributes ?? []).filter((kv) => !kv.key?.startsWith("sluice."));
   span.attributes = [...kept, ...added];
   return { call, cost };
+}
+
+/**
+ * The attribute OTLP ingest sets on a GenAI span around a call that went
+ * through the gateway: the gateway logged that call itself, so no event is
+ * made from the span.
+ */
+export const GATEWAY_CALL_ATTRIBUTE = "sluice.gateway_call";
+
+/** The cost a span's `sluice.cost.*` attributes carry (set by OTLP ingest), if any. */
+function costAttributes(map: Map<string, unknown>): ReturnType<typeof computeCost> | undefined {
+  const total = map.get("sluice.cost.usd");
+  if (typeof total !== "number") return undefined;
+  const part = (key: string) => {
+    const v = map.get(`sluice.cost.${key}_usd`);
+    return typeof v === "number" ? v : 0;
+  };
+  return {
+    total,
+    breakdown: {
+      input: part("input"),
+      output: part("output"),
+      cache_read: part("cache_read"),
+      cache_creation: part("cache_creation"),
+    },
+  };
+}
+
+/**
+ * The standard events of a telemetry batch's GenAI inference spans, as the
+ * gateway makes them for sinks without `exportTelemetry` (`source: "otlp"`,
+ * cost from the spans' `sluice.cost.*`): for a sink that stores spans and
+ * wants the calls among them too. Spans around calls the gateway logged
+ * itself are left out. The caller is not known here (`metadata` holds the
+ * service name as a tag only).
+ *
+ * @example
+ * ```ts
+ * import { telemetryEvents } from "@sluice/core/otlp";
+ * import { sampleTelemetry } from "@sluice/core/testing";
+ *
+ * const [event] = telemetryEvents(sampleTelemetry());
+ * console.log(event.source, event.model); // "otlp" "gpt-4o-mini"
+ * ```
+ */
+export function telemetryEvents(batch: TelemetryBatch): LogEvent[] {
+  if (batch.signal !== "traces") return [];
+  const events: LogEvent[] = [];
+  for (const rs of batch.request.resourceSpans ?? []) {
+    for (const ss of rs.scopeSpans ?? []) {
+      for (const span of ss.spans ?? []) {
+        const attributes = attributeMap(span.attributes);
+        if (attributes.get(GATEWAY_CALL_ATTRIBUTE) === true) continue;
+        const call = genAiCallOf(attributes);
+        if (!call) continue;
+        const cost = costAttributes(attributes);
+        events.push(spanEvent(span, rs.resource, { call, cost }, { tags: [], request: {} }));
+      }
+    }
+  }
+  return events;
 }
 
 /** Nanoseconds since the epoch (decimal string) to milliseconds. */

@@ -11,7 +11,7 @@ import type { ModelPrice } from "../cost/cost.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import type { CallControls } from "../pipeline/controls.ts";
 import type { TelemetryBatch } from "../plugin.ts";
-import { enrichSpan, spanEvent } from "./genai.ts";
+import { enrichSpan, GATEWAY_CALL_ATTRIBUTE, spanEvent } from "./genai.ts";
 import {
   countLogRecords,
   countSpans,
@@ -130,7 +130,11 @@ function ingestTraces(
       ss.spans = (ss.spans ?? []).filter((s) => validTrace(s.traceId) && validSpan(s.spanId));
       for (const span of ss.spans) {
         const genAi = enrichSpan(span, routes.priceOf);
-        if (!genAi || routes.gatewayLogged(span.traceId!, span.spanId!)) continue;
+        if (!genAi) continue;
+        if (routes.gatewayLogged(span.traceId!, span.spanId!)) {
+          span.attributes!.push({ key: GATEWAY_CALL_ATTRIBUTE, value: { boolValue: true } });
+          continue;
+        }
         routes.event(spanEvent(span, rs.resource, genAi, input.caller), input.controls);
         events++;
       }

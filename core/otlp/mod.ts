@@ -31,3 +31,4 @@
  */
 export * from "./proto.ts";
 export * from "./body.ts";
+export { GATEWAY_CALL_ATTRIBUTE, telemetryEvents } from "./genai.ts";

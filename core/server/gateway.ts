@@ -107,7 +107,7 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
   const inflight = new InFlight();
   let closing: Promise<void> | undefined;
   const operator = new OperatorRoutes(keys, router, log, () => closing !== undefined);
-  const otlp = new OtlpRoutes(config, keys, log);
+  const otlp = new OtlpRoutes(config, keys, log, () => handOff.flush());
   // The console at /ui, when `ui:` is configured.
   const ui = config.ui ? new ConsoleRoutes(config, log) : undefined;
   const calls = new CallHandler({

@@ -66,12 +66,19 @@ export class OtlpRoutes {
   readonly #keys: KeyStore;
   readonly #log: LogHost;
   readonly #teams: Map<string, TeamConfig>;
+  readonly #flushCalls: () => void;
 
-  /** Routes over the gateway's config, keys and log side. */
-  constructor(config: GatewayConfig, keys: KeyStore, log: LogHost) {
+  /**
+   * Routes over the gateway's config, keys and log side; `flushCalls` hands
+   * the calls this thread finished to the log side now, so they are logged
+   * before an export that arrives after them (an app's span around a call
+   * is then known as the gateway's).
+   */
+  constructor(config: GatewayConfig, keys: KeyStore, log: LogHost, flushCalls: () => void) {
     this.#config = config;
     this.#keys = keys;
     this.#log = log;
+    this.#flushCalls = flushCalls;
     this.#teams = new Map(config.teams.map((t) => [t.name, t]));
   }
 
@@ -107,6 +114,7 @@ export class OtlpRoutes {
       );
     }
     const key = principal.key;
+    this.#flushCalls();
     const answer = await this.#log.ingest({
       signal,
       encoding: read.encoding,

@@ -3,7 +3,8 @@
  * retention at start and then periodically, off the write path.
  * @module
  */
-import type { LogEvent, PluginLogger, Sink } from "@sluice/core/plugin";
+import type { LogEvent, PluginLogger, Sink, TelemetryBatch } from "@sluice/core/plugin";
+import { telemetryEvents } from "@sluice/core/otlp";
 import { openStore, type PruneResult, type SqliteStore } from "./store.ts";
 
 /** Where the database goes when neither the config nor the gateway names a place. */
@@ -142,6 +143,30 @@ export function createSqliteSink(options: SqliteSinkOptions): SqliteSink {
           { permanent: true },
         ));
       }
+    },
+    /**
+     * An app's spans (ingested by the gateway's OTLP endpoint, redacted): the
+     * spans go to the `spans` table for the console's trace view, and their
+     * GenAI calls to the `calls` table as `source: "otlp"` calls, in one
+     * transaction each. Log records are not stored.
+     */
+    exportTelemetry(batch: TelemetryBatch): Promise<void> {
+      if (closed) {
+        return Promise.reject(
+          new Error(`sqlite: exportTelemetry() after close() (${options.path})`),
+        );
+      }
+      if (batch.signal !== "traces") return Promise.resolve();
+      try {
+        store.writeSpans(batch.request);
+        const calls = telemetryEvents(batch);
+        if (calls.length > 0) store.write(calls);
+      } catch (error) {
+        return Promise.reject(
+          new Error(`sqlite: cannot store spans in ${options.path}: ${reason(error)}`),
+        );
+      }
+      return Promise.resolve();
     },
     prune,
     async close() {

@@ -11,7 +11,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { CallType, LogEvent } from "@sluice/core/plugin";
+import type { CallType, ExportTraceServiceRequest, LogEvent } from "@sluice/core/plugin";
 import {
   CALL_COLUMNS,
   type CallSummary,
@@ -155,6 +155,32 @@ export interface TraceSpan {
 }
 
 const MAX_LIMIT = 1_000;
+
+/** The `spans` table's columns, in insert order. */
+const SPAN_COLUMNS = [
+  "trace_id",
+  "span_id",
+  "parent_span_id",
+  "name",
+  "kind",
+  "service_name",
+  "start_time",
+  "end_time",
+  "status_code",
+  "status_message",
+  "attributes",
+  "events",
+  "resource",
+  "scope",
+  "received_at",
+] as const;
+
+/** Nanoseconds since the epoch (a decimal string) to fractional milliseconds. */
+function nanosToMillis(nanos: string | undefined): number {
+  if (!nanos) return 0;
+  const big = BigInt(nanos);
+  return Number(big / 1_000_000n) + Number(big % 1_000_000n) / 1e6;
+}
 
 /**
  * The cursor of a call in the newest-first order (for `before`/`after`).
@@ -347,6 +373,68 @@ export class SqliteStore {
         if (text) insertText.run(seq, text);
       }
       return { inserted, duplicates: rows.length - inserted };
+    });
+  }
+
+  /**
+   * Stores an OTLP trace export's spans (as a sink's `exportTelemetry` gets
+   * them: redacted, ids as hex) in the `spans` table, in one transaction; a
+   * span already stored (same trace and span id) is left as it is. They show
+   * in {@link SqliteStore.traceSpans} beside the calls of their trace.
+   *
+   * @param request The export, in the OTLP/JSON shape.
+   * @returns How many spans were new and how many already stored.
+   *
+   * @example
+   * ```ts
+   * import { openStore } from "@sluice/sqlite";
+   * import { sampleTelemetry } from "@sluice/core/testing";
+   *
+   * const store = openStore(":memory:");
+   * const batch = sampleTelemetry();
+   * if (batch.signal === "traces") console.log(store.writeSpans(batch.request).inserted); // 2
+   * store.close();
+   * ```
+   */
+  writeSpans(request: ExportTraceServiceRequest): WriteResult {
+    const insert = this.#prepare(
+      `INSERT INTO spans (${SPAN_COLUMNS.join(", ")}) VALUES (${
+        SPAN_COLUMNS.map(() => "?").join(", ")
+      }) ON CONFLICT (trace_id, span_id) DO NOTHING`,
+    );
+    const receivedAt = Date.now();
+    return this.#transaction(() => {
+      let inserted = 0;
+      let total = 0;
+      for (const rs of request.resourceSpans ?? []) {
+        const service = rs.resource?.attributes?.find((a) => a.key === "service.name")?.value
+          ?.stringValue ?? null;
+        for (const ss of rs.scopeSpans ?? []) {
+          for (const span of ss.spans ?? []) {
+            total++;
+            if (!span.traceId || !span.spanId) continue;
+            const result = insert.run(
+              span.traceId,
+              span.spanId,
+              span.parentSpanId ?? null,
+              span.name ?? "",
+              span.kind ?? null,
+              service,
+              nanosToMillis(span.startTimeUnixNano),
+              nanosToMillis(span.endTimeUnixNano ?? span.startTimeUnixNano),
+              span.status?.code ?? null,
+              span.status?.message ?? null,
+              JSON.stringify(span.attributes ?? []),
+              JSON.stringify(span.events ?? []),
+              JSON.stringify(rs.resource ?? {}),
+              JSON.stringify(ss.scope ?? {}),
+              receivedAt,
+            );
+            inserted += Number(result.changes);
+          }
+        }
+      }
+      return { inserted, duplicates: total - inserted };
     });
   }
 
@@ -585,11 +673,14 @@ export class SqliteStore {
         service_name: null,
       });
     }
+    // A GenAI span stored as a call too is shown once, as the call (it links to the call's page).
+    const calls = new Set(spans.map((s) => s.span_id));
     for (
       const row of this.#prepare(
         "SELECT trace_id, span_id, parent_span_id, name, service_name, start_time, end_time, status_code FROM spans WHERE trace_id = ?",
       ).all(traceId)
     ) {
+      if (calls.has(String(row.span_id))) continue;
       spans.push({
         source: "otlp",
         trace_id: String(row.trace_id),
