@@ -120,3 +120,28 @@ export async function settlesWithin(promise: PromiseLike<unknown>, ms: number): 
 function formatMs(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
+
+/**
+ * Waits `ms`, or less when `signal` aborts (resolves either way, never
+ * rejects): a backoff or a poll interval that shutdown cuts short.
+ *
+ * @example
+ * ```ts
+ * import { pause } from "./deadline.ts";
+ * const stop = new AbortController();
+ * setTimeout(() => stop.abort(), 10);
+ * await pause(60_000, stop.signal); // returns after about 10 ms
+ * ```
+ */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}

@@ -13,7 +13,7 @@
  */
 import type { GatewayConfig } from "../config/types.ts";
 import { sinkInstanceName } from "../config/semantics.ts";
-import { deadlined } from "../deadline.ts";
+import { deadlined, pause } from "../deadline.ts";
 import type { LogEvent } from "../event/log_event.ts";
 import { loadSinks } from "../loader/mod.ts";
 import { maskSecrets } from "../loader/secrets.ts";
@@ -407,20 +407,6 @@ export class DeliveryWorker {
     ]);
     giveUp.abort();
   }
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function messageOf(error: unknown): string {

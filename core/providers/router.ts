@@ -22,6 +22,7 @@ import { pathPartOf } from "./http.ts";
 import { isModelPattern, ModelNames, upstreamModelFor } from "./model_pattern.ts";
 import { displayUrl, parseRetryAfter } from "../sink_http.ts";
 import { scrubCredentials } from "../redaction/scrub.ts";
+import { pause } from "../deadline.ts";
 
 /**
  * The longest `Retry-After` waited for before retrying the same deployment
@@ -335,17 +336,4 @@ function describeFetchError(error: unknown): string {
 
 function backoffMs(attempt: number): number {
   return Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

@@ -42,6 +42,7 @@ import type {
   TransportOptions,
 } from "./types.ts";
 import { displayUrl, subjectToken } from "./options.ts";
+import { pause } from "../deadline.ts";
 
 /** How long a re-published message id is remembered (JetStream `duplicate_window`). */
 const DUPLICATE_WINDOW_MS = 2 * 60_000;
@@ -294,7 +295,7 @@ class NatsTransport implements LogTransport {
         consumer = await this.#js.consumers.get(this.#options.stream, this.#durable(options.sink));
       } catch {
         // The engine is away (or restarting): try again shortly.
-        await abortableDelay(500, signal);
+        await pause(500, signal);
         continue;
       }
       const messages = await consumer.consume({
@@ -337,7 +338,7 @@ class NatsTransport implements LogTransport {
             notify = undefined;
             continue;
           }
-          if (buffer.length < options.batch && !ended) await abortableDelay(LINGER_MS, signal);
+          if (buffer.length < options.batch && !ended) await pause(LINGER_MS, signal);
           if (signal.aborted) break;
           const batch = buffer.splice(0, options.batch);
           space?.();
@@ -348,7 +349,7 @@ class NatsTransport implements LogTransport {
         messages.stop();
       }
       // Messages left in the buffer are not acked: the engine hands them out again.
-      if (!signal.aborted) await abortableDelay(250, signal);
+      if (!signal.aborted) await pause(250, signal);
     }
   }
 
@@ -423,18 +424,4 @@ function isNotFound(error: unknown): boolean {
   const e = error as { code?: unknown; api_error?: { err_code?: number }; message?: string };
   const code = e?.api_error?.err_code;
   return code === 10059 || code === 10014 || /not found/i.test(e?.message ?? "");
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

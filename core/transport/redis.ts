@@ -49,6 +49,7 @@ import {
   type RedisScript,
   RETRY,
 } from "./redis_scripts.ts";
+import { pause } from "../deadline.ts";
 
 /** Longest wait for the TCP connect and the handshake. */
 export const REDIS_CONNECT_TIMEOUT_MS = 2_000;
@@ -146,19 +147,6 @@ function toBuffer(bytes: Uint8Array): Buffer {
 
 function text(v: unknown): string {
   return v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v);
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -524,7 +512,7 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
             reader = undefined;
           }
           backoff = Math.min(backoff ? backoff * 2 : 50, 2_000);
-          await abortableDelay(backoff, signal);
+          await pause(backoff, signal);
         }
       }
     } finally {
