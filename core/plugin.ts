@@ -295,8 +295,9 @@ export interface PluginContext {
    * Every sink's delivery numbers now, as `/metrics` shows them (the
    * `sluice_sink_*` families), for a plugin that exports the gateway's own
    * telemetry (the otel sink's `sluice.sink.*` metrics). Contract v1
-   * addition (gateway 0.5): absent in older gateways and for a sandboxed
-   * plugin (its own process); call it when exporting, not per event.
+   * addition (after core 0.4.0): absent in older gateways. A sandboxed
+   * plugin gets the numbers with each batch (as of its last `log` call); an
+   * in-process one reads them now. Call it when exporting, not per event.
    */
   pipelineStats?(): readonly SinkStats[];
 }

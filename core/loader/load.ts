@@ -343,9 +343,11 @@ async function loadSandboxed(
       grantedEnv: permitted.effective.env,
       instanceName: job.name,
       gatewayVersion: VERSION,
+      ...(job.options.pipelineStats ? { pipelineStats: job.options.pipelineStats() } : {}),
     },
     onLog: (m) => logger[m.level === "debug" ? "debug" : m.level](m.message, m.data),
     signal: job.options.signal,
+    pipelineStats: job.options.pipelineStats,
     heartbeatMs: job.options.sandboxHeartbeatMs,
     abortGraceMs: job.options.sandboxAbortGraceMs,
   }).catch((err) => {

@@ -25,7 +25,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Sink, SinkCallOptions } from "../plugin.ts";
+import type { Sink, SinkCallOptions, SinkStats } from "../plugin.ts";
 import { settlesWithin } from "../deadline.ts";
 import type { PluginShape } from "./definition.ts";
 import { errorMessage, LoadIssue } from "./errors.ts";
@@ -345,13 +345,19 @@ class SandboxProcess {
   }
 
   /** Calls a sink method; returns its id (for {@link abort}) and its answer. */
-  call(op: CallMessage["op"], events?: unknown[]): { id: number; reply: Promise<Reply> } {
+  call(
+    op: CallMessage["op"],
+    events?: unknown[],
+    stats?: CallMessage["stats"],
+  ): { id: number; reply: Promise<Reply> } {
     const id = this.#nextId++;
     if (this.#failure) return { id, reply: Promise.reject(this.#failure) };
     const reply = new Promise<Reply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
     });
-    this.#send(events === undefined ? { id, op } : { id, op, events });
+    const message: CallMessage = events === undefined ? { id, op } : { id, op, events };
+    if (stats) message.stats = stats;
+    this.#send(message);
     return { id, reply };
   }
 
@@ -457,6 +463,8 @@ export interface SandboxedSinkOptions {
   signal: AbortSignal;
   /** Start deadline. */
   timeoutMs?: number;
+  /** Every sink's delivery numbers, sent with each batch for the plugin's `ctx.pipelineStats`. */
+  pipelineStats?: () => readonly SinkStats[];
   /** Liveness-check period (default {@link SANDBOX_HEARTBEAT_MS}). */
   heartbeatMs?: number;
   /** Grace after a call's deadline before the kill (default {@link SANDBOX_ABORT_GRACE_MS}). */
@@ -592,7 +600,9 @@ class SandboxedSink implements Sink {
         }`,
       );
     }
-    const { id, reply } = process.call(op, events);
+    // Each batch carries the pipeline's numbers now: the plugin's ctx.pipelineStats reads them.
+    const stats = op === "log" ? this.#options.pipelineStats?.() : undefined;
+    const { id, reply } = process.call(op, events, stats);
     if (!signal) return await reply;
     const label = this.#options.target.label;
     const onAbort = async () => {

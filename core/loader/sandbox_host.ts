@@ -77,6 +77,8 @@ export function sandboxChild(
   const shutdown = new AbortController();
   const calls = new Map<number, AbortController>();
   let sink: Sink | undefined;
+  /** The pipeline's numbers as the last batch brought them (`ctx.pipelineStats`). */
+  let stats: readonly unknown[] = [];
 
   const init = async (message: Extract<ToChild, { type: "init" }>): Promise<void> => {
     const logger = {
@@ -103,6 +105,10 @@ export function sandboxChild(
       gatewayVersion: message.gatewayVersion,
       instanceName: message.instanceName,
     };
+    if (message.pipelineStats) {
+      stats = message.pipelineStats;
+      (ctx as { pipelineStats?: () => readonly unknown[] }).pipelineStats = () => stats;
+    }
     let created: unknown;
     try {
       created = await definition.create(message.config, ctx);
@@ -133,6 +139,7 @@ export function sandboxChild(
       }
       if (!sink) throw new Error("the sink is not ready");
       if (message.op === "log") {
+        if (message.stats) stats = message.stats;
         const events = (message.events ?? []) as Parameters<Sink["log"]>[0];
         const result = await sink.log(events, options);
         const skipped = Number(result?.skipped);

@@ -6,6 +6,7 @@
  */
 import type { PluginShape } from "./definition.ts";
 import type { Grant } from "./grant.ts";
+import type { SinkStats } from "../plugin.ts";
 
 /** Asks for the plugin's shape. */
 export interface DescribeMessage {
@@ -37,6 +38,8 @@ export interface InitMessage {
   instanceName: string;
   /** The gateway's version. */
   gatewayVersion: string;
+  /** Every sink's delivery numbers now, when the gateway gives `ctx.pipelineStats` (each `log` call updates them). */
+  pipelineStats?: readonly SinkStats[];
 }
 
 /** Aborts one call's signal (`id`), or the plugin's `ctx.signal` (no `id`: shutdown). */
@@ -55,6 +58,8 @@ export interface CallMessage {
   op: "log" | "flush" | "close" | "ping";
   /** The batch, for `log`. */
   events?: unknown[];
+  /** Every sink's delivery numbers now (for `ctx.pipelineStats`), with `log`. */
+  stats?: readonly SinkStats[];
 }
 
 /** Gateway → plugin. */
