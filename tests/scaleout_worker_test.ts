@@ -12,6 +12,9 @@ import { openNatsTransport } from "../core/transport/nats.ts";
 import { resolveTransport } from "../core/transport/options.ts";
 import type { LogTransport } from "../core/transport/types.ts";
 import { startReceiver } from "./fakes/receiver.ts";
+import { envelopeOf } from "../core/otlp/telemetry.ts";
+import { telemetryEvents } from "../core/otlp/genai.ts";
+import { sampleTelemetry } from "../core/testing.ts";
 import { until } from "./fakes/outage.ts";
 import {
   deleteNatsStreams,
@@ -169,6 +172,38 @@ Deno.test({
           assert.equal(counter(worker, "dead_lettered"), 0);
         },
       );
+    } finally {
+      await receiver.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "worker: ingested telemetry, published both ways by the gateway: a non-OTLP sink takes the GenAI event, not the envelope",
+  ignore: !run,
+  fn: async () => {
+    const receiver = startReceiver("ok");
+    try {
+      await withWorker(receiver.url, {}, async ({ worker, transport }) => {
+        const envelope = envelopeOf(sampleTelemetry(), "5b8efff798038103d269b633813fc60c");
+        const [genAi] = telemetryEvents(sampleTelemetry());
+        await transport.publish([
+          {
+            sink: "webhook",
+            id: `${envelope.request_id}.webhook`,
+            body: encoder.encode(JSON.stringify(envelope)),
+          },
+          {
+            sink: "webhook",
+            id: `${genAi.request_id}.webhook`,
+            body: encoder.encode(JSON.stringify(genAi)),
+          },
+        ]);
+        await until(() => receiver.seen.size === 1, 10_000, "the GenAI event");
+        await until(() => counter(worker, "filtered") === 1, 10_000, "the envelope left out");
+        assert.deepEqual([...receiver.seen.keys()], [genAi.request_id]);
+      });
     } finally {
       await receiver.close();
     }

@@ -23,6 +23,7 @@ import { TransportCounters } from "../transport/metrics.ts";
 import { openTransport } from "../transport/open.ts";
 import { describeLimits, displayUrl, type ResolvedTransport } from "../transport/options.ts";
 import type { Delivery, LogTransport } from "../transport/types.ts";
+import { isEnvelope } from "../otlp/telemetry.ts";
 
 /** Ids remembered per sink to tell a redelivery of an acked message (a duplicate). */
 const REMEMBERED_IDS = 200_000;
@@ -62,6 +63,8 @@ export interface DeliveryWorkerOptions {
 interface SinkLoop {
   name: string;
   sink: Sink;
+  /** The sink takes OTLP telemetry: envelopes go to it, events made from GenAI spans do not. */
+  telemetry: boolean;
   on: ReadonlySet<string>;
   batch: number;
   callTimeoutMs: number;
@@ -130,6 +133,7 @@ export class DeliveryWorker {
       return {
         name: l.name,
         sink: l.sink,
+        telemetry: l.telemetry === true,
         on: new Set(entry.on ?? l.defaultOn ?? DEFAULT_SINK_EVENT_KINDS),
         batch: entry.queue.batch_size,
         callTimeoutMs: entry.queue.call_timeout_ms ?? 30_000,
@@ -264,7 +268,12 @@ export class DeliveryWorker {
         continue;
       }
       const kind = event.call_type === "gateway_error" ? "gateway_error" : event.status;
-      if (!loop.on.has(kind)) {
+      // Gateways publish ingested telemetry both ways (they do not load the plugins): an OTLP
+      // sink takes the envelope, any other the events made from GenAI spans.
+      const otherWay = isEnvelope(event)
+        ? !loop.telemetry
+        : loop.telemetry && event.source === "otlp";
+      if (!loop.on.has(kind) || otherWay) {
         this.#count(loop, "filtered", 1);
         settle.push(d.ack());
         continue;

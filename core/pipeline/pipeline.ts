@@ -62,7 +62,12 @@ export interface PipelineSink {
   sink: Sink;
   /** The plugin's default `on:` list. */
   defaultOn?: SinkEventKind[];
-  /** The sink takes OTLP telemetry: it gets envelopes, not events made from GenAI spans. */
+  /**
+   * The sink takes OTLP telemetry: it gets envelopes, not events made from
+   * GenAI spans; false: the events, not envelopes. Unknown (undefined, a
+   * gateway forwarding to a log stream, whose workers load the plugins): both,
+   * and the worker keeps what its sink takes.
+   */
   telemetry?: boolean;
 }
 
@@ -114,7 +119,7 @@ interface Route {
   plugin: string;
   on: ReadonlySet<string>;
   required: boolean;
-  telemetry: boolean;
+  telemetry: boolean | undefined;
   runner: SinkRunner;
 }
 
@@ -170,7 +175,7 @@ export class LogPipeline {
           on: new Set(s.entry.on ?? s.defaultOn ?? DEFAULT_SINK_EVENT_KINDS),
           required: s.entry.required,
           redaction: s.entry.redaction,
-          telemetry: s.telemetry === true,
+          telemetry: s.telemetry,
           runner,
         });
       }
@@ -205,7 +210,7 @@ export class LogPipeline {
     // An event made from an ingested span goes to the sinks that do not take the span itself.
     const fromOtlp = event.source === "otlp";
     return this.#routes.filter((r) => {
-      if (fromOtlp && r.telemetry) return false;
+      if (fromOtlp && r.telemetry === true) return false;
       if (!r.on.has(event.status)) return false;
       if (r.required) return true;
       if (controls.noLog) return false;
@@ -335,10 +340,10 @@ export class LogPipeline {
    * envelope that the runners queue and spool like an event. Never throws.
    */
   emitTelemetry(batch: TelemetryBatch, traceId: string, controls: CallControls): void {
-    const routes = this.#routes.filter((r) => r.telemetry);
+    const routes = this.#routes.filter((r) => r.telemetry !== false);
     if (routes.length === 0) return;
     const probe = envelopeOf(batch, traceId);
-    const selected = this.#select(probe, controls).filter((r) => r.telemetry);
+    const selected = this.#select(probe, controls).filter((r) => r.telemetry !== false);
     if (this.#closed) {
       for (const route of selected) {
         route.runner.drop(probe, "it arrived after the log path began to close");
