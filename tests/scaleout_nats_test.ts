@@ -144,6 +144,15 @@ Deno.test({
       const stats = await t.stats(["hook"]);
       assert.equal(stats.deadLettered, 1);
       assert.equal(stats.messages, 0);
+      // Replayed once the sink is fixed: back in the sink's stream with its body, out of the DLQ.
+      const body = new TextDecoder().decode(byId.get("d.hook")!.body);
+      assert.equal(await t.replayDeadLetters("other-sink"), 0);
+      assert.equal(await t.replayDeadLetters(), 1);
+      const [replayed] = await take(t, "hook", 1);
+      assert.match(replayed.id, /^d\.hook\.replay-\d+$/);
+      assert.equal(new TextDecoder().decode(replayed.body), body);
+      await replayed.ack();
+      assert.equal((await t.stats(["hook"])).deadLettered, 0);
     }),
 });
 

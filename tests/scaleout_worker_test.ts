@@ -209,3 +209,65 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "deliver --replay-dead-letters moves a sink's dead letters back, then exits",
+  ignore: !run,
+  fn: async () => {
+    const stream = uniqueStream("sluice-replay");
+    const dir = await Deno.makeTempDir();
+    const configPath = `${dir}/gateway.yaml`;
+    await Deno.writeTextFile(
+      configPath,
+      JSON.stringify({
+        server: { data_dir: dir },
+        sinks: [{ use: "webhook", config: { url: "http://127.0.0.1:9/in" } }],
+        log: { transport: { kind: "nats", url: NATS_URL, stream } },
+      }),
+    );
+    const transport = await openNatsTransport({ url: NATS_URL, stream });
+    try {
+      await transport.ensure(["webhook"]);
+      await transport.publish([{ sink: "webhook", id: "x.webhook", body: event("x") }]);
+      const stop = new AbortController();
+      for await (
+        const batch of transport.consume({
+          sink: "webhook",
+          consumer: "t",
+          batch: 1,
+          ackWaitMs: 30_000,
+          signal: stop.signal,
+        })
+      ) {
+        await batch[0].deadLetter("400 from the sink");
+        stop.abort();
+      }
+      assert.equal((await transport.stats(["webhook"])).deadLettered, 1);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../mod.ts", import.meta.url).pathname,
+          "deliver",
+          "--config",
+          configPath,
+          "--replay-dead-letters",
+          "--sink",
+          "webhook",
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      assert.match(stderr, /moved 1 dead letters back to sink "webhook"'s stream/);
+      const stats = await transport.stats(["webhook"]);
+      assert.equal(stats.deadLettered, 0);
+      assert.equal(stats.consumers[0].pending, 1);
+    } finally {
+      await transport.close();
+      await deleteNatsStreams(NATS_URL, stream);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -9,7 +9,10 @@ import { parseArgs } from "node:util";
 import { checkConfig, checkConfigFile } from "../config/load.ts";
 import { configBaseDir, configScrubber, configSecrets, formatProblem } from "../config/load.ts";
 import { EMBEDDED_DEFAULT_CONFIG } from "../config/default.ts";
-import { resolveTransport } from "../transport/options.ts";
+import { type ResolvedTransport, resolveTransport } from "../transport/options.ts";
+import { openTransport } from "../transport/open.ts";
+import { maskSecrets } from "../loader/secrets.ts";
+import type { LogTransport } from "../transport/types.ts";
 import { DeliveryWorker } from "./worker.ts";
 
 /** The `deliver` subcommand's help text. */
@@ -25,6 +28,10 @@ Options:
   --host HOST       metrics address (default 127.0.0.1)
   --port PORT       metrics port: /metrics, /health/liveness, /health/readiness (default 9464; 0: any)
   --data-dir DIR    plugin cache and local files of sinks (default: server.data_dir)
+  --replay-dead-letters
+                    move the dead letters back to their sinks' streams, then exit
+                    (once the fault that sent them there is fixed)
+  --sink NAME       with --replay-dead-letters: only this sink's
   --help            print this help
 `;
 
@@ -46,6 +53,8 @@ export async function runDeliver(args: string[]): Promise<number> {
         host: { type: "string" },
         port: { type: "string" },
         "data-dir": { type: "string" },
+        "replay-dead-letters": { type: "boolean" },
+        sink: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -94,6 +103,7 @@ export async function runDeliver(args: string[]): Promise<number> {
     );
     return 1;
   }
+  if (flags["replay-dead-letters"]) return await replay(transport, flags.sink, scrub.text);
   let worker: DeliveryWorker;
   try {
     worker = await DeliveryWorker.start({
@@ -145,4 +155,29 @@ export async function runDeliver(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   await stopped.promise;
   return 0;
+}
+
+/** `--replay-dead-letters`: moves the dead letters back, says how many, exits. */
+async function replay(
+  resolved: ResolvedTransport,
+  sink: string | undefined,
+  scrub: (text: string) => string,
+): Promise<number> {
+  let transport: LogTransport | undefined;
+  try {
+    transport = await openTransport(resolved.kind, resolved.options);
+    const moved = await transport.replayDeadLetters(sink);
+    console.error(
+      `sluice deliver: moved ${moved} dead letters back to ${
+        sink ? `sink "${sink}"'s stream` : "their sinks' streams"
+      }`,
+    );
+    return 0;
+  } catch (error) {
+    const message = maskSecrets(scrub((error as Error).message), resolved.secrets);
+    console.error(`sluice deliver: replay failed: ${message}`);
+    return 1;
+  } finally {
+    await transport?.close();
+  }
 }

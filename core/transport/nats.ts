@@ -380,6 +380,27 @@ class NatsTransport implements LogTransport {
     };
   }
 
+  async replayDeadLetters(sink?: string): Promise<number> {
+    const info = await this.#jsm.streams.info(this.#dlq).catch((error) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    if (!info || info.state.messages === 0) return 0;
+    const suffix = `.replay-${Date.now()}`;
+    let moved = 0;
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const m = await this.#jsm.streams.getMessage(this.#dlq, { seq }).catch(() => null);
+      if (!m) continue; // deleted already
+      const owner = m.header?.get("Sluice-Sink") ?? "";
+      if (!owner || (sink !== undefined && owner !== sink)) continue;
+      const id = m.header?.get("Nats-Msg-Id") || `${this.#dlq}:${seq}`;
+      await this.publish([{ sink: owner, id: `${id}${suffix}`, body: m.data }]);
+      await this.#jsm.streams.deleteMessage(this.#dlq, seq, false);
+      moved++;
+    }
+    return moved;
+  }
+
   async stats(sinks: readonly string[]): Promise<StreamStats> {
     const { stream, maxBytes, maxAgeMs } = this.#options;
     const [main, dlq] = await Promise.all([

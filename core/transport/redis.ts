@@ -585,6 +585,42 @@ export async function openRedisTransport(options: TransportOptions): Promise<Log
 
     consume,
 
+    async replayDeadLetters(sink) {
+      checkOpen("replay");
+      const suffix = `.replay-${Date.now()}`;
+      let moved = 0;
+      let start = "-";
+      for (;;) {
+        const entries = await client.withCommandOptions(BUFFERS).sendCommand<unknown[]>([
+          "XRANGE",
+          dlqKey,
+          start,
+          "+",
+          "COUNT",
+          "100",
+        ]);
+        if (!Array.isArray(entries) || entries.length === 0) return moved;
+        for (const entry of entries as [unknown, unknown[]][]) {
+          const [entryId, raw] = entry;
+          const fields = new Map<string, unknown>();
+          for (let i = 0; i + 1 < raw.length; i += 2) fields.set(text(raw[i]), raw[i + 1]);
+          const owner = text(fields.get("sink"));
+          start = `(${text(entryId)}`;
+          if (!owner || (sink !== undefined && owner !== sink)) continue;
+          const body = fields.get("body");
+          await (this as LogTransport).publish([{
+            sink: owner,
+            id: `${text(fields.get("id"))}${suffix}`,
+            body: body instanceof Uint8Array
+              ? new Uint8Array(body)
+              : new TextEncoder().encode(text(body)),
+          }]);
+          await client.sendCommand(["XDEL", dlqKey, text(entryId)]);
+          moved++;
+        }
+      }
+    },
+
     async stats(sinks): Promise<RedisStreamStats> {
       checkOpen("stats");
       const client = current();

@@ -377,6 +377,26 @@ Deno.test({
       }
       controller.abort();
       await loop;
+      // Replayed once the sink is fixed: back in the sink's stream with its body, out of the DLQ.
+      assert.equal(await t.replayDeadLetters("b"), 0);
+      assert.equal(await t.replayDeadLetters("a"), 1);
+      assert.equal((await t.stats(["a"])).deadLettered, 0);
+      const again = new AbortController();
+      for await (
+        const batch of t.consume({
+          sink: "a",
+          consumer: "w2",
+          batch: 10,
+          ackWaitMs: 30_000,
+          signal: again.signal,
+        })
+      ) {
+        assert.equal(batch.length, 1);
+        assert.match(batch[0].id, /^evt_0\.a\.replay-\d+$/);
+        assert.deepEqual(JSON.parse(new TextDecoder().decode(batch[0].body)), { n: 0, pad: "" });
+        await batch[0].ack();
+        again.abort();
+      }
     }),
 });
 

@@ -111,6 +111,14 @@ export interface LogTransport {
   consume(options: ConsumeOptions): AsyncIterable<Delivery[]>;
   /** Stream size and per-sink lag. */
   stats(sinks: readonly string[]): Promise<StreamStats>;
+  /**
+   * Moves dead letters (of `sink`, or of every sink) back to their sink's
+   * stream, each published under a new de-duplication key
+   * (`<id>.replay-<epoch ms>`) and then removed from the dead-letter
+   * stream: what an operator runs once the sink's fault is fixed. Resolves
+   * with how many were moved.
+   */
+  replayDeadLetters(sink?: string): Promise<number>;
   /** Closes the connection (drains pending publishes first). */
   close(): Promise<void>;
 }
