@@ -212,6 +212,9 @@ type OnListen = (addr: { hostname: string; port: number }) => void;
 /** One gateway on this thread (its log side in a Worker); returns its shutdown. */
 async function serveHere(config: GatewayConfig, onListen: OnListen): Promise<() => Promise<void>> {
   const gateway = await createGateway(config);
+  if (gateway.otlpGrpcPort !== undefined) {
+    console.error(`sluice: OTLP/gRPC on ${config.server.host}:${gateway.otlpGrpcPort}`);
+  }
   const server = Deno.serve(
     { hostname: config.server.host, port: config.server.port, onListen },
     gateway.fetch,
@@ -230,6 +233,12 @@ async function serveIsolatesOn(
   config: GatewayConfig,
   onListen: OnListen,
 ): Promise<() => Promise<void>> {
+  if (config.server.otlp_grpc_port !== undefined) {
+    console.error(
+      "sluice: warning: server.otlp_grpc_port is served with server.workers: 1 only; " +
+        "OTLP over HTTP (/v1/traces, /v1/logs) works on every isolate",
+    );
+  }
   const isolates = await serveIsolates(config, config.server.workers);
   onListen({ hostname: config.server.host, port: isolates.port });
   return () => isolates.stop(CONNECTION_GRACE_MS);

@@ -72,7 +72,7 @@ Deno.test("errors name the key path, the value's type and what was expected", as
     })).concat(await messages({ redaction: { detectors: 7 } })),
     [
       'error server.port: expected number, got string "eighty"',
-      'error server.hots: unknown key "hots"; did you mean "host"? (expected one of: host, port, master_key, max_body_bytes, max_json_depth, body_timeout_ms, metrics_key, data_dir, shutdown_timeout_ms, litellm_headers, workers)',
+      'error server.hots: unknown key "hots"; did you mean "host"? (expected one of: host, port, otlp_grpc_port, master_key, max_body_bytes, max_json_depth, body_timeout_ms, metrics_key, data_dir, shutdown_timeout_ms, litellm_headers, workers)',
       'error models[0].provider: expected one of "openai" | "azure" | "anthropic" | "mock", got string "opnai"; did you mean "openai"?',
       "error models[1].name: is required (expected string)",
       'error redaction.detectors[1]: expected one of "EMAIL" | "PHONE" | "CREDIT_CARD" | "IBAN" | "US_SSN" | "IPV4" | "IPV6" | "SECRET", got string "PHONEY"; did you mean "PHONE"?',

@@ -49,6 +49,8 @@ const globalRedaction = z.strictObject({
 const server = z.strictObject({
   host: z.string().default("127.0.0.1"),
   port: z.int().min(0).max(65535).default(4000),
+  otlp_grpc_port: z.int().min(0).max(65535).optional()
+    .describe("also take OTLP/gRPC exports (traces, logs) on this port (usually 4317; 0: any)"),
   master_key: z.string().min(1).optional().describe("clients must send it as a Bearer token"),
   max_body_bytes: z.int().positive().default(33_554_432),
   max_json_depth: z.int().min(1).max(1024).default(64)

@@ -61,6 +61,11 @@ export interface ServerConfig {
   host: string;
   /** Listen port (default 4000). */
   port: number;
+  /**
+   * Also take OTLP/gRPC exports (traces and logs) on this port, on `host`
+   * (usually 4317; 0: any free port). Absent: OTLP over HTTP only.
+   */
+  otlp_grpc_port?: number;
   /** Clients must send it as a Bearer token. */
   master_key?: string;
   /** Request body limit (default 32 MiB). */

@@ -52,6 +52,8 @@ export interface TelemetryAnswer {
   rejected: number;
   /** GenAI spans turned into events. */
   events: number;
+  /** Why the body could not be decoded (status 400). */
+  error?: string;
 }
 
 /** Where an export goes. */
@@ -218,6 +220,7 @@ function badBody(message: string, encoding: OtlpEncoding): TelemetryAnswer {
     accepted: 0,
     rejected: 0,
     events: 0,
+    error: message,
   };
 }
 

@@ -23,6 +23,7 @@ import { CallHandler } from "./call_handler.ts";
 import { HandOff } from "./handoff.ts";
 import { modelIdOfPath, OperatorRoutes } from "./operator_routes.ts";
 import { OTLP_PATHS, OtlpRoutes } from "./otlp_routes.ts";
+import { type OtlpGrpcServer, startOtlpGrpc } from "./otlp_grpc.ts";
 import { ConsoleRoutes } from "../console/console.ts";
 import {
   jsonResponse,
@@ -40,7 +41,12 @@ export interface Gateway {
   close: () => Promise<void>;
   /** The validated config in use. */
   readonly config: GatewayConfig;
+  /** The OTLP/gRPC listener's port, when `server.otlp_grpc_port` is set. */
+  readonly otlpGrpcPort?: number;
 }
+
+/** Each gateway's OTLP routes, for the gRPC listener {@link createGateway} starts. */
+const OTLP_ROUTES = new WeakMap<Gateway, OtlpRoutes>();
 
 const ROUTES: Record<string, FinishedCallType> = {
   "/v1/responses": "responses",
@@ -84,7 +90,33 @@ export async function createGateway(input: GatewayConfig | GatewayConfigInput): 
     baseDir: configBaseDir(config),
     secrets: [...configSecrets(config)],
   });
-  return gatewayOn(config, log);
+  const gateway = gatewayOn(config, log);
+  const grpcPort = config.server.otlp_grpc_port;
+  if (grpcPort === undefined) return gateway;
+  let grpc: OtlpGrpcServer;
+  try {
+    grpc = await startOtlpGrpc({
+      host: config.server.host,
+      port: grpcPort,
+      maxMessageBytes: config.server.max_body_bytes,
+      routes: OTLP_ROUTES.get(gateway)!,
+    });
+  } catch (error) {
+    await gateway.close();
+    throw new Error(
+      `server.otlp_grpc_port: cannot listen on ${config.server.host}:${grpcPort}: ${
+        (error as Error).message
+      }`,
+    );
+  }
+  return {
+    ...gateway,
+    otlpGrpcPort: grpc.port,
+    async close() {
+      await grpc.close(config.server.shutdown_timeout_ms);
+      await gateway.close();
+    },
+  };
 }
 
 /** A validated config from either shape (a LiteLLM one's plugins are imported to map its callbacks). */
@@ -182,7 +214,9 @@ export function gatewayOn(config: GatewayConfig, log: LogHost): Gateway {
     return closing;
   }
 
-  return { fetch: handle, close, config };
+  const gateway: Gateway = { fetch: handle, close, config };
+  OTLP_ROUTES.set(gateway, otlp);
+  return gateway;
 }
 
 /** Calls (and open streams) in flight, and a wait for them to end. */

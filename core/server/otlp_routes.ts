@@ -18,6 +18,7 @@ import { readControls } from "../pipeline/controls.ts";
 import { otlpEncoding, readOtlpBytes } from "../otlp/body.ts";
 import { encodeStatus, type OtlpEncoding } from "../otlp/proto.ts";
 import type { RefusedReason } from "../otlp/metrics.ts";
+import type { TelemetryAnswer } from "../otlp/ingest.ts";
 import type { KeyStore, Principal } from "./auth.ts";
 import { methodNotAllowed } from "./responses.ts";
 import { TAG_HEADERS } from "./call_record.ts";
@@ -29,6 +30,11 @@ export const OTLP_PATHS: Record<string, "traces" | "logs"> = {
   "/v1/otel/v1/traces": "traces",
   "/v1/otel/v1/logs": "logs",
 };
+
+/** What a saturated or failed log side answers (HTTP and gRPC). */
+export const SATURATED_MESSAGE = "The gateway's log path is saturated; retry later.";
+/** What a failed log side answers. */
+export const UNAVAILABLE_MESSAGE = "The gateway's log path is not available.";
 
 /** gRPC status codes the OTLP error bodies carry. */
 const INVALID_ARGUMENT = 3;
@@ -82,21 +88,61 @@ export class OtlpRoutes {
     this.#teams = new Map(config.teams.map((t) => [t.name, t]));
   }
 
-  /** Answers one export to `path` (one of {@link OTLP_PATHS}). */
+  /**
+   * The caller of an export, or why it may not export (counted as refused):
+   * the same keys as calls, from HTTP headers or gRPC metadata.
+   */
+  authenticate(
+    signal: "traces" | "logs",
+    headers: Headers,
+  ): { principal: Principal } | { error: GatewayError } {
+    try {
+      return { principal: this.#keys.authenticate(headers) };
+    } catch (error) {
+      this.#log.ingestRefused(signal, "unauthenticated");
+      return { error: error as GatewayError };
+    }
+  }
+
+  /**
+   * Hands an authenticated export's body to the log side, after the calls
+   * this thread finished; `saturated` and `unavailable` are counted.
+   */
+  async submit(
+    signal: "traces" | "logs",
+    encoding: OtlpEncoding,
+    bytes: Uint8Array,
+    principal: Principal,
+    headers: Headers,
+    remoteAddress?: string,
+  ): Promise<TelemetryAnswer | "saturated" | "unavailable"> {
+    const key = principal.key;
+    this.#flushCalls();
+    const answer = await this.#log.ingest({
+      signal,
+      encoding,
+      bytes,
+      controls: readControls(
+        { headers, body: {}, key, team: key?.team ? this.#teams.get(key.team) : undefined },
+        this.#config.controls,
+      ),
+      caller: callerOf(headers, principal, remoteAddress),
+    });
+    if (answer === "saturated") this.#log.ingestRefused(signal, "saturated");
+    return answer;
+  }
+
+  /** Answers one OTLP/HTTP export to `path` (one of {@link OTLP_PATHS}). */
   async handle(req: Request, path: string, info?: Deno.ServeHandlerInfo): Promise<Response> {
     if (req.method !== "POST") return methodNotAllowed(req.method, path, "POST");
     const signal = OTLP_PATHS[path];
     const answerEncoding = otlpEncoding(req.headers.get("content-type")) ?? "json";
-    let principal: Principal;
-    try {
-      principal = this.#keys.authenticate(req.headers);
-    } catch (error) {
+    const caller = this.authenticate(signal, req.headers);
+    if ("error" in caller) {
       await req.body?.cancel().catch(() => {});
-      this.#log.ingestRefused(signal, "unauthenticated");
-      const status = (error as GatewayError).status ?? 401;
       return otlpResponse(
-        status,
-        encodeStatus(UNAUTHENTICATED, (error as Error).message, answerEncoding),
+        caller.error.status ?? 401,
+        encodeStatus(UNAUTHENTICATED, caller.error.message, answerEncoding),
         answerEncoding,
       );
     }
@@ -113,32 +159,18 @@ export class OtlpRoutes {
         read.encoding,
       );
     }
-    const key = principal.key;
-    this.#flushCalls();
-    const answer = await this.#log.ingest({
+    const answer = await this.submit(
       signal,
-      encoding: read.encoding,
-      bytes: read.bytes,
-      controls: readControls(
-        {
-          headers: req.headers,
-          body: {},
-          key,
-          team: key?.team ? this.#teams.get(key.team) : undefined,
-        },
-        this.#config.controls,
-      ),
-      caller: callerOf(req, principal, info),
-    });
+      read.encoding,
+      read.bytes,
+      caller.principal,
+      req.headers,
+      (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname,
+    );
     if (answer === "saturated") {
-      this.#log.ingestRefused(signal, "saturated");
       return otlpResponse(
         429,
-        encodeStatus(
-          RESOURCE_EXHAUSTED,
-          "The gateway's log path is saturated; retry later.",
-          read.encoding,
-        ),
+        encodeStatus(RESOURCE_EXHAUSTED, SATURATED_MESSAGE, read.encoding),
         read.encoding,
         { "retry-after": "1" },
       );
@@ -146,7 +178,7 @@ export class OtlpRoutes {
     if (answer === "unavailable") {
       return otlpResponse(
         503,
-        encodeStatus(UNAVAILABLE, "The gateway's log path is not available.", read.encoding),
+        encodeStatus(UNAVAILABLE, UNAVAILABLE_MESSAGE, read.encoding),
         read.encoding,
         { "retry-after": "5" },
       );
@@ -157,21 +189,21 @@ export class OtlpRoutes {
 
 /** The caller as events name it: key hash and alias (never the key), team, user, tags. */
 function callerOf(
-  req: Request,
+  headers: Headers,
   principal: Principal,
-  info?: Deno.ServeHandlerInfo,
+  remoteAddress?: string,
 ): LogEventMetadata {
   const key = principal.key;
   const tagHeaders = TAG_HEADERS
-    .map((h) => req.headers.get(h))
+    .map((h) => headers.get(h))
     .filter((v): v is string => v !== null);
   const caller = {
     user_api_key_hash: principal.keyHash,
     user_api_key_alias: key?.alias ?? (principal.master ? "master" : undefined),
     user_api_key_team: key?.team,
     user_api_key_user_id: key?.user,
-    requester_ip: (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname,
-    user_agent: req.headers.get("user-agent") ?? undefined,
+    requester_ip: remoteAddress,
+    user_agent: headers.get("user-agent") ?? undefined,
     tags: tagsOf(tagHeaders, undefined),
     request: {},
   };
