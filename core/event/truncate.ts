@@ -51,6 +51,11 @@ export function truncateEvent(event: LogEvent, line: string, maxBytes: number): 
       }
     }
     cut.metadata.request = cutStrings(request, limit) as Record<string, unknown>;
+    // An OTLP telemetry envelope's attribute values and log bodies are content too.
+    const telemetry = (event as { telemetry?: unknown }).telemetry;
+    if (telemetry !== undefined) {
+      (cut as unknown as Record<string, unknown>).telemetry = cutStrings(telemetry, limit);
+    }
     if (JSON.stringify(cut).length <= maxBytes) return cut;
   }
   const marker = truncationMarker(line.length);
