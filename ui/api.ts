@@ -183,15 +183,11 @@ export async function post<T>(path: string, body: unknown): Promise<T> {
 }
 
 async function parse<T>(response: Response): Promise<T> {
+  // A success's body is read as is: an aborted or cut read rejects (never an empty object that
+  // a page would take for data).
+  if (response.ok) return await response.json() as T;
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const error = body?.error ?? {};
-    if (response.status === 401 && error.code === "login_required") loggedOut.forEach((f) => f());
-    throw new ApiError(
-      response.status,
-      error.code ?? "error",
-      error.message ?? response.statusText,
-    );
-  }
-  return body as T;
+  const error = body?.error ?? {};
+  if (response.status === 401 && error.code === "login_required") loggedOut.forEach((f) => f());
+  throw new ApiError(response.status, error.code ?? "error", error.message ?? response.statusText);
 }
