@@ -583,10 +583,14 @@ const NEGATIVES: Readonly<Record<string, (f: Faker) => string>> = {
 
 // ---------------------------------------------------------------------------
 
+/** The day the corpus's dates are relative to (faker's reference date). */
+const CORPUS_REF_DATE = new Date("2026-01-01T00:00:00Z");
+
 /**
  * Generates the corpus: `perDetector` positives for each detector (in
  * `DETECTOR_NAMES` order), then `negatives` negative documents, each mixing
- * one or two snippets of a category with prose. Same options, same corpus.
+ * one or two snippets of a category with prose. Same options, same corpus,
+ * on any day (dates are relative to a fixed reference day).
  *
  * @param options Seed and sizes.
  * @returns The documents.
@@ -602,6 +606,8 @@ export function generateCorpus(options: CorpusOptions = {}): Corpus {
     { name: "de", faker: new Faker({ locale: [de, en, base], seed: seed + 3 }) },
     { name: "fr", faker: new Faker({ locale: [fr, en, base], seed: seed + 4 }) },
   ];
+  // Dates relative to a fixed day, not to now: the same seed gives the same corpus on any day.
+  for (const faker of [f, ...locales.map((l) => l.faker)]) faker.setDefaultRefDate(CORPUS_REF_DATE);
   const generators: Record<DetectorName, () => Value> = {
     EMAIL: () => email(f),
     PHONE: () => phone(f, locales),
