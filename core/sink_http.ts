@@ -712,7 +712,12 @@ export function skippedResult(skipped: number): SinkLogResult | void {
  * The last `capacity` ids added, in insertion order: what a sink remembers
  * to skip, on a retried batch, the items the destination already took
  * (delivery is at least once, so the gateway may hand the same batch again).
- * The oldest id is forgotten once it is full.
+ * The oldest id is forgotten once it is full. Every operation takes
+ * constant time, full or not: the ids sit in a `Map` (id → when it was
+ * last added) and a queue in insertion order; forgetting the oldest pops
+ * the queue, skipping the entries a later `add` or a `delete` made stale,
+ * and the queue is compacted once it holds more popped and stale entries
+ * than live ones.
  *
  * @example
  * ```ts
@@ -725,7 +730,13 @@ export function skippedResult(skipped: number): SinkLogResult | void {
  * ```
  */
 export class RecentIds {
-  readonly #ids = new Set<string>();
+  /** Each id held, with the number of its latest `add`. */
+  readonly #ids = new Map<string, number>();
+  /** Ids in the order they were added (from `#head`), with the number of that add. */
+  #queue: string[] = [];
+  #adds: number[] = [];
+  #head = 0;
+  #count = 0;
   readonly #capacity: number;
 
   /** A set that keeps at most `capacity` ids. */
@@ -745,18 +756,56 @@ export class RecentIds {
 
   /** Adds `id` (as the newest), forgetting the oldest when full. */
   add(id: string): void {
-    this.#ids.delete(id);
-    this.#ids.add(id);
-    if (this.#ids.size > this.#capacity) this.#ids.delete(this.#ids.values().next().value!);
+    const n = this.#count++;
+    this.#ids.set(id, n);
+    this.#queue.push(id);
+    this.#adds.push(n);
+    while (this.#ids.size > this.#capacity) this.#forgetOldest();
+    this.#compactWhenStale();
   }
 
   /** Forgets `id`. */
   delete(id: string): void {
-    this.#ids.delete(id);
+    if (this.#ids.delete(id)) this.#compactWhenStale();
   }
 
   /** Forgets every id. */
   clear(): void {
     this.#ids.clear();
+    this.#queue = [];
+    this.#adds = [];
+    this.#head = 0;
+  }
+
+  #forgetOldest(): void {
+    while (this.#head < this.#queue.length) {
+      const id = this.#queue[this.#head];
+      const n = this.#adds[this.#head++];
+      if (this.#ids.get(id) === n) {
+        this.#ids.delete(id);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Rebuilds the queue from the live entries once the popped or stale ones
+   * outnumber them (so it stays within about three times the ids held).
+   */
+  #compactWhenStale(): void {
+    const queued = this.#queue.length - this.#head;
+    const stale = queued - this.#ids.size;
+    if (stale + this.#head <= this.#ids.size + 64) return;
+    const queue: string[] = [];
+    const adds: number[] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      if (this.#ids.get(this.#queue[i]) === this.#adds[i]) {
+        queue.push(this.#queue[i]);
+        adds.push(this.#adds[i]);
+      }
+    }
+    this.#queue = queue;
+    this.#adds = adds;
+    this.#head = 0;
   }
 }

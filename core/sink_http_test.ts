@@ -2,6 +2,7 @@
  * The sink plugins' HTTP helpers (`@sluice/core/sink-http`).
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   basicAuth,
   classify,
@@ -13,6 +14,7 @@ import {
   type HttpOutcome,
   isSecretName,
   parseRetryAfter,
+  RecentIds,
   secretScrubber,
   sinkError,
 } from "./sink_http.ts";
@@ -400,4 +402,57 @@ Deno.test("isSecretName: one name rule for config keys, headers and fields", () 
     "",
   ];
   for (const name of plain) assert.ok(!isSecretName(name), name);
+});
+
+Deno.test("RecentIds: keeps the last ids added, a re-added id as the newest", () => {
+  const ids = new RecentIds(3);
+  for (const id of ["a", "b", "c"]) ids.add(id);
+  ids.add("a"); // now the newest: "b" is the oldest
+  ids.add("d");
+  assert.deepEqual(["a", "b", "c", "d"].map((id) => ids.has(id)), [true, false, true, true]);
+  assert.equal(ids.size, 3);
+  ids.delete("c");
+  ids.add("e");
+  ids.add("f"); // full again: "a" goes
+  assert.deepEqual(["a", "d", "e", "f"].map((id) => ids.has(id)), [false, true, true, true]);
+  ids.clear();
+  assert.equal(ids.size, 0);
+  ids.add("a");
+  assert.ok(ids.has("a"));
+});
+
+Deno.test("RecentIds: behaves as an insertion-ordered list under any mix of add, delete and clear", () => {
+  const op = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant("add"), id: fc.nat(40) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant("delete"), id: fc.nat(40) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("clear"), id: fc.constant(0) }) },
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 12 }),
+      fc.array(op, { maxLength: 600 }),
+      (capacity, ops) => {
+        const ids = new RecentIds(capacity);
+        let model: string[] = [];
+        for (const { kind, id } of ops) {
+          const key = `id-${id}`;
+          if (kind === "add") {
+            ids.add(key);
+            model = [...model.filter((k) => k !== key), key].slice(-capacity);
+          } else if (kind === "delete") {
+            ids.delete(key);
+            model = model.filter((k) => k !== key);
+          } else {
+            ids.clear();
+            model = [];
+          }
+          assert.equal(ids.size, model.length);
+        }
+        for (let i = 0; i <= 40; i++) {
+          assert.equal(ids.has(`id-${i}`), model.includes(`id-${i}`), `id-${i}`);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
