@@ -8,7 +8,7 @@
  * interval carries cumulative sums again.
  * @module
  */
-import type { Attributes, Meter } from "@opentelemetry/api";
+import type { Attributes, Counter, Meter } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
 import {
   AggregationTemporality,
@@ -128,6 +128,70 @@ const METRIC_ATTRIBUTES = [
   "error.type",
 ];
 
+/** A call's metric attributes, and the token histogram's two variants of them. */
+interface AttributeSet {
+  base: Attributes;
+  input: Attributes;
+  output: Attributes;
+}
+
+/**
+ * The metric attributes of calls, made once per distinct combination and
+ * reused (the SDK keeps, never changes, the attributes it is given): a
+ * gateway's calls have few combinations of model, provider and outcome.
+ */
+class AttributeSets {
+  static readonly MAX = 1024;
+  readonly #sets = new Map<string, AttributeSet>();
+
+  of(spanAttributes: GenAiAttributes): AttributeSet {
+    let key = "";
+    for (const name of METRIC_ATTRIBUTES) {
+      const value = spanAttributes[name];
+      key += `${typeof value}:${value ?? ""}\u0000`; // absent, "" and 0 stay apart
+    }
+    let set = this.#sets.get(key);
+    if (set) return set;
+    const base: Attributes = {};
+    for (const name of METRIC_ATTRIBUTES) {
+      if (spanAttributes[name] !== undefined) base[name] = spanAttributes[name];
+    }
+    set = {
+      base,
+      input: { ...base, "gen_ai.token.type": "input" },
+      output: { ...base, "gen_ai.token.type": "output" },
+    };
+    if (this.#sets.size >= AttributeSets.MAX) this.#sets.clear();
+    this.#sets.set(key, set);
+    return set;
+  }
+}
+
+/**
+ * A batch's counter increments summed per counter and attribute set, then
+ * added once each: a sum is the same whether its parts are added one by
+ * one or together, and the SDK's cost is per `add`.
+ */
+class CounterSums {
+  readonly #sums = new Map<Counter, Map<string, { value: number; attributes: Attributes }>>();
+
+  add(counter: Counter, value: number, attributes: Attributes): void {
+    let sums = this.#sums.get(counter);
+    if (!sums) this.#sums.set(counter, sums = new Map());
+    const key = JSON.stringify(attributes);
+    const sum = sums.get(key);
+    if (sum) sum.value += value;
+    else sums.set(key, { value, attributes });
+  }
+
+  flush(): void {
+    for (const [counter, sums] of this.#sums) {
+      for (const { value, attributes } of sums.values()) counter.add(value, attributes);
+    }
+    this.#sums.clear();
+  }
+}
+
 /** The temporality each instrument kind gets under a preference (the OTel exporter spec). */
 export function temporalityFor(
   preference: TemporalityPreference,
@@ -163,8 +227,12 @@ export interface CallMetricsOptions {
 
 /** Records calls as metrics. */
 export interface CallMetrics {
-  /** Records one call (its span attributes give the GenAI attributes). */
-  record(event: LogEvent, spanAttributes: GenAiAttributes): void;
+  /**
+   * Records a batch of calls (each call's span attributes give its GenAI
+   * attributes): every histogram gets one measurement per call, each
+   * counter one sum per attribute set of the batch.
+   */
+  record(events: readonly LogEvent[], spanAttributes: readonly GenAiAttributes[]): void;
   /** Collects and exports now. */
   flush(): Promise<void>;
   /** Exports what is left and stops the interval. */
@@ -235,47 +303,49 @@ export function createCallMetrics(
   const pipelineStats = options.pipelineStats;
   if (pipelineStats) observePipeline(meter, pipelineStats);
 
+  const attributeSets = new AttributeSets();
   return {
-    record(event, spanAttributes) {
-      if (event.call_type === "gateway_error") return; // not a call: a log record and a span only
-      const attributes: Attributes = {};
-      for (const key of METRIC_ATTRIBUTES) {
-        if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
-      }
-      duration.record(Math.max(0, event.end_time - event.start_time) / 1000, attributes);
-      if (event.status === "success") {
-        if (event.prompt_tokens > 0) {
-          tokens.record(event.prompt_tokens, { ...attributes, "gen_ai.token.type": "input" });
+    record(events, spanAttributes) {
+      const sums = new CounterSums();
+      events.forEach((event, i) => {
+        if (event.call_type === "gateway_error") return; // not a call: a log record and a span only
+        const set = attributeSets.of(spanAttributes[i]);
+        const attributes = set.base;
+        duration.record(Math.max(0, event.end_time - event.start_time) / 1000, attributes);
+        if (event.status === "success") {
+          if (event.prompt_tokens > 0) tokens.record(event.prompt_tokens, set.input);
+          if (event.completion_tokens > 0) tokens.record(event.completion_tokens, set.output);
         }
-        if (event.completion_tokens > 0) {
-          tokens.record(event.completion_tokens, { ...attributes, "gen_ai.token.type": "output" });
+        const first = event.completion_start_time;
+        if (event.stream && first !== undefined && first >= event.start_time) {
+          ttft.record((first - event.start_time) / 1000, attributes);
+          if (event.completion_tokens > 1 && event.end_time >= first) {
+            tpot.record(
+              (event.end_time - first) / 1000 / (event.completion_tokens - 1),
+              attributes,
+            );
+          }
         }
-      }
-      const first = event.completion_start_time;
-      if (event.stream && first !== undefined && first >= event.start_time) {
-        ttft.record((first - event.start_time) / 1000, attributes);
-        if (event.completion_tokens > 1 && event.end_time >= first) {
-          tpot.record((event.end_time - first) / 1000 / (event.completion_tokens - 1), attributes);
-        }
-      }
-      const model = attributes["gen_ai.request.model"];
-      requests.add(1, {
-        ...(model !== undefined ? { "gen_ai.request.model": model } : {}),
-        "sluice.call_type": event.call_type,
-        "sluice.status": event.status,
-        "http.response.status_code": event.error?.status ?? 200,
-      });
-      if (event.response_cost) {
-        cost.add(event.response_cost, {
+        const model = attributes["gen_ai.request.model"];
+        sums.add(requests, 1, {
           ...(model !== undefined ? { "gen_ai.request.model": model } : {}),
-          ...(event.metadata.user_api_key_team
-            ? { "sluice.team": event.metadata.user_api_key_team }
-            : {}),
-          ...(event.metadata.user_api_key_alias
-            ? { "sluice.key_alias": event.metadata.user_api_key_alias }
-            : {}),
+          "sluice.call_type": event.call_type,
+          "sluice.status": event.status,
+          "http.response.status_code": event.error?.status ?? 200,
         });
-      }
+        if (event.response_cost) {
+          sums.add(cost, event.response_cost, {
+            ...(model !== undefined ? { "gen_ai.request.model": model } : {}),
+            ...(event.metadata.user_api_key_team
+              ? { "sluice.team": event.metadata.user_api_key_team }
+              : {}),
+            ...(event.metadata.user_api_key_alias
+              ? { "sluice.key_alias": event.metadata.user_api_key_alias }
+              : {}),
+          });
+        }
+      });
+      sums.flush();
     },
     flush: () => reader.forceFlush(),
     shutdown: () => provider.shutdown(),

@@ -23,7 +23,7 @@ import {
   type ItemExporter,
   type SignalItems,
 } from "./exporter.ts";
-import { eventToGenAiSpan, GENAI_SCHEMA_URL } from "./genai.ts";
+import { eventToGenAiSpan, GENAI_SCHEMA_URL, type GenAiAttributes } from "./genai.ts";
 import { type SpanScope, toReadableSpan } from "./spans.ts";
 import { createCallLogger } from "./logs.ts";
 import { createCallMetrics } from "./metrics.ts";
@@ -174,11 +174,15 @@ export function createOtelSink(
       if (closed) throw new Error("otel: the sink is closed");
       const spans = events.map((event) => eventToGenAiSpan(event, settings.span));
       if (callMetrics) {
+        const fresh: LogEvent[] = [];
+        const freshAttributes: GenAiAttributes[] = [];
         events.forEach((event, i) => {
           if (measured.has(event.request_id)) return;
           measured.add(event.request_id);
-          callMetrics.record(event, spans[i].attributes);
+          fresh.push(event);
+          freshAttributes.push(spans[i].attributes);
         });
+        callMetrics.record(fresh, freshAttributes);
       }
       const results = await Promise.allSettled([
         spanExporter &&

@@ -253,6 +253,66 @@ Deno.test("a failed signal is retried alone: no loss, no duplicates in the other
   }
 });
 
+Deno.test("counters summed per batch: calls by status and cost by team and key alias, as recorded one by one", async () => {
+  const rx = startHttpSignalsReceiver();
+  const sink = createOtelSink(
+    { endpoint: rx.url, protocol: "http/json", signals: ["metrics"] },
+    createTestContext(),
+  );
+  const call = (team: string, cost: number, failed = false) => {
+    const base = failed ? sampleFailureEvent() : sampleEvent();
+    return {
+      ...base,
+      request_id: crypto.randomUUID(),
+      response_cost: cost,
+      metadata: { ...base.metadata, user_api_key_team: team, user_api_key_alias: `${team}-key` },
+    };
+  };
+  try {
+    const batch = [
+      call("search", 0.25),
+      call("search", 0.5),
+      call("billing", 0.125),
+      call("search", 0.0625, true),
+      call("billing", 1),
+    ];
+    await sink.log(batch.slice(0, 3));
+    await sink.log(batch.slice(3));
+    await sink.flush?.();
+    const points = (name: string): { attributes: Record<string, unknown>; value: number }[] => {
+      const last = metricsOf(rx.accepted.filter((r) => r.signal === "metrics").slice(-1))
+        .find((m) => m.name === name);
+      return last.sum.dataPoints.map((
+        p: { asDouble?: number; asInt?: string; attributes: unknown },
+      ) => ({
+        attributes: attributesOf(p.attributes as never),
+        value: Number(p.asInt ?? p.asDouble),
+      }));
+    };
+    const costByTeam = Object.fromEntries(
+      points(METRIC_NAMES.cost).map((
+        p,
+      ) => [`${p.attributes["sluice.team"]}/${p.attributes["sluice.key_alias"]}`, p.value]),
+    );
+    const expectedCost: Record<string, number> = {};
+    for (const e of batch) {
+      const key = `${e.metadata.user_api_key_team}/${e.metadata.user_api_key_alias}`;
+      expectedCost[key] = (expectedCost[key] ?? 0) + e.response_cost;
+    }
+    assert.deepEqual(costByTeam, expectedCost);
+    const callsByStatus = Object.fromEntries(
+      points(METRIC_NAMES.requests).map((p) => [p.attributes["sluice.status"], p.value]),
+    );
+    assert.deepEqual(callsByStatus, {
+      success: batch.filter((e) => e.status === "success").length,
+      failure: batch.filter((e) => e.status === "failure").length,
+    });
+  } finally {
+    await sink.close?.();
+    await rx.close();
+  }
+});
+
 Deno.test("gRPC status codes follow the one outcome policy, with credential-free messages", async () => {
   const secret = "sk-live-very-secret-header";
   const rx = await startGrpcReceiver();
