@@ -1,6 +1,7 @@
 /**
  * CPU per call of the otel sink: traces alone against traces, metrics and
- * logs, side by side. Two sinks (one per setting) export over OTLP/HTTP
+ * logs (message content on the spans and the log records, the default; and
+ * with `capture_messages: span_only`, content once), side by side. Two sinks (one per setting) export over OTLP/HTTP
  * (protobuf, or `--protocol http/json` / `grpc`) to a receiver in a child
  * process (its CPU is not counted); each round gives both sinks the same
  * fresh batches, in alternating order, and measures this process's CPU time
@@ -9,7 +10,7 @@
  * than the default 60 s interval, so the figure is an upper bound).
  *
  * ```sh
- * deno run -A bench/otel_signals.ts [--rounds 20] [--calls 2000] [--batch 200] [--protocol http/protobuf]
+ * deno run -A bench/otel_signals.ts [--rounds 20] [--calls 2000] [--batch 200] [--protocol http/protobuf] [--prompt-chars 0]
  * ```
  * @module
  */
@@ -17,7 +18,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { createOtelSink, type OtelConfig, type OtelSink } from "../plugins/otel/mod.ts";
 import { createTestContext, sampleEvents } from "../core/testing.ts";
-import type { LogEvent } from "../core/plugin.ts";
+import type { ChatMessage, LogEvent } from "../core/plugin.ts";
 import { fmt, machine, median } from "./common.ts";
 
 const { values } = parseArgs({
@@ -26,12 +27,18 @@ const { values } = parseArgs({
     calls: { type: "string", default: "2000" },
     batch: { type: "string", default: "200" },
     protocol: { type: "string", default: "http/protobuf" },
+    // A user message of this many characters in every call (0: the sample's short messages).
+    "prompt-chars": { type: "string", default: "0" },
   },
 });
 const rounds = Number(values.rounds);
 const calls = Number(values.calls);
 const batchSize = Number(values.batch);
 const protocol = values.protocol as OtelConfig["protocol"];
+const promptChars = Number(values["prompt-chars"]);
+/** Prose-like text of `promptChars` characters (words and spaces, as a long prompt has). */
+const prompt = "Summarise the quarterly report and list the open risks. "
+  .repeat(Math.ceil(promptChars / 56)).slice(0, promptChars);
 
 /** A receiver in its own process: answers every OTLP export with an empty success. */
 async function startReceiver(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -85,6 +92,9 @@ function batches(): LogEvent[][] {
     request_id: crypto.randomUUID(),
     call_id: crypto.randomUUID(),
     prompt_tokens: 20 + (i % 50),
+    ...(promptChars > 0
+      ? { messages: [...(e.messages as ChatMessage[]), { role: "user", content: prompt }] }
+      : {}),
     completion_tokens: 10 + (i % 30),
   }));
   const out: LogEvent[][] = [];
@@ -101,12 +111,16 @@ async function cpuOf(fn: () => Promise<void>): Promise<number> {
 }
 
 const receiver = await startReceiver();
-const sinkFor = (signals: OtelConfig["signals"]): OtelSink =>
+const sinkFor = (
+  signals: OtelConfig["signals"],
+  capture?: OtelConfig["capture_messages"],
+): OtelSink =>
   createOtelSink(
     {
       endpoint: receiver.url,
       protocol,
       signals,
+      capture_messages: capture,
       metric_export_interval_ms: 3_600_000, // exported by the flush at the end of each round
     },
     createTestContext(),
@@ -114,10 +128,12 @@ const sinkFor = (signals: OtelConfig["signals"]): OtelSink =>
 const settings = {
   traces: sinkFor(["traces"]),
   all: sinkFor(["traces", "metrics", "logs"]),
+  once: sinkFor(["traces", "metrics", "logs"], "span_only"),
 };
-const perCall: Record<keyof typeof settings, number[]> = { traces: [], all: [] };
+type Setting = keyof typeof settings;
+const perCall: Record<Setting, number[]> = { traces: [], all: [], once: [] };
 
-async function run(name: keyof typeof settings, work: LogEvent[][]): Promise<void> {
+async function run(name: Setting, work: LogEvent[][]): Promise<void> {
   const sink = settings[name];
   const us = await cpuOf(async () => {
     for (const batch of work) await sink.log(batch);
@@ -129,23 +145,35 @@ async function run(name: keyof typeof settings, work: LogEvent[][]): Promise<voi
 // one warm-up round each, not counted
 await run("traces", batches());
 await run("all", batches());
-perCall.traces.length = 0;
-perCall.all.length = 0;
+await run("once", batches());
+for (const list of Object.values(perCall)) list.length = 0;
+const orders: Setting[][] = [["traces", "all", "once"], ["once", "traces", "all"], [
+  "all",
+  "once",
+  "traces",
+]];
 for (let round = 0; round < rounds; round++) {
-  const order: (keyof typeof settings)[] = round % 2 ? ["all", "traces"] : ["traces", "all"];
-  for (const name of order) await run(name, batches());
+  for (const name of orders[round % orders.length]) await run(name, batches());
 }
 await Promise.all(Object.values(settings).map((s) => s.close?.()));
 await receiver.stop();
 
 const traces = median(perCall.traces);
 const all = median(perCall.all);
+const once = median(perCall.once);
 console.log(await machine());
 console.log(
-  `otel sink CPU per call (${protocol}, ${rounds} rounds of ${calls} calls in batches of ${batchSize}, medians):`,
+  `otel sink CPU per call (${protocol}, ${rounds} rounds of ${calls} calls in batches of ${batchSize}${
+    promptChars ? `, a ${promptChars}-character prompt each` : ""
+  }, medians):`,
 );
 console.log(`  traces only:            ${fmt(traces, 1)} µs`);
 console.log(`  traces + metrics + logs: ${fmt(all, 1)} µs`);
 console.log(
   `  metrics and logs add:   ${fmt(all - traces, 1)} µs (${fmt((all / traces - 1) * 100, 1)} %)`,
+);
+console.log(
+  `  with content on the spans only (capture_messages: span_only): ${fmt(once, 1)} µs, adding ${
+    fmt(once - traces, 1)
+  } µs (${fmt((once / traces - 1) * 100, 1)} %)`,
 );

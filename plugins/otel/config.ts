@@ -40,6 +40,22 @@ export type Compression = "gzip" | "none";
 /** Metric aggregation temporality preference (the OTel variable's values). */
 export type TemporalityPreference = "cumulative" | "delta" | "lowmemory";
 
+/**
+ * Where message content goes, as OpenTelemetry's GenAI instrumentation
+ * utilities name it (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`):
+ * `span_only`, `event_only` (the calls' log records), `span_and_event`,
+ * `no_content`.
+ */
+export type ContentCapture = "span_only" | "event_only" | "span_and_event" | "no_content";
+
+/** Every {@link ContentCapture} mode. */
+export const CONTENT_CAPTURE_MODES: readonly [ContentCapture, ...ContentCapture[]] = [
+  "span_only",
+  "event_only",
+  "span_and_event",
+  "no_content",
+];
+
 /** `config:` of an otel sink entry. Every field is optional. */
 export interface OtelConfig {
   /**
@@ -92,8 +108,13 @@ export interface OtelConfig {
   service_name?: string;
   /** Extra resource attributes (over `OTEL_RESOURCE_ATTRIBUTES`). */
   resource_attributes?: Record<string, string | number | boolean>;
-  /** Record message content the sink's redaction policy kept (default true). */
-  capture_messages?: boolean;
+  /**
+   * Where the message content the sink's redaction policy kept goes: on the
+   * spans, on the calls' log records (the GenAI event), on both (`true`,
+   * the default) or nowhere (`false`). Default
+   * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`, else `true`.
+   */
+  capture_messages?: boolean | ContentCapture;
   /** Where system messages go: `auto` (default), `separate` or `inline`. */
   system_instructions?: "auto" | "separate" | "inline";
   /** Most attributes per span (default `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, else 128). */
@@ -145,6 +166,7 @@ export const OTEL_ENV_VARS: readonly string[] = [
   "OTEL_ATTRIBUTE_COUNT_LIMIT",
   "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
   "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+  "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
 ];
 
 /** LiteLLM's variables for its `otel` callback, accepted for migration. */
@@ -225,8 +247,11 @@ const configZod = z.strictObject({
   service_name: z.string().min(1).optional().describe("resource service.name"),
   resource_attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
     .optional().describe("extra resource attributes"),
-  capture_messages: z.boolean().optional()
-    .describe("record the message content the sink's redaction policy kept (default true)"),
+  capture_messages: z.union([z.boolean(), z.enum(CONTENT_CAPTURE_MODES)]).optional()
+    .describe(
+      "where the message content the sink's redaction policy kept goes: true (spans and log records), false, or one of " +
+        CONTENT_CAPTURE_MODES.join(", "),
+    ),
   system_instructions: z.enum(["auto", "separate", "inline"]).optional()
     .describe("system messages in gen_ai.system_instructions (separate) or in the input messages"),
   attribute_count_limit: z.int().positive().optional()
@@ -295,8 +320,10 @@ export interface ResolvedOtelConfig {
   metrics: { intervalMs: number; temporality: TemporalityPreference; pipeline: boolean };
   /** Resource attributes. */
   resource: Record<string, string | number | boolean>;
-  /** Options of the span mapping. */
+  /** Options of the span mapping (`captureMessages`: content on the spans or the log records). */
   span: GenAiSpanOptions;
+  /** Where message content goes. */
+  content: { spans: boolean; logs: boolean };
   /** The preset used, if any. */
   preset?: PresetName;
   /** Things worth a warning at start (never secret values). */
@@ -315,6 +342,44 @@ function positiveInt(env: EnvReader, names: string[], warnings: string[]): numbe
     warnings.push(`${name}=${JSON.stringify(raw)} is not a positive integer; ignored`);
   }
   return undefined;
+}
+
+/** The content mode of `capture_messages`, else the environment's, else both. */
+function contentOf(
+  config: OtelConfig,
+  env: EnvReader,
+  signals: ResolvedOtelConfig["signals"],
+  warnings: string[],
+): ResolvedOtelConfig["content"] {
+  const name = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+  let mode: boolean | ContentCapture = config.capture_messages ?? true;
+  const raw = config.capture_messages === undefined ? env(name)?.trim().toLowerCase() : undefined;
+  if (raw === "true" || raw === "false") mode = raw === "true";
+  else if (raw && (CONTENT_CAPTURE_MODES as readonly string[]).includes(raw)) {
+    mode = raw as ContentCapture;
+  } else if (raw) {
+    warnings.push(
+      `${name}=${JSON.stringify(raw)} is not true, false or one of ${
+        CONTENT_CAPTURE_MODES.join(", ")
+      }; content goes on spans and log records`,
+    );
+  }
+  const content = {
+    spans: mode === true || mode === "span_only" || mode === "span_and_event",
+    logs: mode === true || mode === "event_only" || mode === "span_and_event",
+  };
+  const from = config.capture_messages === undefined ? name : "capture_messages";
+  if (content.spans && !content.logs && !signals.traces && signals.logs) {
+    warnings.push(
+      `${from} puts message content on spans only, and traces are not sent: no content leaves`,
+    );
+  }
+  if (content.logs && !content.spans && !signals.logs && signals.traces) {
+    warnings.push(
+      `${from} puts message content on log records only, and logs are not sent: no content leaves`,
+    );
+  }
+  return content;
 }
 
 /** The first of `names` that is set, with its value trimmed. */
@@ -664,12 +729,14 @@ export function resolveOtelConfig(
       ["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"],
       warnings,
     );
+  const content = contentOf(config, env, signals, warnings);
   return {
     signals,
     metrics: metricsOf(config, env, warnings),
     resource: resourceOf(config, env, gatewayVersion, warnings),
+    content,
     span: {
-      captureMessages: config.capture_messages ?? true,
+      captureMessages: content.spans || content.logs,
       systemInstructions: config.system_instructions ?? "auto",
       attributeCountLimit,
       attributeValueLengthLimit,

@@ -371,7 +371,7 @@ Deno.test("config validation: the JSON Schema (draft-07, for the gateway) and zo
     headers: { a: "b" },
     timeout_ms: 5000,
     resource_attributes: { team: "a", n: 1, b: true },
-    capture_messages: false,
+    capture_messages: "event_only",
     system_instructions: "separate",
     attribute_count_limit: 64,
   };
@@ -387,6 +387,7 @@ Deno.test("config validation: the JSON Schema (draft-07, for the gateway) and zo
       { unknown: 1 },
       { headers: { a: 1 } },
       { endpoint: "not a url" },
+      { capture_messages: "spans" },
     ]
   ) {
     assert.ok(!validate(bad), `schema accepts ${JSON.stringify(bad)}`);
@@ -460,4 +461,41 @@ Deno.test("helpers: tracesUrl, displayUrl, parseRetryAfter", () => {
   assert.equal(parseRetryAfter(null, now), undefined);
   assert.equal(parseRetryAfter("-1", now), undefined);
   assert.equal(parseRetryAfter("soon", now), undefined);
+});
+
+Deno.test("capture_messages: content that no exported signal carries, and an unknown variable value, are warned about", () => {
+  const env = (values: Record<string, string>) => (name: string) => values[name];
+  const endpoint = "http://127.0.0.1:4318";
+  const logsOnly = resolveOtelConfig(
+    parseOtelConfig({ endpoint, signals: ["logs"], capture_messages: "span_only" }),
+    env({}),
+  );
+  assert.deepEqual(logsOnly.content, { spans: true, logs: false });
+  assert.equal(logsOnly.span.captureMessages, true, "the mapping still reads the content");
+  assert.ok(
+    logsOnly.warnings.some((w) =>
+      w.startsWith("capture_messages puts message content on spans only")
+    ),
+    logsOnly.warnings.join("; "),
+  );
+  const tracesOnly = resolveOtelConfig(
+    parseOtelConfig({ endpoint, signals: ["traces"] }),
+    env({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "event_only" }),
+  );
+  assert.ok(
+    tracesOnly.warnings.some((w) =>
+      w.startsWith(
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT puts message content on log records only",
+      )
+    ),
+  );
+  const unknown = resolveOtelConfig(
+    parseOtelConfig({ endpoint }),
+    env({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "sometimes" }),
+  );
+  assert.deepEqual(unknown.content, { spans: true, logs: true });
+  assert.ok(unknown.warnings.some((w) => w.includes('"sometimes" is not true, false or one of')));
+  const none = resolveOtelConfig(parseOtelConfig({ endpoint, capture_messages: false }), env({}));
+  assert.deepEqual(none.content, { spans: false, logs: false });
+  assert.equal(none.span.captureMessages, false);
 });

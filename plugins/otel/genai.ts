@@ -765,12 +765,30 @@ function capStrings(value: unknown, cap: number): unknown {
   return value;
 }
 
-const JSON_ATTRIBUTES = new Set<string>([
+/** The content attributes (JSON text): messages, system instructions, tool definitions. */
+export const CONTENT_ATTRIBUTES: ReadonlySet<string> = new Set<string>([
   ATTR_GEN_AI_INPUT_MESSAGES,
   ATTR_GEN_AI_OUTPUT_MESSAGES,
   ATTR_GEN_AI_SYSTEM_INSTRUCTIONS,
   ATTR_GEN_AI_TOOL_DEFINITIONS,
 ]);
+
+/**
+ * The attributes without the {@link CONTENT_ATTRIBUTES} (the same object
+ * when it has none).
+ *
+ * @param attributes A span's or log record's attributes.
+ * @returns The attributes, content left out.
+ */
+export function withoutContent<T extends Record<string, unknown>>(attributes: T): T {
+  let kept: T | undefined;
+  for (const key of CONTENT_ATTRIBUTES) {
+    if (attributes[key] === undefined) continue;
+    kept ??= { ...attributes };
+    delete kept[key];
+  }
+  return kept ?? attributes;
+}
 
 /** A value within the length limit; undefined when a JSON attribute cannot be made to fit. */
 function limitLength(
@@ -780,7 +798,7 @@ function limitLength(
 ): GenAiAttributeValue | undefined {
   if (typeof value === "string") {
     if (value.length <= limit) return value;
-    if (!JSON_ATTRIBUTES.has(key)) return value.slice(0, limit);
+    if (!CONTENT_ATTRIBUTES.has(key)) return value.slice(0, limit);
     // Keep the JSON structure valid: shorten the strings inside it until it fits.
     const parsed = JSON.parse(value) as unknown;
     for (let cap = Math.floor(limit / 2); cap >= 1; cap = Math.floor(cap / 2)) {

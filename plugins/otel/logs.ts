@@ -3,7 +3,7 @@
  * `@opentelemetry/sdk-logs`: the GenAI event
  * `gen_ai.client.inference.operation.details` with the call's span
  * attributes (messages only where the sink's redaction policy kept them and
- * `capture_messages` is on), in the call's trace and span, so a backend's
+ * `capture_messages` puts content on log records), in the call's trace and span, so a backend's
  * "related logs" finds it from the span. When the sink exports the spans
  * too, the record keeps the GenAI identity, usage, outcome and content
  * attributes only (the span has the rest). A gateway error (a sink's failure,
@@ -21,7 +21,7 @@ import {
   type ReadableLogRecord,
 } from "@opentelemetry/sdk-logs";
 import type { LogEvent } from "@sluice/core/plugin";
-import { eventToGenAiSpan, type GenAiSpanOptions } from "./genai.ts";
+import { eventToGenAiSpan, type GenAiSpanOptions, withoutContent } from "./genai.ts";
 import type { SpanScope } from "./spans.ts";
 
 /** The GenAI event name of a call's log record. */
@@ -75,6 +75,14 @@ class Collector implements LogRecordProcessor {
   }
 }
 
+/** What a call's record keeps. */
+export interface CallRecordOptions {
+  /** Keep only {@link COMPACT_RECORD_ATTRIBUTES} (the sink exports the spans too; default false). */
+  compact?: boolean;
+  /** Keep the content attributes (`capture_messages` puts content on log records; default true). */
+  content?: boolean;
+}
+
 /** Turns events into log records. */
 export interface CallLogger {
   /**
@@ -97,20 +105,21 @@ export interface CallLogger {
  * @param resource The resource (service name and attributes).
  * @param scope The instrumentation scope.
  * @param options The span mapping's options (message capture, limits).
- * @param compact Keep only {@link COMPACT_RECORD_ATTRIBUTES} (the sink exports the spans too).
+ * @param record What a call's record keeps.
  * @returns The call logger.
  */
 export function createCallLogger(
   resource: Resource,
   scope: SpanScope,
   options: GenAiSpanOptions,
-  compact = false,
+  record: CallRecordOptions = {},
 ): CallLogger {
+  const content = record.content ?? true;
   const attributesOf = (all: Attributes): Attributes => {
-    if (!compact) return all;
+    if (!record.compact) return content ? all : withoutContent(all);
     const kept: Attributes = {};
     for (const key of COMPACT_RECORD_ATTRIBUTES) if (all[key] !== undefined) kept[key] = all[key];
-    return kept;
+    return content ? kept : withoutContent(kept);
   };
   const collector = new Collector();
   const provider = new LoggerProvider({

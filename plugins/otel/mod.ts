@@ -55,6 +55,8 @@
 export { default, LITELLM_PRESET_CALLBACKS } from "./plugin.ts";
 export {
   type Compression,
+  CONTENT_CAPTURE_MODES,
+  type ContentCapture,
   DEFAULT_GRPC_URL,
   DEFAULT_METRIC_INTERVAL_MS,
   DEFAULT_SERVICE_NAME,

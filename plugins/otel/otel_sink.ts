@@ -23,7 +23,12 @@ import {
   type ItemExporter,
   type SignalItems,
 } from "./exporter.ts";
-import { eventToGenAiSpan, GENAI_SCHEMA_URL, type GenAiAttributes } from "./genai.ts";
+import {
+  eventToGenAiSpan,
+  GENAI_SCHEMA_URL,
+  type GenAiAttributes,
+  withoutContent,
+} from "./genai.ts";
 import { type SpanScope, toReadableSpan } from "./spans.ts";
 import { createCallLogger } from "./logs.ts";
 import { createCallMetrics } from "./metrics.ts";
@@ -124,7 +129,10 @@ export function createOtelSink(
   const spanExporter = traces && exporterOf("traces", traces);
   const logExporter = logs && exporterOf("logs", logs);
   const callLogger = logs &&
-    createCallLogger(resource, scope, settings.span, spanExporter !== undefined);
+    createCallLogger(resource, scope, settings.span, {
+      compact: spanExporter !== undefined,
+      content: settings.content.logs,
+    });
   const callMetrics = metrics && createCallMetrics(resource, scope, {
     exporter: exporterOf("metrics", metrics),
     intervalMs: settings.metrics.intervalMs,
@@ -190,7 +198,16 @@ export function createOtelSink(
           sentSpans,
           events,
           spanExporter,
-          (_, pending) => pending.map((span) => toReadableSpan(span, resource, scope)),
+          (_, pending) =>
+            pending.map((span) =>
+              toReadableSpan(
+                settings.content.spans
+                  ? span
+                  : { ...span, attributes: withoutContent(span.attributes) },
+                resource,
+                scope,
+              )
+            ),
           spans,
         ),
         logExporter && callLogger &&

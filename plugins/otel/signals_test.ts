@@ -454,6 +454,49 @@ Deno.test("log records: compact beside the span (GenAI identity, usage, content,
   }
 });
 
+Deno.test("message content on spans, log records, both or neither (capture_messages, or OpenTelemetry's GenAI variable)", async () => {
+  const content = ["gen_ai.input.messages", "gen_ai.output.messages"];
+  const cases: [OtelConfig["capture_messages"], string | undefined, boolean, boolean][] = [
+    [undefined, undefined, true, true],
+    ["span_only", undefined, true, false],
+    ["event_only", undefined, false, true],
+    [false, undefined, false, false],
+    [undefined, "EVENT_ONLY", false, true],
+    [undefined, "false", false, false],
+    ["span_and_event", "NO_CONTENT", true, true], // config over the environment
+  ];
+  for (const [capture, variable, onSpan, onRecord] of cases) {
+    const rx = startHttpSignalsReceiver();
+    const env: Record<string, string> = variable
+      ? { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: variable }
+      : {};
+    const sink = createOtelSink(
+      {
+        endpoint: rx.url,
+        protocol: "http/json",
+        signals: ["traces", "logs"],
+        capture_messages: capture,
+      },
+      createTestContext({ env, permissions: { env: [...OTEL_PLUGIN_ENV] } }),
+    );
+    try {
+      await sink.log([sampleEvent()]);
+      const span = attributesOf(spansOf(rx.accepted)[0].attributes);
+      const record = attributesOf(logRecordsOf(rx.accepted)[0].attributes);
+      const what = `capture_messages ${capture}, variable ${variable}`;
+      for (const key of content) {
+        assert.equal(typeof span[key] === "string", onSpan, `${what}: ${key} on the span`);
+        assert.equal(typeof record[key] === "string", onRecord, `${what}: ${key} on the record`);
+      }
+      assert.equal(span["gen_ai.request.model"], record["gen_ai.request.model"], what);
+      if (onSpan && onRecord) assert.equal(span[content[0]], record[content[0]], what);
+    } finally {
+      await sink.close?.();
+      await rx.close();
+    }
+  }
+});
+
 Deno.test("gateway errors: a sluice.gateway_error record, WARN when the gateway retries, ERROR otherwise; not a call in the metrics", async () => {
   const rx = startHttpSignalsReceiver();
   const gatewayError = (code: string, message: string): LogEvent => ({
