@@ -21,7 +21,12 @@ import {
   type ReadableLogRecord,
 } from "@opentelemetry/sdk-logs";
 import type { LogEvent } from "@sluice/core/plugin";
-import { eventToGenAiSpan, type GenAiSpanOptions, withoutContent } from "./genai.ts";
+import {
+  CONTENT_ATTRIBUTES,
+  eventToGenAiSpan,
+  type GenAiSpanOptions,
+  withoutContent,
+} from "./genai.ts";
 import type { SpanScope } from "./spans.ts";
 
 /** The GenAI event name of a call's log record. */
@@ -115,11 +120,14 @@ export function createCallLogger(
   record: CallRecordOptions = {},
 ): CallLogger {
   const content = record.content ?? true;
+  const compactKeys = COMPACT_RECORD_ATTRIBUTES.filter((key) =>
+    content || !CONTENT_ATTRIBUTES.has(key)
+  );
   const attributesOf = (all: Attributes): Attributes => {
     if (!record.compact) return content ? all : withoutContent(all);
     const kept: Attributes = {};
-    for (const key of COMPACT_RECORD_ATTRIBUTES) if (all[key] !== undefined) kept[key] = all[key];
-    return content ? kept : withoutContent(kept);
+    for (const key of compactKeys) if (all[key] !== undefined) kept[key] = all[key];
+    return kept;
   };
   const collector = new Collector();
   const provider = new LoggerProvider({
