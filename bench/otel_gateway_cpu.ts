@@ -1,7 +1,7 @@
 /**
- * `deno run -A bench/otel_gateway_cpu.ts [--rounds 6] [--calls 2000]`: what
- * the otel sink's metrics and logs cost per call of a whole gateway, against
- * traces alone. Two CLI gateways (the same mock model, one otel sink each:
+ * `deno run -A bench/otel_gateway_cpu.ts [--rounds 6] [--calls 2000]
+ * [--latency-seconds 5]`: what the otel sink's metrics and logs cost per call
+ * of a whole gateway, against traces alone. Two CLI gateways (the same mock model, one otel sink each:
  * `signals: [traces]` and `[traces, metrics, logs]`, sandboxed as by
  * default) export to a collector in this process; each round sends the same
  * number of chat calls (8 at a time) to each gateway in alternating order,
@@ -9,21 +9,29 @@
  * (user + system) of the gateway process and its plugin processes from
  * /proc. The CPU per call includes the request path, the log Worker and the
  * plugin process.
+ *
+ * Then the request path: per round, `wrk` at one connection for
+ * `--latency-seconds` against each gateway in alternating order (0 skips
+ * it); it prints the medians of the rounds' p50 and the median of each
+ * round's difference (all three − traces), which the issue wants within noise.
  * @module
  */
 import { parseArgs } from "node:util";
 import { startCliGateway } from "../tests/fakes/cli_gateway.ts";
 import { countSpans, decodeTraces } from "../core/otlp/mod.ts";
 import { CHAT_BODY, fmt, machine, median } from "./common.ts";
+import { hasWrk, runWrk, wrkScript } from "./wrk.ts";
 
 const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "6" },
     calls: { type: "string", default: "2000" },
+    "latency-seconds": { type: "string", default: "5" },
   },
 });
 const ROUNDS = Number(values.rounds);
 const CALLS = Number(values.calls);
+const LATENCY_SECONDS = Number(values["latency-seconds"]);
 const CONCURRENCY = 8;
 const TICKS = 100; // USER_HZ
 
@@ -130,8 +138,53 @@ console.log(`# otel sink, whole gateway CPU per call (${await machine()})`);
 console.log(
   `traces only: ${fmt(t, 0)} µs/call; traces+metrics+logs: ${fmt(a, 0)} µs/call; ` +
     `added ${fmt(a - t, 0)} µs (${fmt((a / t - 1) * 100, 1)}% of the medians; ` +
-    `${fmt(paired, 1)}% median of the rounds' ratios), ${ROUNDS} rounds of ${CALLS} calls`,
+    `${fmt(paired, 1)}% median of the rounds' ratios), ${ROUNDS} rounds of ${CALLS} calls ` +
+    `(µs: ${
+      perCall.traces.map((t, r) => `${fmt(t * 1e6, 0)}/${fmt(perCall.all[r] * 1e6, 0)}`).join(" ")
+    })`,
 );
+
+/** p50 at one connection (ms) per gateway per round, wrk's own clock. */
+async function latencyRounds(): Promise<void> {
+  if (LATENCY_SECONDS <= 0) return;
+  if (!(await hasWrk())) {
+    console.log("request path: not measured (wrk not found on PATH: apt-get install -y wrk)");
+    return;
+  }
+  const script = await Deno.makeTempFile({ prefix: "sluice-otel-wrk-", suffix: ".lua" });
+  await Deno.writeTextFile(script, wrkScript(CHAT_BODY));
+  const p50: Record<string, number[]> = { traces: [], all: [] };
+  const children = new Set<Deno.ChildProcess>();
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? [traces, all] : [all, traces];
+    for (const g of order) {
+      const result = await runWrk({
+        url: `${g.gw.url}/v1/chat/completions`,
+        script,
+        connections: 1,
+        threads: 1,
+        duration: LATENCY_SECONDS,
+      }, children);
+      if (result.non2xx > 0 || result.socketErrors > 0) {
+        throw new Error(
+          `${g.name}: ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`,
+        );
+      }
+      p50[g.name].push(result.p50Ms);
+    }
+  }
+  await Deno.remove(script);
+  const diff = median(p50.all.map((ms, r) => ms - p50.traces[r]));
+  console.log(
+    `request path, 1 connection: p50 traces only ${fmt(median(p50.traces), 3)} ms, ` +
+      `traces+metrics+logs ${fmt(median(p50.all), 3)} ms; median of the rounds' differences ` +
+      `${fmt(diff, 3)} ms (rounds: ${
+        p50.traces.map((t, r) => `${fmt(t, 3)}/${fmt(p50.all[r], 3)}`).join(" ")
+      })`,
+  );
+}
+await latencyRounds();
+
 for (const g of [traces, all]) {
   await g.gw.terminate();
   await Deno.remove(g.dir, { recursive: true });
