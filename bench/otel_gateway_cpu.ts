@@ -1,8 +1,9 @@
 /**
  * `deno run -A bench/otel_gateway_cpu.ts [--rounds 6] [--calls 2000]
  * [--latency-seconds 5]`: what the otel sink's metrics and logs cost per call
- * of a whole gateway, against traces alone. Two CLI gateways (the same mock model, one otel sink each:
- * `signals: [traces]` and `[traces, metrics, logs]`, sandboxed as by
+ * of a whole gateway, against traces alone. Two CLI gateways (the same mock
+ * model, one otel sink each: `signals: [traces]` and
+ * `[traces, metrics, logs]`, sandboxed as by
  * default) export to a collector in this process; each round sends the same
  * number of chat calls (8 at a time) to each gateway in alternating order,
  * waits until the collector has every call's span, and reads the CPU time
